@@ -1,0 +1,477 @@
+//! Turns raw lines into `Event`s. Detects the format of each line (zap JSON, zap console with
+//! tabs or spaces, the pasted `"key": value` form, `EgressInfo` dumps, plain text) after
+//! stripping collector prefixes, and joins continuation lines (Go stack traces, JSON wrapped
+//! onto the next line, protobuf-text dumps) to the entry they belong to. It keeps no state
+//! across entries beyond that join, and knows nothing about egress lifecycles or rules.
+
+pub mod dump;
+pub mod grammar;
+pub mod prefix;
+
+use crate::event::{Event, Format, Level, Origin, Ts};
+use serde_json::{Map, Value};
+
+/// Most continuation lines joined to one entry; the rest are counted, not kept.
+const MAX_JOINED_LINES: u32 = 64;
+/// Most bytes of joined text kept for one entry.
+const MAX_ENTRY_BYTES: usize = 64 * 1024;
+
+/// Per-run decoding counters, shown in the report footer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Lines read.
+    pub lines: u64,
+    /// Bytes read, counting one byte per line end.
+    pub bytes: u64,
+    /// Entries decoded per format (indexed by `Format::index`).
+    pub formats: [u64; 5],
+    /// Lines joined to a previous entry (stack frames, wrapped JSON).
+    pub continuation: u64,
+    /// Lines longer than the cap and cut.
+    pub truncated: u64,
+    /// Lines that were not valid UTF-8 (kept lossily).
+    pub invalid_utf8: u64,
+    /// Lines holding NUL or other binary bytes.
+    pub binary: u64,
+    /// Blank lines and markdown fences.
+    pub blank: u64,
+}
+
+impl Stats {
+    /// Adds another decoder's counters.
+    pub fn merge(&mut self, o: &Stats) {
+        self.lines += o.lines;
+        self.bytes += o.bytes;
+        for (a, b) in self.formats.iter_mut().zip(o.formats) {
+            *a += b;
+        }
+        self.continuation += o.continuation;
+        self.truncated += o.truncated;
+        self.invalid_utf8 += o.invalid_utf8;
+        self.binary += o.binary;
+        self.blank += o.blank;
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+enum Join {
+    /// A normal entry: continuation lines (stack frames) may follow.
+    Entry,
+    /// A JSON object not yet closed: following lines are part of it.
+    OpenJson,
+    /// Protobuf-text dump lines.
+    Proto,
+}
+
+struct Pending {
+    head: String,
+    raw: String,
+    origin: Origin,
+    container: Option<String>,
+    prefix_ts: Option<Ts>,
+    extra_lines: u32,
+    join: Join,
+}
+
+/// A streaming decoder for one source. Feed lines with [`Decoder::push`]; entries come out
+/// through the callback once the next entry starts (or at [`Decoder::finish`]).
+#[derive(Default)]
+pub struct Decoder {
+    pending: Option<Pending>,
+    /// Counters so far.
+    pub stats: Stats,
+}
+
+impl Decoder {
+    /// A decoder with empty counters.
+    pub fn new() -> Decoder {
+        Decoder::default()
+    }
+
+    /// Feeds one line (without its line end). `truncated` marks a line cut by the reader.
+    pub fn push(&mut self, bytes: &[u8], origin: Origin, truncated: bool, out: &mut dyn FnMut(Event)) {
+        self.stats.lines += 1;
+        self.stats.bytes += bytes.len() as u64 + 1;
+        if truncated {
+            self.stats.truncated += 1;
+        }
+        if memchr::memchr(0, bytes).is_some() {
+            self.stats.binary += 1;
+        }
+        let text = match std::str::from_utf8(bytes) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => {
+                self.stats.invalid_utf8 += 1;
+                String::from_utf8_lossy(bytes)
+            }
+        };
+        let (pfx, body) = prefix::strip(&text);
+
+        if let Some(p) = self.pending.as_mut() {
+            if p.join == Join::OpenJson && !starts_new_entry(body.trim()) {
+                append(p, body.trim(), " ");
+                self.stats.continuation += 1;
+                if json_balance(&p.head) <= 0 || p.extra_lines >= MAX_JOINED_LINES {
+                    self.flush(out);
+                }
+                return;
+            }
+            if p.join == Join::Proto && dump::proto_line(body).is_some() {
+                append(p, body.trim(), "\n");
+                self.stats.continuation += 1;
+                return;
+            }
+            if p.join == Join::Entry && is_continuation(body) {
+                if p.extra_lines < MAX_JOINED_LINES {
+                    let line = body.trim_end();
+                    p.raw.push('\n');
+                    push_capped(&mut p.raw, line);
+                }
+                p.extra_lines += 1;
+                self.stats.continuation += 1;
+                return;
+            }
+        }
+        self.flush(out);
+
+        let trimmed = body.trim();
+        if trimmed.is_empty() || is_fence(trimmed) {
+            self.stats.blank += 1;
+            return;
+        }
+        let join = if dump::proto_line(trimmed).is_some() && !looks_like_entry(trimmed) {
+            Join::Proto
+        } else if json_balance(json_part(trimmed)) > 0 {
+            Join::OpenJson
+        } else {
+            Join::Entry
+        };
+        let mut head = String::with_capacity(trimmed.len());
+        push_capped(&mut head, trimmed);
+        self.pending = Some(Pending {
+            raw: head.clone(),
+            head,
+            origin,
+            container: pfx.container.map(str::to_string),
+            prefix_ts: pfx.ts,
+            extra_lines: 0,
+            join,
+        });
+    }
+
+    /// Emits the entry still held back.
+    pub fn finish(&mut self, out: &mut dyn FnMut(Event)) {
+        self.flush(out);
+    }
+
+    /// True when an entry is held back waiting for possible continuation lines.
+    pub fn has_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    fn flush(&mut self, out: &mut dyn FnMut(Event)) {
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        let mut ev = decode_entry(&p.head, p.join == Join::Proto);
+        ev.raw = p.raw;
+        ev.origin = p.origin;
+        ev.container = p.container;
+        ev.continuation_lines = p.extra_lines;
+        if ev.ts.is_none() {
+            ev.ts = p.prefix_ts;
+        }
+        let format = ev.format.unwrap_or(Format::Raw);
+        self.stats.formats[format.index()] += 1;
+        out(ev);
+    }
+}
+
+fn append(p: &mut Pending, line: &str, sep: &str) {
+    p.extra_lines += 1;
+    if p.head.len() < MAX_ENTRY_BYTES {
+        p.head.push_str(sep);
+        push_capped(&mut p.head, line);
+        p.raw.push('\n');
+        push_capped(&mut p.raw, line);
+    }
+}
+
+fn push_capped(s: &mut String, add: &str) {
+    let room = MAX_ENTRY_BYTES.saturating_sub(s.len());
+    if add.len() <= room {
+        s.push_str(add);
+    } else {
+        let mut cut = room;
+        while cut > 0 && !add.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.push_str(&add[..cut]);
+    }
+}
+
+fn is_fence(t: &str) -> bool {
+    t.starts_with("```") && t[3..].chars().all(|c| c.is_ascii_alphanumeric() || c == ' ')
+}
+
+/// A line that clearly begins a new log entry, even inside an unclosed JSON object.
+fn starts_new_entry(t: &str) -> bool {
+    t.starts_with("{\"level\"") || grammar::ts_level(t).is_ok()
+}
+
+/// Does this line start a new entry of its own (timestamped, levelled or JSON)?
+fn looks_like_entry(t: &str) -> bool {
+    t.starts_with('{') || grammar::timestamp(t).is_ok() || level_first(t).is_some()
+}
+
+/// A line that belongs to the entry before it: Go stack frames and goroutine headers,
+/// Python traceback frames, indented file:line references.
+pub fn is_continuation(body: &str) -> bool {
+    let t = body.trim_start();
+    if t.is_empty() || looks_like_entry(t) {
+        return false;
+    }
+    let indented = body.starts_with([' ', '\t']);
+    if indented
+        && (t.contains(".go:") || t.starts_with("File \"") || t.starts_with("at ") || t.starts_with('/'))
+    {
+        return true;
+    }
+    if t.starts_with("goroutine ") && t.ends_with(':') {
+        return true;
+    }
+    if t.starts_with("created by ") || t.starts_with("[signal ") {
+        return true;
+    }
+    // A Go symbol: `github.com/livekit/egress/pkg/pipeline.(*Controller).OnError`, `main.main`,
+    // `runtime.goexit()` ...
+    let sym = t.split_whitespace().next().unwrap_or("");
+    sym == t
+        && sym.contains('.')
+        && !sym.ends_with('.')
+        && !sym.ends_with(':')
+        && sym
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"./_-*()[]{},".contains(&c))
+        && (sym.contains('/') || sym.starts_with("main.") || sym.starts_with("runtime."))
+}
+
+/// The part of an entry that may hold JSON: the whole line, or its tail from the first `{`.
+fn json_part(t: &str) -> &str {
+    if t.starts_with('{') {
+        return t;
+    }
+    match t.find(" {\"").or_else(|| t.find("\t{\"")) {
+        Some(p) => &t[p + 1..],
+        None => "",
+    }
+}
+
+/// Open braces minus closing braces outside JSON strings; > 0 means the object continues.
+fn json_balance(s: &str) -> i32 {
+    let mut depth = 0i32;
+    let mut in_str = false;
+    let mut esc = false;
+    for c in s.bytes() {
+        if in_str {
+            match c {
+                _ if esc => esc = false,
+                b'\\' => esc = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_str = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth -= 1,
+            _ => {}
+        }
+    }
+    depth
+}
+
+/// `INFO egress_aborted ...`: a level word first, without a timestamp.
+fn level_first(t: &str) -> Option<(Level, &str)> {
+    let word_end = t.find([' ', '\t'])?;
+    let word = &t[..word_end];
+    if !word.chars().all(|c| c.is_ascii_uppercase()) {
+        return None;
+    }
+    let lvl = Level::parse(word)?;
+    Some((lvl, t[word_end..].trim_start()))
+}
+
+/// Decodes one (possibly joined) entry. `proto` marks joined protobuf-text dump lines.
+pub fn decode_entry(text: &str, proto: bool) -> Event {
+    let mut ev = Event::default();
+    let t = text.trim().trim_matches('`').trim();
+    if proto {
+        if let Some(fields) = dump::proto_text(t) {
+            return dump_event(ev, fields);
+        }
+    }
+    if t.starts_with('{') {
+        if decode_json(t, &mut ev) {
+            return ev;
+        }
+        if let Some(fields) = dump::go_struct(t) {
+            return dump_event(ev, fields);
+        }
+    } else if let Ok((rest, (ts, lvl))) = grammar::ts_level(t) {
+        ev.ts = Some(ts);
+        ev.level = Some(lvl);
+        decode_columns(rest, &mut ev);
+        return ev;
+    } else if let Some((lvl, rest)) = level_first(t) {
+        ev.level = Some(lvl);
+        decode_columns(rest, &mut ev);
+        return ev;
+    } else if let Some(fields) = dump::go_struct(t) {
+        return dump_event(ev, fields);
+    } else if dump::proto_line(t).is_some() {
+        if let Some(fields) = dump::proto_text(t) {
+            return dump_event(ev, fields);
+        }
+    }
+    ev.format = Some(Format::Raw);
+    ev.message = t.to_string();
+    if t.starts_with("panic:") || t.starts_with("fatal error:") {
+        ev.level = Some(Level::Fatal);
+    }
+    ev
+}
+
+fn dump_event(mut ev: Event, fields: Map<String, Value>) -> Event {
+    ev.format = Some(Format::Dump);
+    ev.message = "EgressInfo".to_string();
+    ev.fields = fields;
+    ev
+}
+
+/// A zap JSON line (or an `EgressInfo` JSON object). Returns false when `t` is not JSON.
+fn decode_json(t: &str, ev: &mut Event) -> bool {
+    let mut stream = serde_json::Deserializer::from_str(t).into_iter::<Value>();
+    let Some(Ok(Value::Object(mut obj))) = stream.next() else {
+        return false;
+    };
+    let has_zap = obj.contains_key("level") || obj.contains_key("msg");
+    if !has_zap {
+        if let Some(fields) = dump::json_object(&obj) {
+            *ev = dump_event(std::mem::take(ev), fields);
+            return true;
+        }
+        // Some other JSON object: keep its fields so rules can still look at them.
+        ev.format = Some(Format::Json);
+        ev.message = obj
+            .get("message")
+            .or_else(|| obj.get("error"))
+            .and_then(crate::event::value_text)
+            .unwrap_or_default();
+        ev.fields = obj;
+        return true;
+    }
+    ev.format = Some(Format::Json);
+    if let Some(Value::String(l)) = obj.remove("level") {
+        ev.level = Level::parse(&l);
+    }
+    ev.ts = obj.remove("ts").and_then(|v| match v {
+        Value::Number(n) => n.as_f64().map(|f| Ts((f * 1_000_000.0).round() as i64)),
+        Value::String(s) => grammar::timestamp(&s).ok().map(|(_, ts)| ts),
+        _ => None,
+    });
+    if let Some(Value::String(s)) = obj.remove("logger") {
+        ev.logger = Some(s);
+    }
+    if let Some(Value::String(s)) = obj.remove("caller") {
+        ev.caller = Some(s);
+    }
+    if let Some(Value::String(s)) = obj.remove("msg") {
+        ev.message = s;
+    }
+    // The stack is kept in raw text only.
+    obj.remove("stacktrace");
+    ev.fields = obj;
+    true
+}
+
+/// The columns after `ts LEVEL`: logger, optional caller, message, then a JSON object or
+/// pasted `"key": value` pairs.
+fn decode_columns(rest: &str, ev: &mut Event) {
+    ev.format = Some(Format::Console);
+    let rest = rest.trim_end();
+    if rest.contains('\t') {
+        let cols: Vec<&str> = rest.split('\t').collect();
+        let mut i = 0;
+        if cols.len() >= 2 && !cols[0].starts_with('{') && !cols[1].starts_with('{') || cols.len() >= 3 {
+            ev.logger = Some(cols[0].trim().to_string());
+            i = 1;
+        }
+        if i < cols.len() && grammar::is_caller(cols[i].trim()) {
+            ev.caller = Some(cols[i].trim().to_string());
+            i += 1;
+        }
+        let tail = cols[i..].join("\t");
+        split_message(&tail, ev);
+        return;
+    }
+    // Tabs turned into runs of spaces: use token shapes to find logger and caller.
+    let mut s = rest;
+    let mut tokens = s.splitn(3, char::is_whitespace);
+    let first = tokens.next().unwrap_or("");
+    let second = s[first.len()..].trim_start();
+    let second_tok = second.split(char::is_whitespace).next().unwrap_or("");
+    if grammar::is_caller(second_tok) && !first.is_empty() {
+        ev.logger = Some(first.to_string());
+        ev.caller = Some(second_tok.to_string());
+        s = second[second_tok.len()..].trim_start();
+    } else if grammar::is_logger(first) {
+        ev.logger = Some(first.to_string());
+        s = second;
+    } else if grammar::is_caller(first) {
+        ev.caller = Some(first.to_string());
+        s = second;
+    }
+    split_message(s, ev);
+}
+
+/// Splits `msg {json}` or `msg "k": v ...` into message and fields.
+fn split_message(s: &str, ev: &mut Event) {
+    // A trailing JSON object: try each ` {` from the left until one parses to the end.
+    let b = s.as_bytes();
+    let mut from = 0;
+    let mut tries = 0;
+    while let Some(p) = memchr::memchr(b'{', &b[from..]) {
+        let at = from + p;
+        from = at + 1;
+        if at > 0 && !b[at - 1].is_ascii_whitespace() {
+            continue;
+        }
+        tries += 1;
+        if tries > 4 {
+            break;
+        }
+        let tail = s[at..].trim_end();
+        if let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(tail) {
+            ev.message = s[..at].trim().to_string();
+            ev.fields = obj;
+            return;
+        }
+    }
+    if let Some(at) = grammar::find_pasted_start(s) {
+        let msg = s[..at].trim();
+        let mut fields = Map::new();
+        grammar::pasted_pairs(&s[at..], &mut fields);
+        if !fields.is_empty() {
+            ev.format = Some(Format::Pasted);
+            ev.message = msg.to_string();
+            ev.fields = fields;
+            return;
+        }
+    }
+    ev.message = s.trim().to_string();
+}
+
+#[cfg(test)]
+mod tests;

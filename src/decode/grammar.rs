@@ -1,0 +1,246 @@
+//! nom grammars for the text forms: timestamps, level words, zap console columns (tabs or
+//! runs of spaces), and the pasted `"key": value` pairs. Pure functions over `&str`.
+
+use crate::event::{Level, Ts};
+use nom::{
+    IResult, Parser,
+    branch::alt,
+    bytes::complete::{take_while, take_while_m_n, take_while1},
+    character::complete::{char, one_of, space0, space1},
+    combinator::{map_res, opt},
+    sequence::preceded,
+};
+use serde_json::{Map, Value};
+
+fn digits<'a>(n: usize) -> impl Parser<&'a str, Output = u32, Error = nom::error::Error<&'a str>> {
+    map_res(take_while_m_n(n, n, |c: char| c.is_ascii_digit()), |s: &str| {
+        s.parse::<u32>()
+    })
+}
+
+/// `2026-01-27T11:11:05.179Z`, `2026-01-27 11:11:05,179`, `2025-08-21T10:15:32.123+0200`,
+/// `2026-01-27T11:11:05.179123456+02:00` ... to microseconds since the epoch (UTC).
+pub fn timestamp(i: &str) -> IResult<&str, Ts> {
+    let (i, (y, _, mo, _, d, _, h, _, mi, _, s)) = (
+        digits(4),
+        char('-'),
+        digits(2),
+        char('-'),
+        digits(2),
+        one_of("T "),
+        digits(2),
+        char(':'),
+        digits(2),
+        char(':'),
+        digits(2),
+    )
+        .parse(i)?;
+    let (i, frac) = opt(preceded(
+        one_of(".,"),
+        take_while1(|c: char| c.is_ascii_digit()),
+    ))
+    .parse(i)?;
+    let (i, offset) = opt(alt((
+        nom::combinator::value(0i64, char('Z')),
+        map_res(
+            (
+                one_of("+-"),
+                digits(2),
+                opt(char(':')),
+                digits(2),
+            ),
+            |(sign, hh, _, mm)| -> Result<i64, ()> {
+                let secs = i64::from(hh) * 3600 + i64::from(mm) * 60;
+                Ok(if sign == '-' { -secs } else { secs })
+            },
+        ),
+    )))
+    .parse(i)?;
+    let micros = frac.map_or(0, |f: &str| {
+        let mut v: i64 = 0;
+        for (n, c) in f.bytes().take(6).enumerate() {
+            v += i64::from(c - b'0') * 10i64.pow(5 - n as u32);
+        }
+        v
+    });
+    let date = chrono::NaiveDate::from_ymd_opt(y as i32, mo, d)
+        .and_then(|dt| dt.and_hms_opt(h, mi, s))
+        .ok_or_else(|| nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Verify)))?;
+    let base = date.and_utc().timestamp() - offset.unwrap_or(0);
+    Ok((i, Ts(base * 1_000_000 + micros)))
+}
+
+/// A level word followed by whitespace or end.
+pub fn level(i: &str) -> IResult<&str, Level> {
+    map_res(take_while1(|c: char| c.is_ascii_alphabetic()), |w: &str| {
+        Level::parse(w).ok_or(())
+    })
+    .parse(i)
+}
+
+/// True for a zap short caller such as `server/server_rpc.go:66`.
+pub fn is_caller(s: &str) -> bool {
+    let Some((path, line)) = s.rsplit_once(".go:") else {
+        return false;
+    };
+    let line_ok: IResult<&str, &str> = nom::character::complete::digit1(line);
+    matches!(line_ok, Ok(("", _)))
+        && !path.is_empty()
+        && path
+            .chars()
+            .all(|c| c.is_alphanumeric() || "._-/@".contains(c))
+}
+
+/// True for a token that names a LiveKit logger (`egress`, `livekit.api`, `egress.lksdk` ...).
+pub fn is_logger(s: &str) -> bool {
+    let root = s.split('.').next().unwrap_or("");
+    matches!(
+        root,
+        "egress" | "livekit" | "lksdk" | "psrpc" | "ingress" | "sip" | "agents"
+    ) && s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-')
+        && (s == root || !s.ends_with('.'))
+        && !s.contains("_")
+}
+
+/// The leading part of a text line: timestamp, level and the rest, with whitespace eaten.
+pub fn ts_level(i: &str) -> IResult<&str, (Ts, Level)> {
+    let (i, ts) = timestamp(i)?;
+    let (i, _) = space1(i)?;
+    let (i, lvl) = level(i)?;
+    let (i, _) = alt((space1, nom::combinator::eof)).parse(i)?;
+    Ok((i, (ts, lvl)))
+}
+
+/// A JSON key in the pasted form: `"key":` followed by optional spaces.
+fn pasted_key(i: &str) -> IResult<&str, &str> {
+    let (i, _) = char('"')(i)?;
+    let (i, k) = take_while1(|c: char| c != '"' && c != '\\' && !c.is_control())(i)?;
+    let (i, _) = char('"')(i)?;
+    let (i, _) = space0(i)?;
+    let (i, _) = char(':')(i)?;
+    let (i, _) = space0(i)?;
+    Ok((i, k))
+}
+
+/// Position of the first `"key":` in `s` that starts a pasted pair list.
+pub fn find_pasted_start(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(p) = memchr::memchr(b'"', &b[from..]) {
+        let at = from + p;
+        let boundary = at == 0 || b[at - 1].is_ascii_whitespace() || b[at - 1] == b',';
+        if boundary && pasted_key(&s[at..]).is_ok() {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Parses `"k": v "k2": v2, ...` leniently: values are JSON when they parse as JSON, otherwise
+/// the bare word up to the next whitespace. Stops at the first thing that is not a pair.
+pub fn pasted_pairs(mut i: &str, into: &mut Map<String, Value>) {
+    loop {
+        let (rest, _) = take_while::<_, &str, nom::error::Error<&str>>(|c: char| {
+            c.is_whitespace() || c == ','
+        })(i)
+        .unwrap_or((i, ""));
+        if rest.is_empty() {
+            return;
+        }
+        let Ok((after_key, key)) = pasted_key(rest) else {
+            return;
+        };
+        let (value, consumed) = json_prefix(after_key).unwrap_or_else(|| {
+            let end = after_key
+                .find(|c: char| c.is_whitespace() || c == ',')
+                .unwrap_or(after_key.len());
+            (Value::String(after_key[..end].to_string()), end)
+        });
+        into.insert(key.to_string(), value);
+        i = &after_key[consumed..];
+    }
+}
+
+/// One JSON value at the start of `s` and the bytes it used.
+pub fn json_prefix(s: &str) -> Option<(Value, usize)> {
+    let first = s.chars().next()?;
+    if !(first == '"'
+        || first == '{'
+        || first == '['
+        || first == '-'
+        || first.is_ascii_digit()
+        || s.starts_with("true")
+        || s.starts_with("false")
+        || s.starts_with("null"))
+    {
+        return None;
+    }
+    let mut stream = serde_json::Deserializer::from_str(s).into_iter::<Value>();
+    let v = stream.next()?.ok()?;
+    let used = stream.byte_offset();
+    // A number glued to letters (`412abc`) is not a JSON value here.
+    if s[used..]
+        .chars()
+        .next()
+        .is_some_and(|c| !(c.is_whitespace() || c == ',' || c == '}' || c == ']'))
+    {
+        return None;
+    }
+    Some((v, used))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        let (_, t) = timestamp("2026-01-27T11:11:05.179Z").unwrap();
+        assert_eq!(t.iso(), "2026-01-27T11:11:05.179Z");
+        let (_, t2) = timestamp("2026-01-27T13:11:05.179+0200").unwrap();
+        assert_eq!(t, t2);
+        let (_, t3) = timestamp("2026-01-27T13:11:05.179123456+02:00").unwrap();
+        assert_eq!(t3.0 - t.0, 123);
+        let (_, t4) = timestamp("2026-01-27 11:11:05,179").unwrap();
+        assert_eq!(t4, t);
+        assert!(timestamp("2026-13-27T11:11:05Z").is_err());
+        assert!(timestamp("hello").is_err());
+    }
+
+    #[test]
+    fn callers_and_loggers() {
+        assert!(is_caller("server/server_rpc.go:66"));
+        assert!(is_caller("redis/redis.go:92"));
+        assert!(!is_caller("request"));
+        assert!(!is_caller("x.go:"));
+        assert!(is_logger("egress"));
+        assert!(is_logger("egress.psrpc.IOInfo.UpdateEgress"));
+        assert!(is_logger("livekit.api"));
+        assert!(!is_logger("egress_aborted"));
+        assert!(!is_logger("request"));
+    }
+
+    #[test]
+    fn pasted() {
+        let s = r#"egress_aborted "error": "Start signal not received" "code": 412 "details": "End reason: StopEgress API""#;
+        let at = find_pasted_start(s).unwrap();
+        assert_eq!(s[..at].trim(), "egress_aborted");
+        let mut m = Map::new();
+        pasted_pairs(&s[at..], &mut m);
+        assert_eq!(m["error"], "Start signal not received");
+        assert_eq!(m["code"], 412);
+        assert_eq!(m["details"], "End reason: StopEgress API");
+    }
+
+    #[test]
+    fn pasted_bare_values() {
+        let mut m = Map::new();
+        pasted_pairs(r#""room": my-room, "code": 412abc "x": true"#, &mut m);
+        assert_eq!(m["room"], "my-room");
+        assert_eq!(m["code"], "412abc");
+        assert_eq!(m["x"], true);
+    }
+}

@@ -1,0 +1,137 @@
+//! Strips what log collectors put in front of a line: `docker compose` (`egress-1  | `),
+//! `kubectl logs --prefix` (`[pod/egress-0/egress] `), `docker logs -t` timestamps and CRI
+//! (`<ts> stderr F `) headers. Returns the inner line untouched otherwise.
+
+use super::grammar;
+use crate::event::Ts;
+
+/// What was in front of the line.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Prefix<'a> {
+    /// Service, pod or container named by the prefix.
+    pub container: Option<&'a str>,
+    /// Timestamp added by `docker logs -t` or CRI, when the line itself may lack one.
+    pub ts: Option<Ts>,
+}
+
+/// Splits `line` into its collector prefix and the log line proper.
+pub fn strip(mut line: &str) -> (Prefix<'_>, &str) {
+    let mut p = Prefix::default();
+    if let Some((name, rest)) = compose(line).or_else(|| kubectl(line)) {
+        p.container = Some(name);
+        line = rest;
+    }
+    if let Some((ts, rest)) = collector_ts(line) {
+        p.ts = Some(ts);
+        line = rest;
+    }
+    (p, line)
+}
+
+/// `name  | rest`: a docker compose service prefix.
+fn compose(line: &str) -> Option<(&str, &str)> {
+    let b = line.as_bytes();
+    let first = *b.first()?;
+    if !first.is_ascii_alphanumeric() {
+        return None;
+    }
+    let name_end = b
+        .iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.'))?;
+    let mut i = name_end;
+    while i < b.len() && b[i] == b' ' {
+        i += 1;
+    }
+    if i == name_end || i >= b.len() || b[i] != b'|' {
+        return None;
+    }
+    i += 1;
+    if i < b.len() {
+        if b[i] != b' ' && b[i] != b'\t' {
+            return None;
+        }
+        i += 1;
+    }
+    Some((&line[..name_end], &line[i..]))
+}
+
+/// `[pod/name/container] rest`: a kubectl `--prefix` header.
+fn kubectl(line: &str) -> Option<(&str, &str)> {
+    let rest = line.strip_prefix("[pod/")?;
+    let close = rest.find("] ")?;
+    let inner = &rest[..close];
+    if inner.contains(' ') {
+        return None;
+    }
+    Some((&line[1..close + 5], &rest[close + 2..]))
+}
+
+/// A collector timestamp in front of a line that has its own structure after it: a docker
+/// `-t` prefix (followed by another timestamp, a JSON object or plain text) or a CRI header
+/// (`ts stdout|stderr F|P `). A timestamp followed by a level word belongs to the line itself.
+fn collector_ts(line: &str) -> Option<(Ts, &str)> {
+    let (rest, ts) = grammar::timestamp(line).ok()?;
+    let rest = rest.strip_prefix(' ')?;
+    for stream in ["stdout ", "stderr "] {
+        if let Some(r) = rest.strip_prefix(stream) {
+            if let Some(r) = r.strip_prefix("F ").or_else(|| r.strip_prefix("P ")) {
+                return Some((ts, r));
+            }
+        }
+    }
+    let rest_trim = rest.trim_start();
+    if grammar::ts_level(rest_trim).is_ok() || rest_trim.starts_with('{') {
+        return Some((ts, rest_trim));
+    }
+    if grammar::level(rest_trim)
+        .ok()
+        .is_some_and(|(after, _)| after.starts_with([' ', '\t']) || after.is_empty())
+    {
+        // The line's own timestamp followed by its level: not a prefix.
+        return None;
+    }
+    // Plain text after a docker timestamp (startup errors, shell traces).
+    if rest_trim.is_empty() {
+        return None;
+    }
+    Some((ts, rest_trim))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compose_prefix() {
+        let (p, rest) = strip("livekit-egress-test-livekit-1  | 2023-06-15T08:03:23.216Z ERROR x");
+        assert_eq!(p.container, Some("livekit-egress-test-livekit-1"));
+        assert!(rest.starts_with("2023-06-15"));
+        let (p, rest) = strip("egress-1  |        /workspace/pkg/x.go:1");
+        assert_eq!(p.container, Some("egress-1"));
+        assert_eq!(rest, "       /workspace/pkg/x.go:1");
+        assert_eq!(strip("a|b").0.container, None);
+    }
+
+    #[test]
+    fn kubectl_prefix() {
+        let (p, rest) = strip("[pod/egress-0/egress] missing config");
+        assert_eq!(p.container, Some("pod/egress-0/egress"));
+        assert_eq!(rest, "missing config");
+    }
+
+    #[test]
+    fn docker_timestamps() {
+        let (p, rest) = strip("2026-01-27T11:11:05.179123456Z 2026-01-27T11:11:05.179Z\tINFO\tegress\tx");
+        assert!(p.ts.is_some());
+        assert!(rest.starts_with("2026-01-27T11:11:05.179Z\tINFO"));
+        let (p, rest) = strip("2026-01-27T11:11:05.179123456Z missing config");
+        assert!(p.ts.is_some());
+        assert_eq!(rest, "missing config");
+        let (p, rest) = strip("2026-01-27T11:11:05.179Z INFO egress request validated");
+        assert!(p.ts.is_none());
+        assert!(rest.starts_with("2026"));
+        let (p, rest) = strip("2026-01-27T11:11:05.179Z stderr F {\"level\":\"info\"}");
+        assert!(p.ts.is_some());
+        assert_eq!(rest, "{\"level\":\"info\"}");
+    }
+}

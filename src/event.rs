@@ -1,0 +1,251 @@
+//! Pure data shared by every stage: `Event`, `Origin`, `Level`, `Ts`, `Format`, egress IDs.
+//! It must not do I/O or parsing beyond trivial value helpers, and depends on no other module.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// A point in time, microseconds since the Unix epoch (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ts(pub i64);
+
+impl Ts {
+    /// Seconds (with fraction) from `self` to `later`.
+    pub fn secs_until(self, later: Ts) -> f64 {
+        (later.0 - self.0) as f64 / 1_000_000.0
+    }
+
+    /// ISO 8601 in UTC with milliseconds, e.g. `2026-01-27T11:11:05.179Z`.
+    pub fn iso(self) -> String {
+        match chrono::DateTime::from_timestamp_micros(self.0) {
+            Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            None => format!("@{}us", self.0),
+        }
+    }
+}
+
+impl fmt::Display for Ts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.iso())
+    }
+}
+
+impl Serialize for Ts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.iso())
+    }
+}
+
+/// Log level, normalised across zap JSON (`info`), console (`INFO`) and other spellings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Debug,
+    #[default]
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
+
+impl Level {
+    /// Parses a level word in any case (`info`, `WARN`, `warning`, `DPANIC` ...).
+    pub fn parse(word: &str) -> Option<Level> {
+        let w = word.trim();
+        let eq = |s: &str| w.eq_ignore_ascii_case(s);
+        Some(if eq("debug") || eq("trace") {
+            Level::Debug
+        } else if eq("info") || eq("notice") {
+            Level::Info
+        } else if eq("warn") || eq("warning") {
+            Level::Warn
+        } else if eq("error") || eq("err") || eq("dpanic") {
+            Level::Error
+        } else if eq("fatal") || eq("panic") || eq("crit") || eq("critical") {
+            Level::Fatal
+        } else {
+            return None;
+        })
+    }
+
+    /// Upper-case name as shown in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Debug => "DEBUG",
+            Level::Info => "INFO",
+            Level::Warn => "WARN",
+            Level::Error => "ERROR",
+            Level::Fatal => "FATAL",
+        }
+    }
+}
+
+/// Which grammar decoded a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    /// zap production encoder: `{"level":"info","ts":...}`.
+    Json,
+    /// zap development encoder: `ts<TAB>LEVEL<TAB>logger<TAB>caller<TAB>msg<TAB>{json}` (tabs or spaces).
+    Console,
+    /// A pasted line with `"key": value` pairs and no braces.
+    Pasted,
+    /// A protobuf-text, Go-struct or JSON dump of an `EgressInfo`.
+    Dump,
+    /// Anything else: plain text kept as it is.
+    Raw,
+}
+
+impl Format {
+    /// Every format, in report order.
+    pub const ALL: [Format; 5] = [
+        Format::Json,
+        Format::Console,
+        Format::Pasted,
+        Format::Dump,
+        Format::Raw,
+    ];
+
+    /// Short name used in reports and JSON (`json`, `console`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Console => "console",
+            Format::Pasted => "pasted",
+            Format::Dump => "dump",
+            Format::Raw => "raw",
+        }
+    }
+
+    /// Index into per-format counters.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Where a line came from: the source (index into the run's source names) and its 1-based line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Origin {
+    pub source: u32,
+    pub line: u64,
+}
+
+/// One decoded log entry (a line, or a line with its joined continuations).
+#[derive(Debug, Clone, Default)]
+pub struct Event {
+    pub ts: Option<Ts>,
+    pub level: Option<Level>,
+    pub logger: Option<String>,
+    pub caller: Option<String>,
+    /// The message (`msg`), or for raw lines the whole text.
+    pub message: String,
+    /// Structured fields (last value wins on duplicate keys).
+    pub fields: Map<String, Value>,
+    /// The original text of the entry as read (prefixes stripped, continuations joined with `\n`).
+    pub raw: String,
+    pub origin: Origin,
+    pub format: Option<Format>,
+    /// Name of the container/pod/service from a `docker compose` or `kubectl --prefix` prefix.
+    pub container: Option<String>,
+    /// Number of continuation lines joined to this entry (stack frames, wrapped JSON).
+    pub continuation_lines: u32,
+}
+
+impl Event {
+    /// A field as text: strings as they are, numbers and booleans printed; `None` when absent or null.
+    pub fn field_str(&self, key: &str) -> Option<String> {
+        value_text(self.fields.get(key)?)
+    }
+
+    /// A field as an integer (accepts numbers and numeric strings such as `"503"`).
+    pub fn field_i64(&self, key: &str) -> Option<i64> {
+        match self.fields.get(key)? {
+            Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// The first of several keys that is present and non-empty.
+    pub fn first_field(&self, keys: &[&str]) -> Option<String> {
+        keys.iter()
+            .filter_map(|k| self.field_str(k))
+            .find(|v| !v.is_empty())
+    }
+
+    /// The `error` field, or an empty string.
+    pub fn error_text(&self) -> String {
+        self.field_str("error").unwrap_or_default()
+    }
+}
+
+/// Text of a JSON value: strings unquoted, scalars printed, `null` as `None`, objects as JSON.
+pub fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// True when `s` is an egress ID: `EG_` followed by 12 ASCII alphanumerics.
+pub fn is_egress_id(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 15 && b.starts_with(b"EG_") && b[3..].iter().all(u8::is_ascii_alphanumeric)
+}
+
+/// Finds the first egress ID in free text (`EG_` + 12 alphanumerics on word boundaries).
+pub fn find_egress_id(text: &str) -> Option<&str> {
+    let b = text.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = memchr::memmem::find(&b[from..], b"EG_") {
+        let start = from + pos;
+        let end = start + 15;
+        let before_ok = start == 0 || !is_word_byte(b[start - 1]);
+        if end <= b.len()
+            && before_ok
+            && b[start + 3..end].iter().all(u8::is_ascii_alphanumeric)
+            && (end == b.len() || !is_word_byte(b[end]))
+        {
+            return text.get(start..end);
+        }
+        from = start + 3;
+    }
+    None
+}
+
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn egress_ids() {
+        assert!(is_egress_id("EG_Rj7Yh2WbN5cT"));
+        assert!(!is_egress_id("EGH_4TfG9sWq2Hbn"));
+        assert!(!is_egress_id("EG_short"));
+        assert_eq!(
+            find_egress_id("stop EG_Rj7Yh2WbN5cT now"),
+            Some("EG_Rj7Yh2WbN5cT")
+        );
+        assert_eq!(find_egress_id("xEG_Rj7Yh2WbN5cT"), None);
+        assert_eq!(find_egress_id("EG_Rj7Yh2WbN5cTT"), None);
+        assert_eq!(find_egress_id("EGH_4TfG9sWq2Hbn EG_"), None);
+    }
+
+    #[test]
+    fn levels() {
+        assert_eq!(Level::parse("WARNING"), Some(Level::Warn));
+        assert_eq!(Level::parse("dpanic"), Some(Level::Error));
+        assert_eq!(Level::parse("egress"), None);
+    }
+
+    #[test]
+    fn ts_iso() {
+        assert_eq!(Ts(1_769_512_265_179_000).iso(), "2026-01-27T11:11:05.179Z");
+    }
+}
