@@ -7,3 +7,4 @@ pub mod error;
 pub mod event;
 pub mod source;
 pub mod decode;
+pub mod correlate;

@@ -1,0 +1,761 @@
+//! Groups events per egress ID and tracks each egress's lifecycle (request received,
+//! validated, start signal, playing, active, ending, terminal status with error, code and
+//! details), keeping capped evidence and the rule patterns each egress's lines matched.
+//! Events about a process or node rather than an egress become node facts. An egress that
+//! ended is handed out after a short grace (for late lines) and then dropped, so memory grows
+//! only with the egresses still open. It must not evaluate rules or format output.
+
+use crate::event::{find_egress_id, is_egress_id, Event, Level, Origin, Ts};
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+/// Most lifecycle evidence lines kept per egress.
+pub const MAX_TIMELINE: usize = 40;
+/// Most warning/error evidence lines kept per egress (or for the node).
+pub const MAX_PROBLEMS: usize = 16;
+/// Longest evidence text kept, in bytes.
+pub const MAX_EVIDENCE_TEXT: usize = 4096;
+/// Lines an ended egress waits for late lines (webhooks, metrics) before it is handed out.
+pub const GRACE_LINES: u64 = 2000;
+
+/// Lifecycle status, as in the JSON report contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Starting,
+    Active,
+    Ending,
+    Complete,
+    Failed,
+    Aborted,
+    LimitReached,
+    #[default]
+    Unknown,
+}
+
+impl Status {
+    /// Parses `egress_aborted`, `EGRESS_ABORTED`, `aborted`, `limit_reached` ...
+    pub fn parse(s: &str) -> Option<Status> {
+        let l = s.trim().to_ascii_lowercase();
+        let l = l
+            .strip_prefix("egress_")
+            .or_else(|| l.strip_prefix("egress "))
+            .unwrap_or(&l);
+        Some(match l {
+            "starting" => Status::Starting,
+            "active" => Status::Active,
+            "ending" => Status::Ending,
+            "complete" | "completed" => Status::Complete,
+            "failed" => Status::Failed,
+            "aborted" => Status::Aborted,
+            "limit_reached" => Status::LimitReached,
+            _ => return None,
+        })
+    }
+
+    /// The contract name (`aborted`, `limit_reached` ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Starting => "starting",
+            Status::Active => "active",
+            Status::Ending => "ending",
+            Status::Complete => "complete",
+            Status::Failed => "failed",
+            Status::Aborted => "aborted",
+            Status::LimitReached => "limit_reached",
+            Status::Unknown => "unknown",
+        }
+    }
+
+    /// True for complete, failed, aborted and limit_reached.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Status::Complete | Status::Failed | Status::Aborted | Status::LimitReached
+        )
+    }
+
+    /// True for the terminal statuses that are not a normal completion.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Status::Failed | Status::Aborted | Status::LimitReached)
+    }
+}
+
+/// A line a diagnosis can cite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    pub origin: Origin,
+    pub ts: Option<Ts>,
+    pub level: Option<Level>,
+    pub text: String,
+}
+
+impl Evidence {
+    /// Evidence from an event, its text capped.
+    pub fn of(ev: &Event) -> Evidence {
+        let mut text = if ev.raw.is_empty() {
+            ev.message.clone()
+        } else {
+            ev.raw.clone()
+        };
+        if text.len() > MAX_EVIDENCE_TEXT {
+            let mut cut = MAX_EVIDENCE_TEXT;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+            text.push_str(" [...]");
+        }
+        Evidence {
+            origin: ev.origin,
+            ts: ev.ts,
+            level: ev.level,
+            text,
+        }
+    }
+}
+
+/// How often a rule pattern matched, and the first line that did.
+#[derive(Debug, Clone)]
+pub struct Mark {
+    pub count: u32,
+    pub first: Evidence,
+    pub last_ts: Option<Ts>,
+}
+
+/// Sparse set of pattern hits (pattern index -> mark).
+#[derive(Debug, Clone, Default)]
+pub struct Marks(Vec<(u16, Mark)>);
+
+impl Marks {
+    fn hit(&mut self, idx: u16, ev: &Event) {
+        match self.0.iter_mut().find(|(i, _)| *i == idx) {
+            Some((_, m)) => {
+                m.count += 1;
+                m.last_ts = ev.ts.or(m.last_ts);
+            }
+            None => self.0.push((
+                idx,
+                Mark {
+                    count: 1,
+                    first: Evidence::of(ev),
+                    last_ts: ev.ts,
+                },
+            )),
+        }
+    }
+
+    /// The mark of a pattern, if any line matched it.
+    pub fn get(&self, idx: u16) -> Option<&Mark> {
+        self.0.iter().find(|(i, _)| *i == idx).map(|(_, m)| m)
+    }
+
+    /// Number of lines that matched a pattern.
+    pub fn count(&self, idx: u16) -> u32 {
+        self.get(idx).map_or(0, |m| m.count)
+    }
+}
+
+/// Tells which rule patterns an event matches; implemented by the rule base.
+pub trait Marker {
+    /// Appends the indices of the patterns `ev` matches to `out`.
+    fn marks(&self, ev: &Event, out: &mut Vec<u16>);
+}
+
+/// A marker that marks nothing (for tests and tools that need no rules).
+pub struct NoMarks;
+
+impl Marker for NoMarks {
+    fn marks(&self, _: &Event, _: &mut Vec<u16>) {}
+}
+
+/// When each lifecycle step was first seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Milestones {
+    pub first: Option<Ts>,
+    pub requested: Option<Ts>,
+    pub received: Option<Ts>,
+    pub validated: Option<Ts>,
+    pub start_signal: Option<Ts>,
+    pub playing: Option<Ts>,
+    pub active: Option<Ts>,
+    pub ending: Option<Ts>,
+    pub ended: Option<Ts>,
+    pub last: Option<Ts>,
+}
+
+impl Milestones {
+    /// A milestone by name (`received`, `validated`, `start_signal`, `playing`, `active`,
+    /// `ending`, `ended`, `first`, `last`, `requested`, `start` = first of requested/received/validated).
+    pub fn get(&self, name: &str) -> Option<Ts> {
+        match name {
+            "first" => self.first,
+            "requested" => self.requested,
+            "received" => self.received,
+            "validated" => self.validated,
+            "start_signal" => self.start_signal,
+            "playing" => self.playing,
+            "active" => self.active,
+            "ending" => self.ending,
+            "ended" => self.ended,
+            "last" => self.last,
+            "start" => self.requested.or(self.received).or(self.validated),
+            _ => None,
+        }
+    }
+
+    /// Names accepted by [`Milestones::get`].
+    pub const NAMES: [&'static str; 11] = [
+        "first",
+        "requested",
+        "received",
+        "validated",
+        "start_signal",
+        "playing",
+        "active",
+        "ending",
+        "ended",
+        "last",
+        "start",
+    ];
+}
+
+/// Everything known about one egress.
+#[derive(Debug, Clone, Default)]
+pub struct Egress {
+    /// `None` for the anonymous egress of lifecycle lines that carry no ID.
+    pub id: Option<String>,
+    pub room: Option<String>,
+    pub request_type: Option<String>,
+    pub output_type: Option<String>,
+    pub source_type: Option<String>,
+    pub node_id: Option<String>,
+    pub handler_id: Option<String>,
+    pub status: Status,
+    pub error: Option<String>,
+    pub code: Option<i64>,
+    pub details: Option<String>,
+    pub t: Milestones,
+    /// The line that set the terminal status.
+    pub terminal: Option<Evidence>,
+    /// Lifecycle lines in order (capped).
+    pub timeline: Vec<Evidence>,
+    /// Warning and error lines (capped).
+    pub problems: Vec<Evidence>,
+    /// Warning/error lines beyond the cap.
+    pub problems_dropped: u64,
+    pub marks: Marks,
+    /// Lines attributed to this egress.
+    pub lines: u64,
+    /// Lines from livekit-server about this egress.
+    pub server_lines: u64,
+    /// Lines from the egress (service or handler) about this egress.
+    pub egress_lines: u64,
+    /// The input ended while the egress was still open.
+    pub open_at_end: bool,
+}
+
+impl Egress {
+    /// Display name: the egress ID, or a note for the anonymous egress.
+    pub fn label(&self) -> String {
+        self.id
+            .clone()
+            .unwrap_or_else(|| "(no egress ID)".to_string())
+    }
+
+    /// Seconds between two milestones, when both are known.
+    pub fn between(&self, from: &str, to: &str) -> Option<f64> {
+        Some(self.t.get(from)?.secs_until(self.t.get(to)?))
+    }
+
+    fn push_timeline(&mut self, ev: &Event) {
+        if self.timeline.len() < MAX_TIMELINE {
+            self.timeline.push(Evidence::of(ev));
+        }
+    }
+
+    fn set_if_empty(slot: &mut Option<String>, v: Option<String>) {
+        if slot.as_deref().is_none_or(str::is_empty) {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                *slot = Some(v);
+            }
+        }
+    }
+}
+
+/// Facts about the node(s) and the input as a whole, from lines not tied to one egress.
+#[derive(Debug, Clone, Default)]
+pub struct Global {
+    /// Pattern hits on lines without an egress ID.
+    pub node_marks: Marks,
+    /// Pattern hits on every line.
+    pub all_marks: Marks,
+    pub versions: BTreeSet<String>,
+    pub node_ids: BTreeSet<String>,
+    pub containers: BTreeSet<String>,
+    /// Warning/error lines not tied to an egress (capped).
+    pub problems: Vec<Evidence>,
+    pub problems_dropped: u64,
+    pub first: Option<Ts>,
+    pub last: Option<Ts>,
+    pub events: u64,
+    /// Lines written by a handler subprocess (context has `handlerID` first).
+    pub handler_lines: u64,
+    /// Lines written by the egress service itself.
+    pub service_lines: u64,
+    /// Lines from livekit-server.
+    pub server_lines: u64,
+    /// Egresses seen in all.
+    pub egresses: u64,
+    /// Most egresses open at once.
+    pub peak_open: usize,
+}
+
+/// What kind of lifecycle step an event is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    ApiStart,
+    ApiStop,
+    Received,
+    Validated,
+    StartSignal,
+    Playing,
+    Status(Status),
+    Other,
+}
+
+fn step_of(ev: &Event) -> Step {
+    let m = ev.message.as_str();
+    match m {
+        "request received" => return Step::Received,
+        "request validated" => return Step::Validated,
+        "chrome: START_RECORDING" => return Step::StartSignal,
+        "pipeline playing" => return Step::Playing,
+        "egress completed" => return Step::Status(Status::Complete),
+        "egress failed" => return Step::Status(Status::Failed),
+        "EgressInfo" => {
+            if let Some(s) = ev.field_str("status").and_then(|s| Status::parse(&s)) {
+                return Step::Status(s);
+            }
+            if ev.field_str("error").is_some_and(|e| !e.is_empty()) {
+                return Step::Status(if ev.field_i64("code") == Some(412) {
+                    Status::Aborted
+                } else {
+                    Status::Failed
+                });
+            }
+            return Step::Other;
+        }
+        "egress updated" | "sent webhook" => {
+            return ev
+                .field_str("status")
+                .and_then(|s| Status::parse(&s))
+                .map_or(Step::Other, Step::Status);
+        }
+        _ => {}
+    }
+    if let Some(rest) = m.strip_prefix("egress_") {
+        if let Some(s) = Status::parse(rest) {
+            return Step::Status(s);
+        }
+    }
+    if let Some(method) = m.strip_prefix("API Egress.") {
+        if method.starts_with("Start") {
+            return Step::ApiStart;
+        }
+        if method == "StopEgress" {
+            return Step::ApiStop;
+        }
+    }
+    Step::Other
+}
+
+fn is_server_event(ev: &Event) -> bool {
+    ev.logger.as_deref().is_some_and(|l| l.starts_with("livekit"))
+}
+
+/// The egress ID an event is about: its ID fields, livekit-server's `participant`, or free text.
+pub fn egress_id_of(ev: &Event) -> Option<String> {
+    for key in ["egressID", "egress_id", "egressId", "EgressId", "participant", "identity"] {
+        if let Some(v) = ev.fields.get(key).and_then(|v| v.as_str()) {
+            if is_egress_id(v) {
+                return Some(v.to_string());
+            }
+        }
+    }
+    find_egress_id(&ev.message)
+        .or_else(|| ev.fields.get("error").and_then(|v| v.as_str()).and_then(find_egress_id))
+        .map(str::to_string)
+}
+
+/// The correlation state machine. Feed events with [`Correlator::push`]; egresses come out
+/// once they have ended (after a grace of [`GRACE_LINES`]) and at [`Correlator::finish`].
+pub struct Correlator<'m> {
+    marker: &'m dyn Marker,
+    open: HashMap<String, Egress>,
+    anon: Option<Egress>,
+    closing: VecDeque<(u64, Egress)>,
+    /// IDs in `closing`, to route late lines.
+    closing_ids: HashMap<String, usize>,
+    closing_base: usize,
+    seq: u64,
+    scratch: Vec<u16>,
+    /// Node and input facts.
+    pub global: Global,
+}
+
+impl<'m> Correlator<'m> {
+    /// A correlator that records the patterns `marker` reports.
+    pub fn new(marker: &'m dyn Marker) -> Correlator<'m> {
+        Correlator {
+            marker,
+            open: HashMap::new(),
+            anon: None,
+            closing: VecDeque::new(),
+            closing_ids: HashMap::new(),
+            closing_base: 0,
+            seq: 0,
+            scratch: Vec::new(),
+            global: Global::default(),
+        }
+    }
+
+    /// Egresses currently held (open, anonymous or in their grace period).
+    pub fn held(&self) -> usize {
+        self.open.len() + usize::from(self.anon.is_some()) + self.closing.len()
+    }
+
+    /// The open egresses (for stall checks).
+    pub fn open_egresses(&self) -> impl Iterator<Item = &Egress> {
+        self.open.values().chain(self.anon.iter())
+    }
+
+    /// Takes one event; calls `out` with every egress that has finished.
+    pub fn push(&mut self, ev: Event, out: &mut dyn FnMut(Egress)) {
+        self.seq += 1;
+        let g = &mut self.global;
+        g.events += 1;
+        if let Some(ts) = ev.ts {
+            g.first = Some(g.first.map_or(ts, |f| f.min(ts)));
+            g.last = Some(g.last.map_or(ts, |l| l.max(ts)));
+        }
+        if let Some(c) = &ev.container {
+            if g.containers.len() < 64 {
+                g.containers.insert(c.clone());
+            }
+        }
+        let server = is_server_event(&ev);
+        if server {
+            g.server_lines += 1;
+        } else if ev.fields.contains_key("handlerID") {
+            // The service's wrapper re-logs raw handler output from logging/handler.go.
+            if ev.caller.as_deref().is_some_and(|c| c.starts_with("logging/handler.go")) {
+                g.service_lines += 1;
+            } else {
+                g.handler_lines += 1;
+            }
+        } else if ev.logger.as_deref().is_some_and(|l| l.starts_with("egress")) {
+            g.service_lines += 1;
+        }
+        if let Some(node) = ev.field_str("nodeID") {
+            if g.node_ids.len() < 256 {
+                g.node_ids.insert(node);
+            }
+        }
+        if ev.message == "starting service" {
+            if let Some(v) = ev.field_str("version") {
+                g.versions.insert(v);
+            }
+        }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        self.marker.marks(&ev, &mut scratch);
+        for &i in &scratch {
+            self.global.all_marks.hit(i, &ev);
+        }
+
+        let step = step_of(&ev);
+        let id = egress_id_of(&ev);
+        let lifecycle = !matches!(step, Step::Other | Step::ApiStop);
+        match id {
+            Some(id) => {
+                if let Some(&pos) = self.closing_ids.get(&id) {
+                    if let Some((_, e)) = self.closing.get_mut(pos - self.closing_base) {
+                        apply(e, &ev, step, &scratch, server);
+                    }
+                } else {
+                    let e = self.open.entry(id.clone()).or_insert_with(|| {
+                        self.global.egresses += 1;
+                        Egress {
+                            id: Some(id.clone()),
+                            ..Egress::default()
+                        }
+                    });
+                    apply(e, &ev, step, &scratch, server);
+                    if e.status.is_terminal() {
+                        if let Some(done) = self.open.remove(&id) {
+                            self.close(done);
+                        }
+                    }
+                }
+            }
+            None if lifecycle => {
+                // Lifecycle lines without any ID: the anonymous egress. A new request after a
+                // finished one starts another.
+                let restart = matches!(step, Step::Received | Step::Validated | Step::ApiStart)
+                    && self
+                        .anon
+                        .as_ref()
+                        .is_some_and(|a| a.status.is_terminal() || a.t.validated.is_some());
+                if restart {
+                    if let Some(done) = self.anon.take() {
+                        self.close(done);
+                    }
+                }
+                let e = self.anon.get_or_insert_with(|| {
+                    self.global.egresses += 1;
+                    Egress::default()
+                });
+                apply(e, &ev, step, &scratch, server);
+            }
+            None => {
+                for &i in &scratch {
+                    self.global.node_marks.hit(i, &ev);
+                }
+                if is_problem(&ev) {
+                    if self.global.problems.len() < MAX_PROBLEMS {
+                        self.global.problems.push(Evidence::of(&ev));
+                    } else {
+                        self.global.problems_dropped += 1;
+                    }
+                }
+            }
+        }
+        self.scratch = scratch;
+        self.global.peak_open = self.global.peak_open.max(self.held());
+        self.release(false, out);
+    }
+
+    fn close(&mut self, e: Egress) {
+        if let Some(id) = &e.id {
+            self.closing_ids
+                .insert(id.clone(), self.closing_base + self.closing.len());
+        }
+        self.closing.push_back((self.seq + GRACE_LINES, e));
+    }
+
+    /// Hands out every ended egress whose grace has passed (all of them when `all`).
+    fn release(&mut self, all: bool, out: &mut dyn FnMut(Egress)) {
+        while let Some((deadline, _)) = self.closing.front() {
+            if !all && *deadline > self.seq {
+                break;
+            }
+            let Some((_, e)) = self.closing.pop_front() else {
+                break;
+            };
+            self.closing_base += 1;
+            if let Some(id) = &e.id {
+                self.closing_ids.remove(id);
+            }
+            out(e);
+        }
+    }
+
+    /// Hands out the ended egresses now, without waiting for their grace (follow mode, when
+    /// the input is idle).
+    pub fn flush_ended(&mut self, out: &mut dyn FnMut(Egress)) {
+        self.release(true, out);
+    }
+
+    /// Removes and returns open egresses whose last line is older than `cutoff` (follow mode
+    /// eviction of egresses that never ended).
+    pub fn evict_idle(&mut self, cutoff: Ts) -> Vec<Egress> {
+        let stale: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(_, e)| e.t.last.is_some_and(|l| l < cutoff))
+            .map(|(k, _)| k.clone())
+            .collect();
+        stale
+            .into_iter()
+            .filter_map(|k| self.open.remove(&k))
+            .map(|mut e| {
+                e.open_at_end = true;
+                e
+            })
+            .collect()
+    }
+
+    /// Ends the input: every egress still held comes out, open ones marked `open_at_end`.
+    pub fn finish(&mut self, out: &mut dyn FnMut(Egress)) {
+        self.release(true, out);
+        let mut rest: Vec<Egress> = self.open.drain().map(|(_, e)| e).collect();
+        rest.extend(self.anon.take());
+        rest.sort_by_key(|e| (e.t.first, e.id.clone()));
+        for mut e in rest {
+            if !e.status.is_terminal() {
+                e.open_at_end = true;
+            }
+            out(e);
+        }
+    }
+}
+
+fn is_problem(ev: &Event) -> bool {
+    match ev.level {
+        Some(l) => l >= Level::Warn,
+        None => {
+            let m = ev.message.to_ascii_lowercase();
+            m.contains("error") || m.contains("fail") || m.contains("panic") || m.contains("unable")
+        }
+    }
+}
+
+/// Applies one event to an egress.
+fn apply(e: &mut Egress, ev: &Event, step: Step, marks: &[u16], server: bool) {
+    e.lines += 1;
+    if server {
+        e.server_lines += 1;
+    } else {
+        e.egress_lines += 1;
+    }
+    if let Some(ts) = ev.ts {
+        e.t.first = Some(e.t.first.map_or(ts, |f| f.min(ts)));
+        e.t.last = Some(e.t.last.map_or(ts, |l| l.max(ts)));
+    }
+    for &i in marks {
+        e.marks.hit(i, ev);
+    }
+    Egress::set_if_empty(&mut e.node_id, ev.field_str("nodeID").filter(|_| !server));
+    Egress::set_if_empty(&mut e.handler_id, ev.field_str("handlerID"));
+    Egress::set_if_empty(&mut e.room, ev.first_field(&["room", "room_name", "roomName"]));
+    Egress::set_if_empty(&mut e.request_type, ev.field_str("requestType"));
+    Egress::set_if_empty(&mut e.output_type, ev.field_str("outputType"));
+    Egress::set_if_empty(&mut e.source_type, ev.field_str("sourceType"));
+    let ts = ev.ts;
+    let first_time = |slot: &mut Option<Ts>| {
+        if slot.is_none() {
+            *slot = ts;
+        }
+    };
+    match step {
+        Step::ApiStart => {
+            first_time(&mut e.t.requested);
+            if e.request_type.is_none() {
+                e.request_type = ev
+                    .message
+                    .strip_prefix("API Egress.Start")
+                    .and_then(|m| m.strip_suffix("Egress"))
+                    .map(request_type_of_method);
+            }
+            e.push_timeline(ev);
+            let err = ev.error_text();
+            if !err.is_empty() && !e.status.is_terminal() && e.egress_lines == 0 {
+                // The request never reached an egress worker: the API call failed.
+                e.status = Status::Failed;
+                e.error = Some(err);
+                e.code = ev.field_i64("status");
+                e.t.ended = ts;
+                e.terminal = Some(Evidence::of(ev));
+            } else if e.status == Status::Unknown {
+                e.status = Status::Starting;
+            }
+        }
+        Step::ApiStop => e.push_timeline(ev),
+        Step::Received => {
+            first_time(&mut e.t.received);
+            e.push_timeline(ev);
+            if e.status == Status::Unknown {
+                e.status = Status::Starting;
+            }
+        }
+        Step::Validated => {
+            first_time(&mut e.t.validated);
+            e.push_timeline(ev);
+            if e.status == Status::Unknown {
+                e.status = Status::Starting;
+            }
+            if e.room.is_none() {
+                e.room = room_from_request(ev);
+            }
+        }
+        Step::StartSignal => {
+            first_time(&mut e.t.start_signal);
+            e.push_timeline(ev);
+        }
+        Step::Playing => {
+            first_time(&mut e.t.playing);
+            e.push_timeline(ev);
+        }
+        Step::Status(s) => {
+            let from_server = server || ev.message == "sent webhook";
+            if e.status.is_terminal() {
+                // A second terminal report (webhook, livekit-server) only fills gaps.
+                fill_outcome(e, ev);
+                if !from_server {
+                    e.push_timeline(ev);
+                }
+                return;
+            }
+            e.push_timeline(ev);
+            match s {
+                Status::Active => first_time(&mut e.t.active),
+                Status::Ending => first_time(&mut e.t.ending),
+                _ => {}
+            }
+            e.status = s;
+            if s.is_terminal() {
+                e.t.ended = ts.or(e.t.last);
+                e.terminal = Some(Evidence::of(ev));
+                fill_outcome(e, ev);
+            }
+        }
+        Step::Other => {}
+    }
+    if is_problem(ev) && !matches!(step, Step::Status(_)) {
+        if e.problems.len() < MAX_PROBLEMS {
+            e.problems.push(Evidence::of(ev));
+        } else {
+            e.problems_dropped += 1;
+        }
+    }
+}
+
+fn fill_outcome(e: &mut Egress, ev: &Event) {
+    Egress::set_if_empty(&mut e.error, ev.field_str("error"));
+    Egress::set_if_empty(&mut e.details, ev.field_str("details"));
+    if e.code.is_none_or(|c| c == 0) {
+        if let Some(c) = ev.field_i64("code").filter(|c| *c != 0) {
+            e.code = Some(c);
+        } else if e.code.is_none() {
+            e.code = ev.field_i64("code");
+        }
+    }
+}
+
+fn request_type_of_method(m: &str) -> String {
+    match m {
+        "RoomComposite" => "room_composite",
+        "Web" => "web",
+        "Participant" => "participant",
+        "TrackComposite" => "track_composite",
+        "Track" => "track",
+        "" => "unknown",
+        _ => "unknown",
+    }
+    .to_string()
+}
+
+/// The room name inside a `request` dump (`{"RoomComposite":{"room_name":"x"}}`).
+fn room_from_request(ev: &Event) -> Option<String> {
+    let req = ev.fields.get("request")?;
+    let inner = req.as_object()?.values().next()?;
+    inner
+        .get("room_name")
+        .or_else(|| inner.get("roomName"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests;
