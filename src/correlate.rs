@@ -77,7 +77,10 @@ impl Status {
 
     /// True for the terminal statuses that are not a normal completion.
     pub fn is_failure(self) -> bool {
-        matches!(self, Status::Failed | Status::Aborted | Status::LimitReached)
+        matches!(
+            self,
+            Status::Failed | Status::Aborted | Status::LimitReached
+        )
     }
 }
 
@@ -371,12 +374,21 @@ fn step_of(ev: &Event) -> Step {
 }
 
 fn is_server_event(ev: &Event) -> bool {
-    ev.logger.as_deref().is_some_and(|l| l.starts_with("livekit"))
+    ev.logger
+        .as_deref()
+        .is_some_and(|l| l.starts_with("livekit"))
 }
 
 /// The egress ID an event is about: its ID fields, livekit-server's `participant`, or free text.
 pub fn egress_id_of(ev: &Event) -> Option<String> {
-    for key in ["egressID", "egress_id", "egressId", "EgressId", "participant", "identity"] {
+    for key in [
+        "egressID",
+        "egress_id",
+        "egressId",
+        "EgressId",
+        "participant",
+        "identity",
+    ] {
         if let Some(v) = ev.fields.get(key).and_then(|v| v.as_str()) {
             if is_egress_id(v) {
                 return Some(v.to_string());
@@ -384,7 +396,12 @@ pub fn egress_id_of(ev: &Event) -> Option<String> {
         }
     }
     find_egress_id(&ev.message)
-        .or_else(|| ev.fields.get("error").and_then(|v| v.as_str()).and_then(find_egress_id))
+        .or_else(|| {
+            ev.fields
+                .get("error")
+                .and_then(|v| v.as_str())
+                .and_then(find_egress_id)
+        })
         .map(str::to_string)
 }
 
@@ -449,12 +466,20 @@ impl<'m> Correlator<'m> {
             g.server_lines += 1;
         } else if ev.fields.contains_key("handlerID") {
             // The service's wrapper re-logs raw handler output from logging/handler.go.
-            if ev.caller.as_deref().is_some_and(|c| c.starts_with("logging/handler.go")) {
+            if ev
+                .caller
+                .as_deref()
+                .is_some_and(|c| c.starts_with("logging/handler.go"))
+            {
                 g.service_lines += 1;
             } else {
                 g.handler_lines += 1;
             }
-        } else if ev.logger.as_deref().is_some_and(|l| l.starts_with("egress")) {
+        } else if ev
+            .logger
+            .as_deref()
+            .is_some_and(|l| l.starts_with("egress"))
+        {
             g.service_lines += 1;
         }
         if let Some(node) = ev.field_str("nodeID") {
@@ -628,7 +653,10 @@ fn apply(e: &mut Egress, ev: &Event, step: Step, marks: &[u16], server: bool) {
     }
     Egress::set_if_empty(&mut e.node_id, ev.field_str("nodeID").filter(|_| !server));
     Egress::set_if_empty(&mut e.handler_id, ev.field_str("handlerID"));
-    Egress::set_if_empty(&mut e.room, ev.first_field(&["room", "room_name", "roomName"]));
+    Egress::set_if_empty(
+        &mut e.room,
+        ev.first_field(&["room", "room_name", "roomName"]),
+    );
     Egress::set_if_empty(&mut e.request_type, ev.field_str("requestType"));
     Egress::set_if_empty(&mut e.output_type, ev.field_str("outputType"));
     Egress::set_if_empty(&mut e.source_type, ev.field_str("sourceType"));

@@ -89,7 +89,13 @@ impl Decoder {
     }
 
     /// Feeds one line (without its line end). `truncated` marks a line cut by the reader.
-    pub fn push(&mut self, bytes: &[u8], origin: Origin, truncated: bool, out: &mut dyn FnMut(Event)) {
+    pub fn push(
+        &mut self,
+        bytes: &[u8],
+        origin: Origin,
+        truncated: bool,
+        out: &mut dyn FnMut(Event),
+    ) {
         self.stats.lines += 1;
         self.stats.bytes += bytes.len() as u64 + 1;
         if truncated {
@@ -211,7 +217,10 @@ fn push_capped(s: &mut String, add: &str) {
 }
 
 fn is_fence(t: &str) -> bool {
-    t.starts_with("```") && t[3..].chars().all(|c| c.is_ascii_alphanumeric() || c == ' ')
+    t.starts_with("```")
+        && t[3..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == ' ')
 }
 
 /// A line that clearly begins a new log entry, even inside an unclosed JSON object.
@@ -233,7 +242,10 @@ pub fn is_continuation(body: &str) -> bool {
     }
     let indented = body.starts_with([' ', '\t']);
     if indented
-        && (t.contains(".go:") || t.starts_with("File \"") || t.starts_with("at ") || t.starts_with('/'))
+        && (t.contains(".go:")
+            || t.starts_with("File \"")
+            || t.starts_with("at ")
+            || t.starts_with('/'))
     {
         return true;
     }
@@ -404,7 +416,9 @@ fn decode_columns(rest: &str, ev: &mut Event) {
     if rest.contains('\t') {
         let cols: Vec<&str> = rest.split('\t').collect();
         let mut i = 0;
-        if cols.len() >= 2 && !cols[0].starts_with('{') && !cols[1].starts_with('{') || cols.len() >= 3 {
+        if cols.len() >= 2 && !cols[0].starts_with('{') && !cols[1].starts_with('{')
+            || cols.len() >= 3
+        {
             ev.logger = Some(cols[0].trim().to_string());
             i = 1;
         }

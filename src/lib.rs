@@ -3,8 +3,19 @@
 //! Pipeline, one module per stage: `source -> decode -> correlate -> rules -> report`,
 //! wired together by `run`.
 
+pub mod analyze;
+pub mod cli;
+pub mod correlate;
+pub mod decode;
 pub mod error;
 pub mod event;
+pub mod explain;
+pub mod follow;
+pub mod progress;
+pub mod report;
+pub mod rulebase;
+pub mod ruletest;
+pub mod run;
 pub mod source;
-pub mod decode;
-pub mod correlate;
+
+pub use run::run;

@@ -2,8 +2,6 @@
 //! their line numbers, in large blocks, without interpreting their content. The only stage that
 //! reads input; it knows nothing about egress.
 
-
-
 use crate::error::{Error, Result};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -190,7 +188,11 @@ impl LineReader {
                 self.start = self.end;
                 self.skipping = true;
                 self.line_no += 1;
-                return Ok(Some(self.make_line(line_start, line_start + MAX_LINE, true)));
+                return Ok(Some(self.make_line(
+                    line_start,
+                    line_start + MAX_LINE,
+                    true,
+                )));
             }
             if self.eof {
                 if self.start < self.end && !self.hold_partial && !self.skipping {
@@ -262,7 +264,10 @@ mod tests {
     fn splits_lines_and_crlf() {
         let got = lines(b"a\r\nb\n\nc");
         let texts: Vec<_> = got.iter().map(|(b, _)| b.clone()).collect();
-        assert_eq!(texts, vec![b"a".to_vec(), b"b".to_vec(), b"".to_vec(), b"c".to_vec()]);
+        assert_eq!(
+            texts,
+            vec![b"a".to_vec(), b"b".to_vec(), b"".to_vec(), b"c".to_vec()]
+        );
     }
 
     #[test]

@@ -73,9 +73,15 @@ fn interleaved_egresses_and_node_facts() {
             i
         ));
     }
-    text.push_str("{\"level\":\"warn\",\"ts\":1700000100.0,\"msg\":\"high cpu usage\",\"cpu\":7.9}\n");
+    text.push_str(
+        "{\"level\":\"warn\",\"ts\":1700000100.0,\"msg\":\"high cpu usage\",\"cpu\":7.9}\n",
+    );
     for i in 0..50 {
-        let status = if i % 2 == 0 { "egress_complete" } else { "egress_failed" };
+        let status = if i % 2 == 0 {
+            "egress_complete"
+        } else {
+            "egress_failed"
+        };
         text.push_str(&format!(
             "{{\"level\":\"info\",\"ts\":{}.0,\"msg\":\"{status}\",\"egressID\":\"EG_{:012}\",\"error\":\"x\",\"code\":500}}\n",
             1_700_000_200 + i,

@@ -3,19 +3,20 @@
 
 use crate::event::{Level, Ts};
 use nom::{
-    IResult, Parser,
     branch::alt,
-    bytes::complete::{take_while, take_while_m_n, take_while1},
+    bytes::complete::{take_while, take_while1, take_while_m_n},
     character::complete::{char, one_of, space0, space1},
     combinator::{map_res, opt},
     sequence::preceded,
+    IResult, Parser,
 };
 use serde_json::{Map, Value};
 
 fn digits<'a>(n: usize) -> impl Parser<&'a str, Output = u32, Error = nom::error::Error<&'a str>> {
-    map_res(take_while_m_n(n, n, |c: char| c.is_ascii_digit()), |s: &str| {
-        s.parse::<u32>()
-    })
+    map_res(
+        take_while_m_n(n, n, |c: char| c.is_ascii_digit()),
+        |s: &str| s.parse::<u32>(),
+    )
 }
 
 /// `2026-01-27T11:11:05.179Z`, `2026-01-27 11:11:05,179`, `2025-08-21T10:15:32.123+0200`,
@@ -43,12 +44,7 @@ pub fn timestamp(i: &str) -> IResult<&str, Ts> {
     let (i, offset) = opt(alt((
         nom::combinator::value(0i64, char('Z')),
         map_res(
-            (
-                one_of("+-"),
-                digits(2),
-                opt(char(':')),
-                digits(2),
-            ),
+            (one_of("+-"), digits(2), opt(char(':')), digits(2)),
             |(sign, hh, _, mm)| -> Result<i64, ()> {
                 let secs = i64::from(hh) * 3600 + i64::from(mm) * 60;
                 Ok(if sign == '-' { -secs } else { secs })

@@ -121,7 +121,8 @@ mod tests {
 
     #[test]
     fn docker_timestamps() {
-        let (p, rest) = strip("2026-01-27T11:11:05.179123456Z 2026-01-27T11:11:05.179Z\tINFO\tegress\tx");
+        let (p, rest) =
+            strip("2026-01-27T11:11:05.179123456Z 2026-01-27T11:11:05.179Z\tINFO\tegress\tx");
         assert!(p.ts.is_some());
         assert!(rest.starts_with("2026-01-27T11:11:05.179Z\tINFO"));
         let (p, rest) = strip("2026-01-27T11:11:05.179123456Z missing config");

@@ -27,7 +27,10 @@ fn zap_json_with_duplicate_keys() {
     assert_eq!(e.logger.as_deref(), Some("egress"));
     assert_eq!(e.caller.as_deref(), Some("info/io.go:268"));
     assert_eq!(e.field_i64("code"), Some(412));
-    assert_eq!(e.ts.map(|t| t.iso()).as_deref(), Some("2025-08-21T10:16:38.020Z"));
+    assert_eq!(
+        e.ts.map(|t| t.iso()).as_deref(),
+        Some("2025-08-21T10:16:38.020Z")
+    );
     assert_eq!(st.formats[Format::Json.index()], 1);
 }
 
@@ -77,7 +80,10 @@ fn origin_paste() {
     assert_eq!(evs.len(), 2);
     assert_eq!(evs[0].message, "request validated");
     assert_eq!(evs[0].logger.as_deref(), Some("egress"));
-    assert_eq!(evs[0].field_str("room").as_deref(), Some("test-local-recording"));
+    assert_eq!(
+        evs[0].field_str("room").as_deref(),
+        Some("test-local-recording")
+    );
     assert_eq!(evs[1].message, "egress_aborted");
     assert_eq!(evs[1].logger, None);
     assert_eq!(evs[1].field_i64("code"), Some(412));
@@ -136,8 +142,12 @@ fn proto_text_dump() {
 fn plain_lines_and_bad_bytes() {
     let mut d = Decoder::new();
     let mut out = Vec::new();
-    d.push(b"missing config", Origin::default(), false, &mut |e| out.push(e));
-    d.push(b"\xff\xfe\x00bin", Origin::default(), true, &mut |e| out.push(e));
+    d.push(b"missing config", Origin::default(), false, &mut |e| {
+        out.push(e)
+    });
+    d.push(b"\xff\xfe\x00bin", Origin::default(), true, &mut |e| {
+        out.push(e)
+    });
     d.finish(&mut |e| out.push(e));
     assert_eq!(out.len(), 2);
     assert_eq!(out[0].message, "missing config");

@@ -1,0 +1,395 @@
+//! The analysis engine: drives decode -> correlate -> rules over line readers (merging several
+//! sources by timestamp) or over events pushed one at a time (follow mode), and collects the
+//! results a report needs. It owns no I/O of its own beyond pulling lines from `source`
+//! readers, and formats nothing.
+
+use crate::correlate::{Correlator, Egress, Global, Status};
+use crate::decode::{Decoder, Stats};
+use crate::event::{Event, Origin, Ts};
+use crate::rulebase::{Diagnosis, EgressSummary, RuleSet, Severity};
+use crate::source::LineReader;
+use std::collections::BTreeMap;
+
+/// Most egress results kept for the report; beyond it only counts are kept (flat memory).
+pub const MAX_REPORTED: usize = 500;
+
+/// What to keep.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Keep egresses that completed normally too.
+    pub all: bool,
+    /// Only these egress IDs (empty: all).
+    pub egress_ids: Vec<String>,
+}
+
+/// One egress with its diagnoses and what the input cannot tell about it.
+#[derive(Debug, Clone)]
+pub struct EgressResult {
+    pub egress: Egress,
+    pub diagnoses: Vec<Diagnosis>,
+    /// What is missing from the input to be sure.
+    pub notes: Vec<String>,
+}
+
+impl EgressResult {
+    /// Worst severity among the diagnoses.
+    pub fn severity(&self) -> Option<Severity> {
+        self.diagnoses.iter().map(|d| d.severity).max()
+    }
+
+    /// True when this egress counts as a failure in the summary.
+    pub fn is_failure(&self) -> bool {
+        self.egress.status.is_failure() || self.severity() == Some(Severity::Error)
+    }
+}
+
+/// Counts for the summary line and the JSON `summary`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub egresses: u64,
+    pub failed: u64,
+    pub completed: u64,
+    pub in_progress: u64,
+    /// Egresses with a warning but no failure.
+    pub warnings: u64,
+}
+
+/// Everything a report shows.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    pub sources: Vec<String>,
+    pub stats: Stats,
+    pub summary: Summary,
+    /// Egresses to show, in the order they ended.
+    pub egresses: Vec<EgressResult>,
+    /// Egresses with a failure or warning beyond [`MAX_REPORTED`].
+    pub omitted: u64,
+    /// How many egresses each leading rule explained.
+    pub by_rule: BTreeMap<String, u64>,
+    /// Node- and input-level findings.
+    pub findings: Vec<Diagnosis>,
+    /// Advice about the input itself (missing `2>&1`, no IDs, binary data ...).
+    pub hints: Vec<String>,
+    pub global: Global,
+}
+
+impl Analysis {
+    /// True when any failure or warning was diagnosed (exit code 1).
+    pub fn has_findings(&self) -> bool {
+        self.summary.failed > 0
+            || self.summary.warnings > 0
+            || self.omitted > 0
+            || self
+                .findings
+                .iter()
+                .any(|d| d.severity >= Severity::Warning)
+    }
+
+    /// Source name for an origin.
+    pub fn source_name(&self, o: Origin) -> &str {
+        self.sources
+            .get(o.source as usize)
+            .map_or("?", String::as_str)
+    }
+}
+
+/// Streaming engine: push events in, get finished egresses diagnosed.
+pub struct Engine<'r> {
+    rules: &'r RuleSet,
+    corr: Correlator<'r>,
+    opts: Options,
+    out: Analysis,
+}
+
+impl<'r> Engine<'r> {
+    /// A new engine over `rules`.
+    pub fn new(rules: &'r RuleSet, opts: Options, sources: Vec<String>) -> Engine<'r> {
+        Engine {
+            rules,
+            corr: Correlator::new(rules),
+            opts,
+            out: Analysis {
+                sources,
+                ..Analysis::default()
+            },
+        }
+    }
+
+    /// Egresses held in memory right now (open or in their grace period).
+    pub fn held(&self) -> usize {
+        self.corr.held()
+    }
+
+    /// Results kept for the final report right now.
+    pub fn kept(&self) -> usize {
+        self.out.egresses.len()
+    }
+
+    /// Adds a source name (follow mode discovers files late) and returns its index.
+    pub fn add_source(&mut self, name: String) -> u32 {
+        self.out.sources.push(name);
+        (self.out.sources.len() - 1) as u32
+    }
+
+    /// The source names so far.
+    pub fn sources(&self) -> &[String] {
+        &self.out.sources
+    }
+
+    /// Takes one event; `done` sees each egress result as soon as it is final.
+    pub fn push(&mut self, ev: Event, done: &mut dyn FnMut(&EgressResult)) {
+        let mut finished = Vec::new();
+        self.corr.push(ev, &mut |e| finished.push(e));
+        for e in finished {
+            self.conclude(e, done);
+        }
+    }
+
+    /// Hands out ended egresses without waiting for late lines (follow mode when idle).
+    pub fn flush_ended(&mut self, done: &mut dyn FnMut(&EgressResult)) {
+        let mut finished = Vec::new();
+        self.corr.flush_ended(&mut |e| finished.push(e));
+        for e in finished {
+            self.conclude(e, done);
+        }
+    }
+
+    /// Open egresses (for stall warnings).
+    pub fn open_egresses(&self) -> impl Iterator<Item = &Egress> {
+        self.corr.open_egresses()
+    }
+
+    /// Evicts egresses idle since before `cutoff`, reporting them as incomplete.
+    pub fn evict_idle(&mut self, cutoff: Ts, done: &mut dyn FnMut(&EgressResult)) {
+        for e in self.corr.evict_idle(cutoff) {
+            self.conclude(e, done);
+        }
+    }
+
+    /// The rule set in use.
+    pub fn rules(&self) -> &RuleSet {
+        self.rules
+    }
+
+    fn conclude(&mut self, e: Egress, done: &mut dyn FnMut(&EgressResult)) {
+        let wanted = self.opts.egress_ids.is_empty()
+            || e.id
+                .as_ref()
+                .is_some_and(|id| self.opts.egress_ids.iter().any(|w| w == id));
+        if !wanted {
+            return;
+        }
+        let diagnoses = self.rules.diagnose_egress(&e);
+        let notes = notes_for(&e);
+        let r = EgressResult {
+            egress: e,
+            diagnoses,
+            notes,
+        };
+        let s = &mut self.out.summary;
+        s.egresses += 1;
+        if r.is_failure() {
+            s.failed += 1;
+        } else if r.egress.status == Status::Complete {
+            s.completed += 1;
+        } else if r.egress.open_at_end {
+            s.in_progress += 1;
+        }
+        let notable = r.is_failure() || r.severity() == Some(Severity::Warning);
+        if !r.is_failure() && r.severity() == Some(Severity::Warning) {
+            s.warnings += 1;
+        }
+        if let Some(lead) = r.diagnoses.first() {
+            *self.out.by_rule.entry(lead.rule.clone()).or_default() += 1;
+        }
+        done(&r);
+        let keep = notable || self.opts.all || r.egress.open_at_end || !r.diagnoses.is_empty();
+        if keep {
+            if self.out.egresses.len() < MAX_REPORTED {
+                self.out.egresses.push(r);
+            } else if notable {
+                self.out.omitted += 1;
+            }
+        }
+    }
+
+    /// Ends the input and builds the analysis.
+    pub fn finish(mut self, stats: Stats) -> Analysis {
+        let mut finished = Vec::new();
+        self.corr.finish(&mut |e| finished.push(e));
+        for e in finished {
+            self.conclude(e, &mut |_| {});
+        }
+        let summary = EgressSummary {
+            egresses: self.out.summary.egresses,
+            failed: self.out.summary.failed,
+        };
+        self.out.global = self.corr.global.clone();
+        self.out.findings = self.rules.diagnose_global(&self.out.global, &summary);
+        self.out.stats = stats;
+        self.out.hints = hints(&self.out);
+        self.out
+    }
+}
+
+/// What the input cannot tell about one egress.
+fn notes_for(e: &Egress) -> Vec<String> {
+    let mut n = Vec::new();
+    if e.id.is_none() {
+        n.push("No egress ID in the input, so these lines were grouped as one egress. Pass the full `docker logs egress 2>&1` output to follow each egress by its ID.".into());
+    }
+    if e.t.received.is_none() && e.t.validated.is_none() && e.t.requested.is_none() {
+        n.push("The request lines (`request received` / `request validated`) are not in the input: the log starts later or was filtered, so the request type and the time from request to end are unknown.".into());
+    }
+    if e.open_at_end && !e.status.is_terminal() {
+        n.push("No terminal status (`egress_complete`, `egress_failed`, `egress_aborted` ...) appears: the egress was still running when the input ends, or the log was cut.".into());
+    }
+    if e.egress_lines == 0 && e.server_lines > 0 {
+        n.push("Only livekit-server lines mention this egress; add the egress service's own log (`docker logs egress 2>&1`) to see why it failed there.".into());
+    }
+    if e.problems_dropped > 0 {
+        n.push(format!(
+            "{} more warning/error lines for this egress are not shown.",
+            e.problems_dropped
+        ));
+    }
+    n
+}
+
+/// Advice about the input as a whole.
+fn hints(a: &Analysis) -> Vec<String> {
+    let mut h = Vec::new();
+    let st = &a.stats;
+    let g = &a.global;
+    if st.lines == 0 || (g.events == 0) {
+        h.push("No log lines in the input. Pipe the egress log in (`docker logs egress 2>&1 | egresslens`) or pass log files.".into());
+        return h;
+    }
+    if st.binary > 0 && st.binary * 4 >= st.lines {
+        h.push(format!(
+            "{} of {} lines hold binary data: this does not look like a log. Was a binary or a compressed archive other than gzip passed by mistake?",
+            st.binary, st.lines
+        ));
+    }
+    if g.handler_lines > 0 && g.service_lines == 0 {
+        h.push("Only lines forwarded from the egress handler process are present, none from the egress service itself (which writes its status lines to stderr). Run `docker logs egress 2>&1 | egresslens`: without `2>&1` the service's lines are lost.".into());
+    }
+    if a.summary.egresses == 0 && a.findings.is_empty() {
+        h.push(
+            "No egress activity found in the input (no request, status or egress ID lines).".into(),
+        );
+    }
+    if st.truncated > 0 {
+        h.push(format!(
+            "{} overlong lines were cut at {} bytes.",
+            st.truncated,
+            crate::source::MAX_LINE
+        ));
+    }
+    h
+}
+
+/// Pulls events from several sources, merged by timestamp (events without a timestamp keep
+/// their place after the previous event of their source).
+pub fn run_readers(
+    engine: &mut Engine<'_>,
+    readers: Vec<(u32, LineReader)>,
+    progress: &mut dyn FnMut(u64),
+    done: &mut dyn FnMut(&EgressResult),
+) -> std::io::Result<Stats> {
+    struct Src {
+        idx: u32,
+        reader: LineReader,
+        dec: Decoder,
+        queue: std::collections::VecDeque<Event>,
+        last_ts: Option<Ts>,
+        eof: bool,
+        reported: u64,
+    }
+    let mut srcs: Vec<Src> = readers
+        .into_iter()
+        .map(|(idx, reader)| Src {
+            idx,
+            reader,
+            dec: Decoder::new(),
+            queue: Default::default(),
+            last_ts: None,
+            eof: false,
+            reported: 0,
+        })
+        .collect();
+    // Fill one source's queue with at least one event (or reach its end).
+    fn fill(s: &mut Src, progress: &mut dyn FnMut(u64)) -> std::io::Result<()> {
+        while s.queue.is_empty() && !s.eof {
+            let queue = &mut s.queue;
+            match s.reader.next_line()? {
+                Some(line) => {
+                    let origin = Origin {
+                        source: s.idx,
+                        line: line.number,
+                    };
+                    s.dec.push(line.bytes, origin, line.truncated, &mut |e| {
+                        queue.push_back(e)
+                    });
+                }
+                None => {
+                    s.dec.finish(&mut |e| queue.push_back(e));
+                    s.eof = true;
+                }
+            }
+            let read = s.reader.bytes_read();
+            if read - s.reported >= 8 << 20 {
+                progress(read - s.reported);
+                s.reported = read;
+            }
+        }
+        Ok(())
+    }
+    if srcs.len() == 1 {
+        let s = &mut srcs[0];
+        loop {
+            fill(s, progress)?;
+            let Some(ev) = s.queue.pop_front() else { break };
+            engine.push(ev, done);
+            while let Some(ev) = s.queue.pop_front() {
+                engine.push(ev, done);
+            }
+        }
+    } else {
+        loop {
+            for s in srcs.iter_mut() {
+                fill(s, progress)?;
+            }
+            // The head with the earliest (effective) timestamp goes first.
+            let pick = srcs
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.queue.front().map(|e| (i, e.ts.or(s.last_ts))))
+                .min_by_key(|&(i, ts)| (ts.map_or(i64::MIN, |t| t.0), i))
+                .map(|(i, _)| i);
+            let Some(i) = pick else { break };
+            let s = &mut srcs[i];
+            if let Some(ev) = s.queue.pop_front() {
+                if ev.ts.is_some() {
+                    s.last_ts = ev.ts;
+                }
+                engine.push(ev, done);
+            }
+        }
+    }
+    let mut stats = Stats::default();
+    for s in &srcs {
+        progress(s.reader.bytes_read() - s.reported);
+        stats.merge(&s.dec.stats);
+    }
+    Ok(stats)
+}
+
+/// Analyses bytes in memory (rule examples, tests, pastes).
+pub fn analyze_bytes(rules: &RuleSet, data: &[u8], opts: Options) -> Analysis {
+    let mut engine = Engine::new(rules, opts, vec!["<input>".into()]);
+    let reader = LineReader::from_bytes(data.to_vec());
+    let stats =
+        run_readers(&mut engine, vec![(0, reader)], &mut |_| {}, &mut |_| {}).unwrap_or_default();
+    engine.finish(stats)
+}

@@ -1,0 +1,273 @@
+//! Makes untrusted log text safe to print: strips ANSI/OSC escapes, control and bidi
+//! characters, masks secrets (JWTs, `token=`, API secrets, storage keys, credentials in URLs,
+//! stream keys, presigned signatures), and escapes markdown.
+
+use regex::Regex;
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+/// Removes terminal escape sequences and control characters (keeping `\n`; tabs become spaces).
+pub fn strip_controls(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| is_unsafe(c) || c == '\t') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.peek() {
+                Some('[') => {
+                    chars.next();
+                    // CSI: parameters and intermediates, then one final byte.
+                    for n in chars.by_ref() {
+                        if ('@'..='~').contains(&n) {
+                            break;
+                        }
+                    }
+                }
+                Some(']') | Some('P') | Some('_') | Some('^') => {
+                    chars.next();
+                    // OSC/DCS/APC/PM: up to BEL or ST (ESC \).
+                    while let Some(n) = chars.next() {
+                        if n == '\u{7}' {
+                            break;
+                        }
+                        if n == '\u{1b}' && chars.peek() == Some(&'\\') {
+                            chars.next();
+                            break;
+                        }
+                    }
+                }
+                Some(_) => {
+                    chars.next();
+                }
+                None => {}
+            },
+            '\t' => out.push(' '),
+            c if is_unsafe(c) => {}
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn is_unsafe(c: char) -> bool {
+    (c.is_control() && c != '\n')
+        || ('\u{202a}'..='\u{202e}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+        || c == '\u{200e}'
+        || c == '\u{200f}'
+}
+
+struct Mask {
+    re: Regex,
+    keep: &'static str,
+}
+
+static MASKS: LazyLock<Vec<Mask>> = LazyLock::new(|| {
+    let m = |re: &str, keep: &'static str| Mask {
+        re: Regex::new(re).unwrap_or_else(|e| unreachable!("built-in mask regex: {e}")),
+        keep,
+    };
+    vec![
+        // JWTs anywhere (room tokens).
+        m(
+            r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*",
+            "eyJ[redacted]",
+        ),
+        // token=... / access_token=... in URLs and text.
+        m(
+            r#"(?i)\b((?:access_|room_|auth_)?token=)[^&\s"'<>]+"#,
+            "${1}[redacted]",
+        ),
+        // Presigned URL signatures and credentials.
+        m(
+            r#"(?i)\b(X-Amz-Signature=|X-Amz-Credential=|X-Amz-Security-Token=|Signature=|sig=|X-Goog-Signature=)[^&\s"'<>]+"#,
+            "${1}[redacted]",
+        ),
+        // key: value / key=value / "key": "value" secrets.
+        m(
+            r#"(?i)("?\b(?:api_?secret|secret(?:_?key)?|access_?key(?:_?id)?|session_?token|password|passwd|account_?key|credentials_?json|stream_?key|s3_assume_role_key|s3_assume_role_secret)"?\s*[:=]\s*"?)([^"\s,}&]{1,})"#,
+            "${1}[redacted]",
+        ),
+        // Bearer tokens.
+        m(r"(?i)\b(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}", "${1}[redacted]"),
+        // user:password@ in URLs.
+        m(
+            r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+@",
+            "${1}[redacted]@",
+        ),
+        // RTMP/RTMPS stream keys: the last path segment.
+        m(
+            r#"(?i)\b(rtmps?://[^\s"'/]+(?:/[^\s"'/]+)*/)([^\s"'/{}]{4,})"#,
+            "${1}[redacted]",
+        ),
+        // SRT stream ids and passphrases.
+        m(
+            r#"(?i)\b((?:streamid|passphrase)=)[^&\s"']+"#,
+            "${1}[redacted]",
+        ),
+        // AWS access key ids.
+        m(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b", "${1}[redacted]"),
+    ]
+});
+
+/// Masks secrets in `s`.
+pub fn redact(s: &str) -> Cow<'_, str> {
+    let mut cur: Cow<'_, str> = Cow::Borrowed(s);
+    for m in MASKS.iter() {
+        if m.re.is_match(&cur) {
+            cur = Cow::Owned(m.re.replace_all(&cur, m.keep).into_owned());
+        }
+    }
+    cur
+}
+
+/// Escapes text for a markdown table cell: no pipes, no line breaks, no HTML.
+pub fn md_cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\n' | '\r' => out.push(' '),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '`' => out.push('\''),
+            '[' | ']' | '*' | '_' | '\\' | '#' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes prose for markdown, leaving `code spans` as they are (they render literally).
+/// Outside spans, characters that could make links, emphasis, HTML or headings are escaped.
+pub fn md_prose(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut in_code = false;
+    let mut at_line_start = true;
+    for c in s.chars() {
+        if c == '`' {
+            in_code = !in_code;
+            out.push(c);
+            at_line_start = false;
+            continue;
+        }
+        if c == '\n' {
+            // A span never crosses a line: close it so log text cannot run on.
+            if in_code {
+                out.push('`');
+                in_code = false;
+            }
+            out.push(' ');
+            at_line_start = true;
+            continue;
+        }
+        if in_code {
+            out.push(c);
+            continue;
+        }
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '[' | ']' | '*' | '_' | '\\' | '|' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '#' | '-' | '+' | '=' if at_line_start => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+        at_line_start = false;
+    }
+    if in_code {
+        out.push('`');
+    }
+    out
+}
+
+/// A code fence longer than any run of backticks in `body` (at least three).
+pub fn fence_for(body: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in body.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    "`".repeat((longest + 1).max(3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_escapes() {
+        assert_eq!(strip_controls("a\u{1b}[31mred\u{1b}[0m b"), "ared b");
+        assert_eq!(strip_controls("x\u{1b}]0;title\u{7}y"), "xy");
+        assert_eq!(
+            strip_controls("x\u{1b}]8;;http://e\u{1b}\\link\u{1b}]8;;\u{1b}\\y"),
+            "xlinky"
+        );
+        assert_eq!(strip_controls("a\u{0}b\u{8}c\td\u{202e}e"), "abc de");
+        assert_eq!(strip_controls("keep\nlines"), "keep\nlines");
+    }
+
+    #[test]
+    fn masks_secrets() {
+        let cases = [
+            (
+                "url=wss://h/?token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.abc",
+                "secret-free",
+            ),
+            ("\"api_secret\": \"s3cr3tvalue\"", "s3cr3tvalue"),
+            ("access_key: AKIAABCDEFGHIJKLMNOP", "AKIAABCDEFGHIJKLMNOP"),
+            ("secret=hunter2hunter2", "hunter2"),
+            ("session_token: FQoGZXIvYXdzE", "FQoGZXIvYXdzE"),
+            (
+                "rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl-mnop",
+                "abcd-efgh-ijkl-mnop",
+            ),
+            ("https://user:pa55word@minio:9000/bucket", "pa55word"),
+            (
+                "https://b.s3.amazonaws.com/k?X-Amz-Signature=deadbeef00&X-Amz-Credential=AK",
+                "deadbeef00",
+            ),
+            ("srt://host:9000?streamid=mystream", "mystream"),
+            ("Authorization: Bearer abcdefghijklmnop", "abcdefghijklmnop"),
+        ];
+        for (input, secret) in cases {
+            let out = redact(input);
+            if secret == "secret-free" {
+                assert!(!out.contains("eyJzdWIi"), "{out}");
+            } else {
+                assert!(!out.contains(secret), "{input} -> {out}");
+            }
+            assert!(out.contains("[redacted]"), "{out}");
+        }
+        assert_eq!(
+            redact("no secrets here: ws_url ws://livekit:7880"),
+            "no secrets here: ws_url ws://livekit:7880"
+        );
+    }
+
+    #[test]
+    fn markdown_escaping() {
+        assert_eq!(md_cell("a|b\nc<script>"), "a\\|b c&lt;script&gt;");
+        assert_eq!(
+            md_prose("# head [link](x) `a|b` <b>"),
+            "\\# head \\[link\\](x) `a|b` &lt;b&gt;"
+        );
+        assert_eq!(fence_for("a ```` b"), "`````");
+        assert_eq!(fence_for("plain"), "```");
+    }
+}

@@ -1,0 +1,330 @@
+//! The terminal report: a summary line, a table of the egresses with problems, then per
+//! failure its cause, numbered fixes, config snippet and evidence lines with file:line.
+
+use super::{footer, location, outcome, shorten, summary_line, Style};
+use crate::analyze::{Analysis, EgressResult};
+use crate::rulebase::{Diagnosis, Severity};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use std::io::{self, Write};
+
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\u{1b}[{code}m{s}\u{1b}[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn bold(&self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.wrap("2", s)
+    }
+    fn sev(&self, sev: Severity, s: &str) -> String {
+        match sev {
+            Severity::Error => self.wrap("1;31", s),
+            Severity::Warning => self.wrap("1;33", s),
+            Severity::Info => self.wrap("1;36", s),
+        }
+    }
+}
+
+fn mark(sev: Option<Severity>) -> &'static str {
+    match sev {
+        Some(Severity::Error) => "✖",
+        Some(Severity::Warning) => "▲",
+        Some(Severity::Info) => "ℹ",
+        None => "✔",
+    }
+}
+
+/// Word-wraps `text` to `width`, indenting every line by `indent` (first line by `first`).
+fn wrap(text: &str, width: usize, first: &str, indent: &str) -> String {
+    let mut out = String::new();
+    for (pn, para) in text.split('\n').enumerate() {
+        let mut line = if pn == 0 {
+            first.to_string()
+        } else {
+            indent.to_string()
+        };
+        let mut len = line.chars().count();
+        let base = len;
+        for word in para.split(' ').filter(|w| !w.is_empty()) {
+            let wl = word.chars().count();
+            if len > base && len + 1 + wl > width {
+                out.push_str(line.trim_end());
+                out.push('\n');
+                line = indent.to_string();
+                len = line.chars().count();
+            }
+            if len > base {
+                line.push(' ');
+                len += 1;
+            }
+            line.push_str(word);
+            len += wl;
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes the full terminal report.
+pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
+    let p = Paint(style.color);
+    writeln!(w, "{} {}", p.bold("egresslens:"), summary_line(a))?;
+    let shown: Vec<&EgressResult> = a.egresses.iter().collect();
+    if !shown.is_empty() {
+        writeln!(w)?;
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(style.width.min(u16::MAX as usize) as u16)
+            .set_header(vec!["", "Egress", "Room", "Type", "Outcome", "Diagnosis"]);
+        for r in &shown {
+            let e = &r.egress;
+            let diag = r
+                .diagnoses
+                .first()
+                .map_or_else(|| "-".to_string(), |d| d.title.clone());
+            t.add_row(vec![
+                mark(r.severity()).to_string(),
+                style.clean_line(&e.label(), 40),
+                style.clean_line(e.room.as_deref().unwrap_or("-"), 30),
+                style.clean_line(e.request_type.as_deref().unwrap_or("-"), 20),
+                style.clean_line(&outcome(e), 40),
+                style.clean_line(&diag, 80),
+            ]);
+        }
+        writeln!(w, "{t}")?;
+    }
+    for r in &shown {
+        if !r.diagnoses.is_empty() || !r.notes.is_empty() && r.is_failure() {
+            write_egress(r, &a.sources, style, w)?;
+        }
+    }
+    if a.omitted > 0 {
+        writeln!(
+            w,
+            "\n{} more egresses with problems are not shown (report limit). Leading diagnoses over the whole input:",
+            a.omitted
+        )?;
+        for (rule, n) in &a.by_rule {
+            writeln!(w, "  {n:>6}  {rule}")?;
+        }
+    }
+    if !a.findings.is_empty() {
+        writeln!(w, "\n{}", p.bold("Node and input findings"))?;
+        for d in &a.findings {
+            write_diagnosis(d, &a.sources, style, w, "")?;
+        }
+    }
+    if !a.hints.is_empty() {
+        writeln!(w)?;
+        for h in &a.hints {
+            write!(
+                w,
+                "{}",
+                wrap(
+                    &style.clean(h),
+                    style.width,
+                    &format!("{} ", p.bold("hint:")),
+                    "      "
+                )
+            )?;
+        }
+    }
+    writeln!(w, "\n{}", p.dim(&style.clean(&footer(a))))?;
+    Ok(())
+}
+
+/// One egress block: heading, each diagnosis, notes.
+pub fn write_egress(
+    r: &EgressResult,
+    sources: &[String],
+    style: &Style,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    let p = Paint(style.color);
+    let e = &r.egress;
+    let mut head = format!("{} {}", mark(r.severity()), e.label());
+    if let Some(room) = &e.room {
+        head.push_str(&format!(" · room {room}"));
+    }
+    if let Some(t) = &e.request_type {
+        head.push_str(&format!(" · {t}"));
+    }
+    head.push_str(&format!(" · {}", outcome(e)));
+    let head = style.clean_line(&head, 400);
+    writeln!(w)?;
+    writeln!(
+        w,
+        "{}",
+        r.severity()
+            .map_or_else(|| p.bold(&head), |s| p.sev(s, &head))
+    )?;
+    if let Some(err) = e.error.as_deref().filter(|x| !x.is_empty()) {
+        let mut line = format!("error: {err}");
+        if let Some(d) = e.details.as_deref().filter(|x| !x.is_empty()) {
+            line.push_str(&format!(" · {d}"));
+        }
+        write!(
+            w,
+            "{}",
+            wrap(&style.clean(&line), style.width, "  ", "    ")
+        )?;
+    }
+    for d in &r.diagnoses {
+        write_diagnosis(d, sources, style, w, "  ")?;
+    }
+    if !r.notes.is_empty() {
+        writeln!(w, "  {}", p.bold("Not in this log"))?;
+        for n in &r.notes {
+            write!(
+                w,
+                "{}",
+                wrap(&style.clean(n), style.width, "    - ", "      ")
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn write_diagnosis(
+    d: &Diagnosis,
+    sources: &[String],
+    style: &Style,
+    w: &mut dyn Write,
+    ind: &str,
+) -> io::Result<()> {
+    let p = Paint(style.color);
+    let width = style.width;
+    let tag = format!(
+        "[{} · {} · {}]",
+        d.severity.name(),
+        d.confidence.name(),
+        d.rule
+    );
+    writeln!(
+        w,
+        "{ind}{} {}",
+        p.sev(d.severity, &style.clean(&d.title)),
+        p.dim(&tag)
+    )?;
+    let i2 = format!("{ind}  ");
+    let i4 = format!("{ind}    ");
+    writeln!(w, "{i2}{}", p.bold("Cause"))?;
+    write!(w, "{}", wrap(&style.clean(&d.cause), width, &i4, &i4))?;
+    if !d.fixes.is_empty() {
+        writeln!(w, "{i2}{}", p.bold("Fix"))?;
+        for (n, f) in d.fixes.iter().enumerate() {
+            let first = format!("{i4}{}. ", n + 1);
+            let rest = " ".repeat(first.chars().count());
+            write!(w, "{}", wrap(&style.clean(f), width, &first, &rest))?;
+        }
+    }
+    if let Some(c) = &d.config {
+        writeln!(w, "{i2}{}", p.bold("Config"))?;
+        for line in crate::report::safe::strip_controls(c).into_owned().lines() {
+            writeln!(w, "{i4}{line}")?;
+        }
+    }
+    if !d.evidence.is_empty() {
+        writeln!(w, "{i2}{}", p.bold("Evidence"))?;
+        for ev in &d.evidence {
+            let loc = location(sources, ev);
+            let text = style.clean(&ev.text);
+            let mut lines = text.lines();
+            let first = lines.next().unwrap_or("");
+            writeln!(
+                w,
+                "{i4}{} {}",
+                p.dim(&style.clean(&loc)),
+                shorten(first, width.saturating_sub(12).max(60) * 3)
+            )?;
+            let more = lines.count();
+            if more > 0 {
+                writeln!(
+                    w,
+                    "{i4}  {}",
+                    p.dim(&format!("(+{more} continuation lines)"))
+                )?;
+            }
+        }
+    }
+    if !d.absent.is_empty() {
+        writeln!(w, "{i2}{}", p.bold("Not seen"))?;
+        for a in &d.absent {
+            write!(
+                w,
+                "{}",
+                wrap(
+                    &style.clean(a),
+                    width,
+                    &format!("{i4}- "),
+                    &format!("{i4}  ")
+                )
+            )?;
+        }
+    }
+    if !d.unknowns.is_empty() {
+        writeln!(w, "{i2}{}", p.bold("To be sure"))?;
+        for u in &d.unknowns {
+            write!(
+                w,
+                "{}",
+                wrap(
+                    &style.clean(u),
+                    width,
+                    &format!("{i4}- "),
+                    &format!("{i4}  ")
+                )
+            )?;
+        }
+    }
+    if !d.alternatives.is_empty() {
+        writeln!(w, "{i2}{}", p.bold("Other possible causes"))?;
+        for alt in &d.alternatives {
+            let line = format!(
+                "{} ({}, rule {})",
+                alt.title,
+                alt.confidence.name(),
+                alt.rule
+            );
+            write!(
+                w,
+                "{}",
+                wrap(
+                    &style.clean(&line),
+                    width,
+                    &format!("{i4}- "),
+                    &format!("{i4}  ")
+                )
+            )?;
+        }
+    }
+    if !d.docs.is_empty() {
+        writeln!(
+            w,
+            "{i2}{} {}",
+            p.bold("Docs"),
+            style.clean(&d.docs.join("  "))
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wraps_words() {
+        assert_eq!(wrap("aaa bbb ccc", 8, "- ", "  "), "- aaa\n  bbb\n  ccc\n");
+        assert_eq!(wrap("a\nb", 80, "x", "y"), "xa\nyb\n");
+    }
+}

@@ -1,0 +1,974 @@
+//! The rule base: loads `rules/*.toml` (embedded at build time, plus a user's `--rules DIR`),
+//! validates every file and reports all problems at once, compiles each pattern once, tells
+//! the correlator which patterns a line matches, and evaluates rules against a finished
+//! egress or the node/input facts into ranked `Diagnosis` values. It must not read logs,
+//! print, or know about output formats.
+
+mod file;
+
+pub use file::parse_duration;
+
+use crate::correlate::{Egress, Evidence, Global, Marker, Marks, Milestones, Status};
+use crate::error::RuleError;
+use crate::event::Event;
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::Path;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/rules_embedded.rs"));
+}
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    fn parse(s: &str) -> Option<Severity> {
+        Some(match s {
+            "error" => Severity::Error,
+            "warning" => Severity::Warning,
+            "info" => Severity::Info,
+            _ => return None,
+        })
+    }
+
+    /// Lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// How sure a diagnosis is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Possible,
+    Likely,
+    Certain,
+}
+
+impl Confidence {
+    fn parse(s: &str) -> Option<Confidence> {
+        Some(match s {
+            "certain" => Confidence::Certain,
+            "likely" => Confidence::Likely,
+            "possible" => Confidence::Possible,
+            _ => return None,
+        })
+    }
+
+    /// Lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Confidence::Possible => "possible",
+            Confidence::Likely => "likely",
+            Confidence::Certain => "certain",
+        }
+    }
+}
+
+/// What a rule looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// One egress's timeline.
+    Egress,
+    /// Lines about a node or process, not tied to an egress.
+    Node,
+    /// Everything in the input.
+    Input,
+}
+
+impl Scope {
+    fn parse(s: &str) -> Option<Scope> {
+        Some(match s {
+            "egress" => Scope::Egress,
+            "node" => Scope::Node,
+            "input" => Scope::Input,
+            _ => return None,
+        })
+    }
+
+    /// Lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Egress => "egress",
+            Scope::Node => "node",
+            Scope::Input => "input",
+        }
+    }
+}
+
+/// Another rule that also matched, listed under the leading diagnosis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alternative {
+    pub rule: String,
+    pub title: String,
+    pub confidence: Confidence,
+    pub cause: String,
+}
+
+/// One explanation of a failure (or a warning), with what it rests on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnosis {
+    pub rule: String,
+    pub title: String,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    pub scope: Scope,
+    pub cause: String,
+    pub fixes: Vec<String>,
+    pub config: Option<String>,
+    pub docs: Vec<String>,
+    /// Lines the diagnosis rests on, in input order.
+    pub evidence: Vec<Evidence>,
+    /// Things whose absence the diagnosis rests on (e.g. no start signal line).
+    pub absent: Vec<String>,
+    /// What the log cannot tell, and how to find out.
+    pub unknowns: Vec<String>,
+    /// Other rules that matched the same facts.
+    pub alternatives: Vec<Alternative>,
+}
+
+#[derive(Debug, Clone)]
+enum StatusCond {
+    Is(Status),
+    AnyFailure,
+    Open,
+}
+
+#[derive(Debug, Clone)]
+struct Between {
+    from: String,
+    to: String,
+    min: Option<f64>,
+    max: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Cond {
+    status: Vec<StatusCond>,
+    error: Option<Regex>,
+    details: Option<Regex>,
+    code: Vec<i64>,
+    request_type: Vec<String>,
+    output_type: Vec<String>,
+    seen: Vec<u16>,
+    seen_any: Vec<u16>,
+    not_seen: Vec<(u16, String)>,
+    reached: Vec<String>,
+    not_reached: Vec<String>,
+    between: Vec<Between>,
+    count: Vec<(u16, u32)>,
+    server_only: Option<bool>,
+}
+
+impl Cond {
+    /// How many conditions the rule states: more conditions, more specific.
+    fn weight(&self) -> usize {
+        usize::from(!self.status.is_empty())
+            + usize::from(self.error.is_some())
+            + usize::from(self.details.is_some())
+            + usize::from(!self.code.is_empty())
+            + usize::from(!self.request_type.is_empty())
+            + usize::from(!self.output_type.is_empty())
+            + self.seen.len()
+            + usize::from(!self.seen_any.is_empty())
+            + self.not_seen.len()
+            + self.reached.len()
+            + self.not_reached.len()
+            + 2 * self.between.len()
+            + self.count.len()
+            + usize::from(self.server_only.is_some())
+    }
+}
+
+/// The explanation part of a rule, with `{fact}` placeholders.
+#[derive(Debug, Clone, Serialize)]
+pub struct Explain {
+    pub cause: String,
+    pub fixes: Vec<String>,
+    pub config: Option<String>,
+    pub docs: Vec<String>,
+    pub confidence: Confidence,
+    pub unknowns: Vec<String>,
+}
+
+/// One embedded example of a rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleTest {
+    pub name: String,
+    pub input: String,
+    pub expect: Expect,
+}
+
+/// What a rule example expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Expect {
+    /// The rule fires.
+    Match,
+    /// The rule fires and leads (is the main diagnosis).
+    Lead,
+    /// The rule does not fire.
+    NoMatch,
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub scope: Scope,
+    pub priority: i32,
+    pub explain: Explain,
+    pub tests: Vec<RuleTest>,
+    /// File the rule came from (`rules/x.toml` or a user path).
+    pub file: String,
+    /// The `[when]` table as written.
+    pub when_text: String,
+    /// The whole rule file, for `rules show`.
+    pub source_text: String,
+    /// Status codes the rule is about (for `explain 412`).
+    pub codes: Vec<i64>,
+    /// Regex sources of error/details/seen conditions (for `explain TEXT`).
+    pub texts: Vec<String>,
+    cond: Cond,
+}
+
+/// All rules, compiled, with the shared pattern sets used to mark lines.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    patterns: Vec<String>,
+    msg_set: RegexSet,
+    msg_index: Vec<u16>,
+    raw_set: RegexSet,
+    raw_index: Vec<u16>,
+}
+
+impl Marker for RuleSet {
+    fn marks(&self, ev: &Event, out: &mut Vec<u16>) {
+        let text = match_text(ev);
+        for i in self.msg_set.matches(&text).iter() {
+            out.push(self.msg_index[i]);
+        }
+        if !self.raw_set.is_empty() {
+            for i in self.raw_set.matches(&ev.raw).iter() {
+                out.push(self.raw_index[i]);
+            }
+        }
+    }
+}
+
+/// The text message patterns are matched against: the message, then the `error`, `reason`
+/// and `details` fields.
+pub fn match_text(ev: &Event) -> String {
+    let mut s = String::with_capacity(ev.message.len() + 32);
+    s.push_str(&ev.message);
+    for k in ["error", "reason", "details", "endReason"] {
+        if let Some(v) = ev.fields.get(k).and_then(|v| v.as_str()) {
+            if !v.is_empty() {
+                s.push_str(" | ");
+                s.push_str(v);
+            }
+        }
+    }
+    s
+}
+
+fn regex(src: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(src)
+        .case_insensitive(true)
+        .size_limit(1 << 22)
+        .build()
+}
+
+impl RuleSet {
+    /// The built-in rules, plus those in `extra` (a user's directory). A user rule with a
+    /// built-in id replaces it. Every problem in every file is returned together.
+    pub fn load(extra: Option<&Path>) -> Result<RuleSet, Vec<RuleError>> {
+        let mut files: Vec<(String, String)> = embedded::EMBEDDED
+            .iter()
+            .map(|(n, t)| (format!("rules/{n}"), (*t).to_string()))
+            .collect();
+        let mut errors = Vec::new();
+        if let Some(dir) = extra {
+            match read_dir_rules(dir) {
+                Ok(user) => files.extend(user),
+                Err(e) => errors.push(e),
+            }
+        }
+        let set = RuleSet::from_texts(&files);
+        match set {
+            Ok(s) if errors.is_empty() => Ok(s),
+            Ok(_) => Err(errors),
+            Err(mut e) => {
+                errors.append(&mut e);
+                Err(errors)
+            }
+        }
+    }
+
+    /// Only the rules in `dir` (for `rules test DIR`).
+    pub fn load_dir(dir: &Path) -> Result<RuleSet, Vec<RuleError>> {
+        let files = read_dir_rules(dir).map_err(|e| vec![e])?;
+        RuleSet::from_texts(&files)
+    }
+
+    /// Compiles rules from `(file name, TOML text)` pairs; later files replace earlier ones
+    /// with the same id.
+    pub fn from_texts(files: &[(String, String)]) -> Result<RuleSet, Vec<RuleError>> {
+        let mut errors = Vec::new();
+        let mut parsed = Vec::new();
+        for (name, text) in files {
+            match file::parse(name, text) {
+                Ok(r) => parsed.push(r),
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+        let mut by_id: HashMap<String, usize> = HashMap::new();
+        let mut rules_src: Vec<file::Parsed> = Vec::new();
+        for r in parsed {
+            match by_id.get(&r.id) {
+                Some(&i)
+                    if rules_src[i].file.starts_with("rules/") && !r.file.starts_with("rules/") =>
+                {
+                    rules_src[i] = r;
+                }
+                Some(_) => errors.push(RuleError {
+                    file: r.file.clone(),
+                    field: "id".into(),
+                    message: format!("duplicate rule id `{}`", r.id),
+                }),
+                None => {
+                    by_id.insert(r.id.clone(), rules_src.len());
+                    rules_src.push(r);
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut patterns: Vec<String> = Vec::new();
+        let mut raw_pattern: Vec<bool> = Vec::new();
+        let mut index: HashMap<(String, bool), u16> = HashMap::new();
+        let mut intern = |p: &str, raw: bool| -> u16 {
+            *index.entry((p.to_string(), raw)).or_insert_with(|| {
+                patterns.push(p.to_string());
+                raw_pattern.push(raw);
+                (patterns.len() - 1) as u16
+            })
+        };
+        let mut rules = Vec::new();
+        for p in rules_src {
+            let mut cond = p.cond;
+            cond.seen = p.seen.iter().map(|s| intern(s, false)).collect();
+            cond.seen.extend(p.lines.iter().map(|s| intern(s, true)));
+            cond.seen_any = p.seen_any.iter().map(|s| intern(s, false)).collect();
+            cond.not_seen = p
+                .not_seen
+                .iter()
+                .map(|s| (intern(s, false), s.clone()))
+                .collect();
+            cond.count = p
+                .count
+                .iter()
+                .map(|(s, n)| (intern(s, false), *n))
+                .collect();
+            rules.push(Rule {
+                id: p.id,
+                title: p.title,
+                severity: p.severity,
+                scope: p.scope,
+                priority: p.priority,
+                explain: p.explain,
+                tests: p.tests,
+                file: p.file,
+                when_text: p.when_text,
+                source_text: p.source_text,
+                codes: cond.code.clone(),
+                texts: p.texts,
+                cond,
+            });
+        }
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+        let build = |raw: bool| -> Result<(RegexSet, Vec<u16>), regex::Error> {
+            let (srcs, idx): (Vec<&String>, Vec<u16>) = patterns
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| raw_pattern[*i] == raw)
+                .map(|(i, p)| (p, i as u16))
+                .unzip();
+            let set = RegexSetBuilder::new(srcs)
+                .case_insensitive(true)
+                .size_limit(1 << 26)
+                .build()?;
+            Ok((set, idx))
+        };
+        let built = build(false).and_then(|m| Ok((m, build(true)?)));
+        let ((msg_set, msg_index), (raw_set, raw_index)) = built.map_err(|e| {
+            vec![RuleError {
+                file: "rules".into(),
+                field: "patterns".into(),
+                message: format!("cannot compile the combined pattern set: {e}"),
+            }]
+        })?;
+        Ok(RuleSet {
+            rules,
+            patterns,
+            msg_set,
+            msg_index,
+            raw_set,
+            raw_index,
+        })
+    }
+
+    /// A rule by id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// Rules whose error, details or line patterns match `text`, or whose title mentions it.
+    pub fn search(&self, text: &str) -> Vec<&Rule> {
+        let lower = text.to_lowercase();
+        let mut hits: Vec<&Rule> = self
+            .rules
+            .iter()
+            .filter(|r| {
+                r.texts
+                    .iter()
+                    .any(|src| regex(src).is_ok_and(|re| re.is_match(text)))
+                    || r.id.contains(&lower)
+                    || r.title.to_lowercase().contains(&lower)
+            })
+            .collect();
+        hits.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(b.cond.weight().cmp(&a.cond.weight()))
+        });
+        hits
+    }
+
+    /// A rule's explanation with generic words in place of an egress's facts.
+    pub fn explain_rule(&self, r: &Rule) -> Diagnosis {
+        let generic: Facts = fact_names(r.scope)
+            .iter()
+            .map(|n| {
+                let v = match *n {
+                    "egress_id" => "the egress",
+                    "room" => "the room",
+                    "waited" | "duration" | "active_for" | "span" => "some time",
+                    "end_reason" | "details" => "the end reason",
+                    "error" => "the error",
+                    "code" => "the code",
+                    "node_id" => "the node",
+                    "version" => "the version",
+                    _ => "?",
+                };
+                (*n, v.to_string())
+            })
+            .collect();
+        build(r, &generic, &Egress::default(), &Marks::default())
+    }
+
+    /// Number of distinct line patterns the rules use.
+    pub fn pattern_count(&self) -> usize {
+        self.patterns.len()
+    }
+
+    /// Ranked diagnoses for a finished egress: the most specific first, the others folded in
+    /// as alternatives when they share its severity. Falls back to "unrecognised" for a
+    /// failure no rule explains.
+    pub fn diagnose_egress(&self, e: &Egress) -> Vec<Diagnosis> {
+        let facts = egress_facts(e);
+        let matched: Vec<&Rule> = self
+            .rules
+            .iter()
+            .filter(|r| r.scope == Scope::Egress && eval_egress(&r.cond, e))
+            .collect();
+        let mut out = rank(matched, |r| build(r, &facts, e, &e.marks));
+        if out.is_empty() {
+            if let Some(d) = unrecognised(e, &facts) {
+                out.push(d);
+            }
+        }
+        out
+    }
+
+    /// Node- and input-level diagnoses from the facts gathered across the input.
+    pub fn diagnose_global(&self, g: &Global, egresses: &EgressSummary) -> Vec<Diagnosis> {
+        let facts = global_facts(g, egresses);
+        let mut all = Vec::new();
+        for scope in [Scope::Node, Scope::Input] {
+            let marks = if scope == Scope::Node {
+                &g.node_marks
+            } else {
+                &g.all_marks
+            };
+            let matched: Vec<&Rule> = self
+                .rules
+                .iter()
+                .filter(|r| r.scope == scope && eval_marks(&r.cond, marks))
+                .collect();
+            all.extend(matched.into_iter().map(|r| (r, marks)));
+        }
+        let empty = Egress::default();
+        let ranked: Vec<&Rule> = all.iter().map(|(r, _)| *r).collect();
+        rank(ranked, |r| {
+            let marks = all
+                .iter()
+                .find(|(x, _)| x.id == r.id)
+                .map_or(&g.all_marks, |(_, m)| *m);
+            build(r, &facts, &empty, marks)
+        })
+    }
+}
+
+/// Counts over the egresses of a run, for input-level templates.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EgressSummary {
+    pub egresses: u64,
+    pub failed: u64,
+}
+
+fn read_dir_rules(dir: &Path) -> Result<Vec<(String, String)>, RuleError> {
+    let err = |m: String| RuleError {
+        file: dir.display().to_string(),
+        field: String::new(),
+        message: m,
+    };
+    let rd =
+        std::fs::read_dir(dir).map_err(|e| err(format!("cannot read rules directory: {e}")))?;
+    let mut files = Vec::new();
+    for entry in rd.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|x| x == "toml") {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
+            files.push((path.display().to_string(), text));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Groups matched rules by severity and specificity: the most specific of the highest
+/// severity leads; the rest of its severity become its alternatives; rules of other
+/// severities stay separate diagnoses.
+fn rank<'a>(
+    mut matched: Vec<&'a Rule>,
+    mut build: impl FnMut(&'a Rule) -> Diagnosis,
+) -> Vec<Diagnosis> {
+    matched.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.priority.cmp(&a.priority))
+            .then(b.cond.weight().cmp(&a.cond.weight()))
+            .then(b.explain.confidence.cmp(&a.explain.confidence))
+            .then(a.id.cmp(&b.id))
+    });
+    let mut out: Vec<Diagnosis> = Vec::new();
+    for r in matched {
+        let d = build(r);
+        match out.iter_mut().find(|x| x.severity == d.severity) {
+            Some(lead) => lead.alternatives.push(Alternative {
+                rule: d.rule,
+                title: d.title,
+                confidence: d.confidence,
+                cause: d.cause,
+            }),
+            None => out.push(d),
+        }
+    }
+    out
+}
+
+fn eval_marks(c: &Cond, marks: &Marks) -> bool {
+    c.seen.iter().all(|&i| marks.count(i) > 0)
+        && (c.seen_any.is_empty() || c.seen_any.iter().any(|&i| marks.count(i) > 0))
+        && c.not_seen.iter().all(|(i, _)| marks.count(*i) == 0)
+        && c.count.iter().all(|&(i, n)| marks.count(i) >= n)
+}
+
+fn eval_egress(c: &Cond, e: &Egress) -> bool {
+    if !c.status.is_empty()
+        && !c.status.iter().any(|s| match s {
+            StatusCond::Is(s) => e.status == *s,
+            StatusCond::AnyFailure => e.status.is_failure(),
+            StatusCond::Open => e.open_at_end && !e.status.is_terminal(),
+        })
+    {
+        return false;
+    }
+    let text_ok = |re: &Option<Regex>, v: &Option<String>| {
+        re.as_ref()
+            .is_none_or(|re| v.as_deref().is_some_and(|v| re.is_match(v)))
+    };
+    if !text_ok(&c.error, &e.error) || !text_ok(&c.details, &e.details) {
+        return false;
+    }
+    // A code that the input does not show (a paste, a legacy line) does not rule a rule out.
+    if !c.code.is_empty() && e.code.is_some_and(|x| !c.code.contains(&x)) {
+        return false;
+    }
+    let in_list = |list: &Vec<String>, v: &Option<String>| {
+        list.is_empty()
+            || v.as_deref()
+                .is_some_and(|v| list.iter().any(|x| x.eq_ignore_ascii_case(v)))
+    };
+    if !in_list(&c.request_type, &e.request_type) || !in_list(&c.output_type, &e.output_type) {
+        return false;
+    }
+    if !c.reached.iter().all(|m| e.t.get(m).is_some())
+        || !c.not_reached.iter().all(|m| e.t.get(m).is_none())
+    {
+        return false;
+    }
+    for b in &c.between {
+        let Some(secs) = e.between(&b.from, &b.to) else {
+            return false;
+        };
+        if b.min.is_some_and(|m| secs < m) || b.max.is_some_and(|m| secs > m) {
+            return false;
+        }
+    }
+    if let Some(server_only) = c.server_only {
+        if server_only != (e.egress_lines == 0 && e.server_lines > 0) {
+            return false;
+        }
+    }
+    eval_marks(c, &e.marks)
+}
+
+/// Human duration: `850 ms`, `34.6 s`, `2 min 05 s`, `1 h 02 min`.
+pub fn human_secs(s: f64) -> String {
+    if s < 0.0 {
+        return format!("-{}", human_secs(-s));
+    }
+    if s < 1.0 {
+        format!("{:.0} ms", s * 1000.0)
+    } else if s < 60.0 {
+        format!("{s:.1} s")
+    } else if s < 3600.0 {
+        format!("{} min {:02} s", (s / 60.0) as u64, (s % 60.0) as u64)
+    } else {
+        format!(
+            "{} h {:02} min",
+            (s / 3600.0) as u64,
+            ((s % 3600.0) / 60.0) as u64
+        )
+    }
+}
+
+type Facts = Vec<(&'static str, String)>;
+
+fn egress_facts(e: &Egress) -> Facts {
+    let unknown = || "unknown".to_string();
+    let waited =
+        e.t.get("start")
+            .zip(e.t.ended.or(e.t.last))
+            .map(|(a, b)| human_secs(a.secs_until(b)))
+            .unwrap_or_else(unknown);
+    let end_reason = e
+        .details
+        .as_deref()
+        .map(|d| {
+            d.trim_start_matches("End reason: ")
+                .trim_start_matches("end reason: ")
+                .to_string()
+        })
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "not given".into());
+    vec![
+        (
+            "egress_id",
+            e.id.clone().unwrap_or_else(|| "(no egress ID)".into()),
+        ),
+        (
+            "room",
+            e.room
+                .clone()
+                .map_or("(room not in the log)".into(), |r| format!("`{r}`")),
+        ),
+        (
+            "request_type",
+            e.request_type
+                .clone()
+                .unwrap_or_else(|| "request type not in the log".into()),
+        ),
+        (
+            "output_type",
+            e.output_type
+                .clone()
+                .unwrap_or_else(|| "output type not in the log".into()),
+        ),
+        ("status", e.status.name().to_string()),
+        (
+            "error",
+            e.error
+                .clone()
+                .filter(|x| !x.is_empty())
+                .unwrap_or_else(|| "(none)".into()),
+        ),
+        ("code", e.code.map_or_else(unknown, |c| c.to_string())),
+        (
+            "details",
+            e.details
+                .clone()
+                .filter(|x| !x.is_empty())
+                .unwrap_or_else(|| "no end reason given".into()),
+        ),
+        ("end_reason", end_reason),
+        ("waited", waited),
+        ("node_id", e.node_id.clone().unwrap_or_else(unknown)),
+        (
+            "duration",
+            e.t.first
+                .zip(e.t.last)
+                .map(|(a, b)| human_secs(a.secs_until(b)))
+                .unwrap_or_else(unknown),
+        ),
+        (
+            "active_for",
+            e.t.active
+                .or(e.t.playing)
+                .zip(e.t.ended.or(e.t.last))
+                .map(|(a, b)| human_secs(a.secs_until(b)))
+                .unwrap_or_else(unknown),
+        ),
+    ]
+}
+
+fn global_facts(g: &Global, s: &EgressSummary) -> Facts {
+    let list = |set: &std::collections::BTreeSet<String>| {
+        if set.is_empty() {
+            "unknown".to_string()
+        } else {
+            set.iter().cloned().collect::<Vec<_>>().join(", ")
+        }
+    };
+    vec![
+        ("version", list(&g.versions)),
+        ("node_id", list(&g.node_ids)),
+        ("egresses", s.egresses.to_string()),
+        ("failed", s.failed.to_string()),
+        (
+            "span",
+            g.first
+                .zip(g.last)
+                .map(|(a, b)| human_secs(a.secs_until(b)))
+                .unwrap_or_else(|| "unknown".into()),
+        ),
+    ]
+}
+
+/// Names a template may use, per scope.
+pub fn fact_names(scope: Scope) -> &'static [&'static str] {
+    match scope {
+        Scope::Egress => &[
+            "egress_id",
+            "room",
+            "request_type",
+            "output_type",
+            "status",
+            "error",
+            "code",
+            "details",
+            "end_reason",
+            "waited",
+            "node_id",
+            "duration",
+            "active_for",
+            "count",
+        ],
+        Scope::Node | Scope::Input => {
+            &["version", "node_id", "egresses", "failed", "span", "count"]
+        }
+    }
+}
+
+/// Fills `{name}` placeholders from `facts`; `{count}` is the number of lines that matched
+/// the rule's first `seen` pattern.
+fn render(t: &str, facts: &Facts, count: u32) -> String {
+    let mut out = String::with_capacity(t.len() + 32);
+    let mut rest = t;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close)
+                if after[..close]
+                    .bytes()
+                    .all(|c| c.is_ascii_lowercase() || c == b'_')
+                    && close > 0 =>
+            {
+                let name = &after[..close];
+                if name == "count" {
+                    out.push_str(&count.to_string());
+                } else if let Some((_, v)) = facts.iter().find(|(k, _)| *k == name) {
+                    out.push_str(v);
+                } else {
+                    out.push('{');
+                    out.push_str(name);
+                    out.push('}');
+                }
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn build(r: &Rule, facts: &Facts, e: &Egress, marks: &Marks) -> Diagnosis {
+    let count = r.cond.seen.first().map_or(0, |&i| marks.count(i));
+    let ex = &r.explain;
+    let mut evidence: Vec<Evidence> = Vec::new();
+    let add = |evidence: &mut Vec<Evidence>, ev: &Evidence| {
+        if !evidence.iter().any(|x| x.origin == ev.origin) {
+            evidence.push(ev.clone());
+        }
+    };
+    if r.scope == Scope::Egress {
+        for ev in &e.timeline {
+            if ev.text.contains("request validated")
+                || ev.text.contains("request received")
+                || ev.text.contains("API Egress.Start")
+            {
+                add(&mut evidence, ev);
+                break;
+            }
+        }
+    }
+    for &i in r
+        .cond
+        .seen
+        .iter()
+        .chain(&r.cond.seen_any)
+        .chain(r.cond.count.iter().map(|(i, _)| i))
+    {
+        if let Some(m) = marks.get(i) {
+            add(&mut evidence, &m.first);
+        }
+    }
+    if let Some(t) = &e.terminal {
+        add(&mut evidence, t);
+    }
+    if r.scope == Scope::Egress && evidence.len() < 2 {
+        for p in e.problems.iter().take(3) {
+            add(&mut evidence, p);
+        }
+    }
+    evidence.sort_by_key(|ev| ev.origin);
+    let mut absent: Vec<String> = r
+        .cond
+        .not_seen
+        .iter()
+        .map(|(_, src)| format!("no line matching `{src}`"))
+        .collect();
+    for m in &r.cond.not_reached {
+        absent.push(format!("no {} step", m.replace('_', " ")));
+    }
+    Diagnosis {
+        rule: r.id.clone(),
+        title: r.title.clone(),
+        severity: r.severity,
+        confidence: ex.confidence,
+        scope: r.scope,
+        cause: render(&ex.cause, facts, count),
+        fixes: ex.fixes.iter().map(|f| render(f, facts, count)).collect(),
+        config: ex.config.clone(),
+        docs: ex.docs.clone(),
+        evidence,
+        absent,
+        unknowns: ex
+            .unknowns
+            .iter()
+            .map(|u| render(u, facts, count))
+            .collect(),
+        alternatives: Vec::new(),
+    }
+}
+
+/// The diagnosis for a failure (or an egress with errors) that no rule explains.
+fn unrecognised(e: &Egress, facts: &Facts) -> Option<Diagnosis> {
+    let errors_without_end = !e.status.is_terminal()
+        && e.problems
+            .iter()
+            .any(|p| p.level.is_some_and(|l| l >= crate::event::Level::Error));
+    if !e.status.is_failure() && !errors_without_end {
+        return None;
+    }
+    let mut evidence: Vec<Evidence> = e.problems.iter().take(6).cloned().collect();
+    if let Some(t) = &e.terminal {
+        evidence.push(t.clone());
+    }
+    evidence.sort_by_key(|ev| ev.origin);
+    let get = |k: &str| {
+        facts
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let cause = if e.status.is_failure() {
+        format!(
+            "{} ended `{}` with error \"{}\" (code {}, {}). No rule in the rule base explains this error; the lines below are what the log shows about it.",
+            get("egress_id"),
+            e.status.name(),
+            get("error"),
+            get("code"),
+            get("details"),
+        )
+    } else {
+        format!(
+            "{} logged errors but no terminal status appears in the input. No rule in the rule base explains these errors.",
+            get("egress_id")
+        )
+    };
+    Some(Diagnosis {
+        rule: "unrecognised".into(),
+        title: "Failure not recognised by any rule".into(),
+        severity: Severity::Error,
+        confidence: Confidence::Possible,
+        scope: Scope::Egress,
+        cause,
+        fixes: vec![
+            "Read the evidence lines below: the first ERROR line usually names the failing component.".into(),
+            "Run `egresslens explain \"<error text>\"` to look the text up in the rule base.".into(),
+            "If the cause is known to you, add a rule with `--rules DIR` (see rules/README.md) so the next run explains it.".into(),
+        ],
+        config: None,
+        docs: vec!["https://github.com/livekit/egress/issues".into()],
+        evidence,
+        absent: Vec::new(),
+        unknowns: vec!["Debug-level lines (`logging.level: debug` in egress.yaml) often show the step that failed.".into()],
+        alternatives: Vec::new(),
+    })
+}
+
+/// Milestone names valid in `reached`, `not_reached` and `between`.
+pub fn milestone_names() -> &'static [&'static str] {
+    &Milestones::NAMES
+}
+
+#[cfg(test)]
+mod tests;

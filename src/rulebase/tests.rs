@@ -1,0 +1,87 @@
+use super::*;
+
+fn rule(id: &str, body: &str) -> (String, String) {
+    (format!("rules/{id}.toml"), format!("id = \"{id}\"\n{body}"))
+}
+
+const EXPLAIN: &str = "[explain]\ncause = \"c {room}\"\nfixes = [\"f\"]\nconfidence = \"likely\"\n[[test]]\ninput = \"x\"\nexpect = \"match\"\n[[test]]\ninput = \"y\"\nexpect = \"no-match\"\n";
+
+#[test]
+fn all_errors_reported_with_file_and_field() {
+    let files = vec![
+        rule("bad-one", &format!("title = \"t\"\nseverity = \"fatal\"\n[when]\nstatus = [\"nope\"]\nerror = \"(\"\n{EXPLAIN}")),
+        rule("bad-two", "title = \"t\"\nseverity = \"error\"\nunknown_key = 1\n"),
+        ("rules/other-name.toml".to_string(), format!("id = \"mismatch\"\ntitle = \"t\"\nseverity = \"error\"\n[when]\ncode = [1]\n{EXPLAIN}")),
+    ];
+    let errs = RuleSet::from_texts(&files).unwrap_err();
+    let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+    assert!(
+        text.iter().any(|e| e.contains("bad-one.toml: severity")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter().any(|e| e.contains("bad-one.toml: when.status")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter().any(|e| e.contains("bad-one.toml: when.error")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|e| e.contains("bad-two.toml") && e.contains("unknown_key")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter().any(|e| e.contains("other-name.toml: id")),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn unknown_placeholder_is_an_error() {
+    let files = vec![rule(
+        "p",
+        "title = \"t\"\nseverity = \"error\"\n[when]\ncode = [1]\n[explain]\ncause = \"{nope}\"\nfixes = [\"f\"]\nconfidence = \"likely\"\n[[test]]\ninput = \"x\"\nexpect = \"match\"\n[[test]]\ninput = \"y\"\nexpect = \"no-match\"\n",
+    )];
+    let errs = RuleSet::from_texts(&files).unwrap_err();
+    assert!(errs[0].to_string().contains("unknown placeholder"));
+}
+
+#[test]
+fn durations() {
+    assert_eq!(file::parse_duration("10s"), Some(10.0));
+    assert_eq!(file::parse_duration("500ms"), Some(0.5));
+    assert_eq!(file::parse_duration("2m"), Some(120.0));
+    assert_eq!(file::parse_duration("x"), None);
+}
+
+#[test]
+fn render_templates() {
+    let facts: Facts = vec![("room", "`r`".into())];
+    assert_eq!(
+        render("in {room} {count} {x} {", &facts, 3),
+        "in `r` 3 {x} {"
+    );
+}
+
+#[test]
+fn human_durations() {
+    assert_eq!(human_secs(0.25), "250 ms");
+    assert_eq!(human_secs(34.6), "34.6 s");
+    assert_eq!(human_secs(125.0), "2 min 05 s");
+}
+
+#[test]
+fn builtin_rules_load() {
+    let set = RuleSet::load(None).unwrap_or_else(|e| {
+        panic!(
+            "{}",
+            e.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    });
+    assert!(!set.rules.is_empty());
+}

@@ -1,0 +1,221 @@
+//! Wires the stages together for each command and turns the outcome into an exit code. The
+//! only module that knows every stage; it holds no stage logic of its own.
+
+use crate::analyze::{run_readers, Engine, Options};
+use crate::cli::{self, AnalyzeConfig, ColorChoice, Config, Parsed};
+use crate::error::{Error, Result, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
+use crate::report::{self, OutputFormat, Style};
+use crate::rulebase::RuleSet;
+use crate::source::Input;
+use std::ffi::OsString;
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+
+/// Runs egresslens with these arguments and returns the process exit code.
+pub fn run<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let config = match cli::parse(args) {
+        Parsed::Run(c) => c,
+        Parsed::Exit { text, error } => {
+            if error {
+                let _ = write!(io::stderr(), "{text}");
+                return EXIT_ERROR;
+            }
+            let _ = write!(io::stdout(), "{text}");
+            return EXIT_OK;
+        }
+    };
+    match dispatch(config) {
+        Ok(code) => code,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                return EXIT_OK;
+            }
+            let _ = writeln!(io::stderr(), "error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn is_broken_pipe(e: &Error) -> bool {
+    matches!(e, Error::Output { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+}
+
+fn dispatch(config: Config) -> Result<u8> {
+    match config {
+        Config::Analyze(a) => analyze(a),
+        Config::Explain { query, rules_dir } => {
+            let set = load_rules(rules_dir.as_deref())?;
+            let text = crate::explain::explain(&set, &query);
+            print_stdout(&text)?;
+            Ok(EXIT_OK)
+        }
+        Config::RulesList { rules_dir } => {
+            let set = load_rules(rules_dir.as_deref())?;
+            print_stdout(&crate::explain::list(&set))?;
+            Ok(EXIT_OK)
+        }
+        Config::RulesShow { id, rules_dir } => {
+            let set = load_rules(rules_dir.as_deref())?;
+            match set.get(&id) {
+                Some(r) => {
+                    print_stdout(&crate::explain::show(r))?;
+                    Ok(EXIT_OK)
+                }
+                None => Err(Error::Usage(format!(
+                    "no rule `{id}` (see `egresslens rules list`)"
+                ))),
+            }
+        }
+        Config::RulesTest { dir } => {
+            let (set, only) = match &dir {
+                Some(d) => {
+                    let user = RuleSet::load_dir(d).map_err(Error::Rules)?;
+                    let ids: Vec<String> = user.rules.iter().map(|r| r.id.clone()).collect();
+                    (load_rules(Some(d))?, Some(ids))
+                }
+                None => (load_rules(None)?, None),
+            };
+            let outcomes = crate::ruletest::run(&set, only.as_deref());
+            print_stdout(&crate::explain::test_report(&outcomes))?;
+            Ok(if outcomes.iter().all(|o| o.passed) {
+                EXIT_OK
+            } else {
+                EXIT_FINDINGS
+            })
+        }
+    }
+}
+
+fn load_rules(dir: Option<&Path>) -> Result<RuleSet> {
+    RuleSet::load(dir).map_err(Error::Rules)
+}
+
+fn print_stdout(text: &str) -> Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|source| Error::Output {
+            path: "<stdout>".into(),
+            source,
+        })
+}
+
+fn style_for(a: &AnalyzeConfig) -> Style {
+    let to_terminal = a.output.is_none() && io::stdout().is_terminal();
+    let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = match a.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => to_terminal && !no_color_env && a.format == OutputFormat::Table,
+    };
+    let width = if to_terminal {
+        terminal_size::terminal_size()
+            .map(|(w, _)| usize::from(w.0))
+            .unwrap_or(100)
+    } else {
+        100
+    };
+    Style {
+        format: a.format,
+        color,
+        redact: a.redact,
+        width: width.clamp(60, 160),
+    }
+}
+
+fn analyze(a: AnalyzeConfig) -> Result<u8> {
+    let rules = load_rules(a.rules_dir.as_deref())?;
+    let style = style_for(&a);
+    let inputs = Input::from_args(&a.files);
+    if a.follow {
+        return crate::follow::run(&a, &rules, &style, inputs);
+    }
+    // Open every input first, so a missing file fails before any work.
+    let mut readers = Vec::new();
+    let mut names = Vec::new();
+    let mut total: u64 = 0;
+    for (i, input) in inputs.iter().enumerate() {
+        readers.push((i as u32, input.open()?));
+        names.push(input.name());
+        total += input.len_hint().unwrap_or(0);
+    }
+    let opts = Options {
+        all: a.all,
+        egress_ids: a.egress_ids.clone(),
+    };
+    let mut engine = Engine::new(&rules, opts, names);
+    let mut bar = crate::progress::Progress::new(total);
+    let stats =
+        run_readers(&mut engine, readers, &mut |n| bar.add(n), &mut |_| {}).map_err(|source| {
+            Error::Input {
+                path: inputs.first().map_or("<input>".into(), Input::name),
+                source,
+            }
+        })?;
+    bar.finish();
+    let analysis = engine.finish(stats);
+    write_report(&a, |w| report::write(&analysis, &style, w))?;
+    Ok(if analysis.has_findings() && !a.exit_zero {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
+}
+
+/// Writes to stdout, or atomically to `-o FILE` (a temporary file renamed into place).
+pub fn write_report(
+    a: &AnalyzeConfig,
+    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
+    match &a.output {
+        None => {
+            let stdout = io::stdout();
+            let mut w = io::BufWriter::new(stdout.lock());
+            body(&mut w)
+                .and_then(|_| w.flush())
+                .map_err(|source| Error::Output {
+                    path: "<stdout>".into(),
+                    source,
+                })
+        }
+        Some(path) => write_atomic(path, body),
+    }
+}
+
+fn write_atomic(path: &Path, body: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
+    let err = |source| Error::Output {
+        path: path.display().to_string(),
+        source,
+    };
+    if path.is_dir() {
+        return Err(err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "is a directory",
+        )));
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "report".into());
+    let tmp = dir.join(format!(".{name}.egresslens-{}.tmp", std::process::id()));
+    let result = (|| {
+        let f = std::fs::File::create(&tmp)?;
+        let mut w = io::BufWriter::new(f);
+        body(&mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(err)
+}

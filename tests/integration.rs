@@ -1,0 +1,7 @@
+//! Integration tests: run the real binary on samples and field cases.
+
+mod util;
+
+mod cli;
+mod golden;
+mod rules;
