@@ -179,7 +179,7 @@ impl<'r> Engine<'r> {
         if !wanted {
             return;
         }
-        let diagnoses = self.rules.diagnose_egress(&e);
+        let diagnoses = self.rules.diagnose_egress(&e, &self.corr.global);
         let notes = notes_for(&e);
         let r = EgressResult {
             egress: e,

@@ -181,6 +181,8 @@ pub struct Milestones {
     pub validated: Option<Ts>,
     pub start_signal: Option<Ts>,
     pub playing: Option<Ts>,
+    /// livekit-server logged `API Egress.StopEgress` for this egress.
+    pub stop_requested: Option<Ts>,
     pub active: Option<Ts>,
     pub ending: Option<Ts>,
     pub ended: Option<Ts>,
@@ -198,6 +200,7 @@ impl Milestones {
             "validated" => self.validated,
             "start_signal" => self.start_signal,
             "playing" => self.playing,
+            "stop_requested" => self.stop_requested,
             "active" => self.active,
             "ending" => self.ending,
             "ended" => self.ended,
@@ -208,13 +211,14 @@ impl Milestones {
     }
 
     /// Names accepted by [`Milestones::get`].
-    pub const NAMES: [&'static str; 11] = [
+    pub const NAMES: [&'static str; 12] = [
         "first",
         "requested",
         "received",
         "validated",
         "start_signal",
         "playing",
+        "stop_requested",
         "active",
         "ending",
         "ended",
@@ -312,6 +316,66 @@ pub struct Global {
     pub egresses: u64,
     /// Most egresses open at once.
     pub peak_open: usize,
+    /// Plain-text lines that read like an egress's final error (a pasted webhook or API
+    /// reply), with the plain lines that followed them; used only when the input holds no
+    /// egress at all.
+    pub orphan_errors: Vec<Evidence>,
+}
+
+/// Beginnings of the final error texts LiveKit Egress reports (reference §3), which a user
+/// may paste on their own.
+const TERMINAL_ERRORS: &[(&str, Status)] = &[
+    ("start signal not received", Status::Aborted),
+    ("stop called before pipeline could start", Status::Aborted),
+    ("session limit reached before start signal", Status::Aborted),
+    ("session limit reached", Status::LimitReached),
+    ("s3 upload failed", Status::Failed),
+    ("gcp upload failed", Status::Failed),
+    ("azure upload failed", Status::Failed),
+    ("alioss upload failed", Status::Failed),
+    ("local upload failed", Status::Failed),
+    ("primary: ", Status::Failed),
+    ("pipeline frozen", Status::Failed),
+    ("page load error", Status::Failed),
+    ("template error", Status::Failed),
+    ("chrome failed to start", Status::Failed),
+    ("recording ended early", Status::Failed),
+    ("cpu exhausted", Status::Failed),
+    ("oom: ", Status::Failed),
+    ("could not establish signal connection", Status::Failed),
+    ("could not connect after timeout", Status::Failed),
+    ("unauthorized: invalid api key", Status::Failed),
+    ("no space left on the resource", Status::Failed),
+    ("internal data stream error", Status::Failed),
+    ("handler failed to start", Status::Failed),
+    ("failed to launch pulse", Status::Failed),
+    ("failed to launch xvfb", Status::Failed),
+    ("server is shutting down", Status::Failed),
+    ("request has missing or invalid field", Status::Failed),
+    (
+        "output configuration does not support retry",
+        Status::Aborted,
+    ),
+    ("no supported codec is compatible", Status::Failed),
+    ("connection refused: ", Status::Failed),
+    ("not authorized to connect", Status::Failed),
+    ("failed to connect: ", Status::Failed),
+];
+
+fn terminal_error_status(text: &str) -> Option<Status> {
+    let t = text
+        .trim()
+        .trim_start_matches(['"', '\''])
+        .to_ascii_lowercase();
+    let t = t
+        .strip_prefix("error: ")
+        .or_else(|| t.strip_prefix("error:"))
+        .unwrap_or(&t)
+        .trim_start();
+    TERMINAL_ERRORS
+        .iter()
+        .find(|(p, _)| t.starts_with(p))
+        .map(|(_, s)| *s)
 }
 
 /// What kind of lifecycle step an event is.
@@ -417,6 +481,8 @@ pub struct Correlator<'m> {
     closing_base: usize,
     seq: u64,
     scratch: Vec<u16>,
+    /// The last line was part of an orphan error text.
+    orphan_open: bool,
     /// Node and input facts.
     pub global: Global,
 }
@@ -433,6 +499,7 @@ impl<'m> Correlator<'m> {
             closing_base: 0,
             seq: 0,
             scratch: Vec::new(),
+            orphan_open: false,
             global: Global::default(),
         }
     }
@@ -547,6 +614,7 @@ impl<'m> Correlator<'m> {
                 for &i in &scratch {
                     self.global.node_marks.hit(i, &ev);
                 }
+                self.collect_orphan(&ev);
                 if is_problem(&ev) {
                     if self.global.problems.len() < MAX_PROBLEMS {
                         self.global.problems.push(Evidence::of(&ev));
@@ -559,6 +627,29 @@ impl<'m> Correlator<'m> {
         self.scratch = scratch;
         self.global.peak_open = self.global.peak_open.max(self.held());
         self.release(false, out);
+    }
+
+    /// Keeps plain-text final error texts (and the plain lines that continue them) aside.
+    fn collect_orphan(&mut self, ev: &Event) {
+        let raw = ev.format == Some(crate::event::Format::Raw);
+        let orphans = &mut self.global.orphan_errors;
+        if raw && terminal_error_status(&ev.message).is_some() {
+            if orphans.len() < 8 {
+                orphans.push(Evidence::of(ev));
+                self.orphan_open = true;
+            }
+            return;
+        }
+        if raw && self.orphan_open {
+            if let Some(last) = orphans.last_mut() {
+                if last.text.len() < MAX_EVIDENCE_TEXT {
+                    last.text.push('\n');
+                    last.text.push_str(&ev.message);
+                }
+                return;
+            }
+        }
+        self.orphan_open = false;
     }
 
     fn close(&mut self, e: Egress) {
@@ -611,11 +702,61 @@ impl<'m> Correlator<'m> {
             .collect()
     }
 
+    /// An anonymous egress from a pasted final error text, when the input has no egress.
+    fn orphan_egress(&self) -> Option<Egress> {
+        let first = self.global.orphan_errors.first()?;
+        let status = terminal_error_status(&first.text)?;
+        let text = first.text.trim();
+        let text = text
+            .strip_prefix("error:")
+            .or_else(|| text.strip_prefix("Error:"))
+            .unwrap_or(text)
+            .trim()
+            .trim_matches('"');
+        let mut e = Egress {
+            status,
+            error: Some(text.to_string()),
+            code: match status {
+                Status::Aborted => Some(412),
+                Status::LimitReached => Some(413),
+                _ => None,
+            },
+            terminal: Some(first.clone()),
+            lines: 1,
+            egress_lines: 1,
+            ..Egress::default()
+        };
+        e.t.ended = first.ts;
+        e.t.first = first.ts;
+        e.t.last = first.ts;
+        // The error text is all there is: mark it with the patterns it matches.
+        let ev = Event {
+            message: text.to_string(),
+            raw: first.text.clone(),
+            origin: first.origin,
+            ts: first.ts,
+            format: Some(crate::event::Format::Raw),
+            ..Event::default()
+        };
+        let mut idx = Vec::new();
+        self.marker.marks(&ev, &mut idx);
+        for i in idx {
+            e.marks.hit(i, &ev);
+        }
+        Some(e)
+    }
+
     /// Ends the input: every egress still held comes out, open ones marked `open_at_end`.
     pub fn finish(&mut self, out: &mut dyn FnMut(Egress)) {
         self.release(true, out);
         let mut rest: Vec<Egress> = self.open.drain().map(|(_, e)| e).collect();
         rest.extend(self.anon.take());
+        if self.global.egresses == 0 {
+            if let Some(e) = self.orphan_egress() {
+                self.global.egresses += 1;
+                rest.push(e);
+            }
+        }
         rest.sort_by_key(|e| (e.t.first, e.id.clone()));
         for mut e in rest {
             if !e.status.is_terminal() {
@@ -689,7 +830,10 @@ fn apply(e: &mut Egress, ev: &Event, step: Step, marks: &[u16], server: bool) {
                 e.status = Status::Starting;
             }
         }
-        Step::ApiStop => e.push_timeline(ev),
+        Step::ApiStop => {
+            first_time(&mut e.t.stop_requested);
+            e.push_timeline(ev);
+        }
         Step::Received => {
             first_time(&mut e.t.received);
             e.push_timeline(ev);

@@ -172,6 +172,8 @@ struct Cond {
     between: Vec<Between>,
     count: Vec<(u16, u32)>,
     server_only: Option<bool>,
+    input_seen: Vec<u16>,
+    input_not_seen: Vec<(u16, String)>,
 }
 
 impl Cond {
@@ -191,6 +193,8 @@ impl Cond {
             + 2 * self.between.len()
             + self.count.len()
             + usize::from(self.server_only.is_some())
+            + self.input_seen.len()
+            + self.input_not_seen.len()
     }
 }
 
@@ -388,6 +392,12 @@ impl RuleSet {
                 .iter()
                 .map(|(s, n)| (intern(s, false), *n))
                 .collect();
+            cond.input_seen = p.input_seen.iter().map(|s| intern(s, false)).collect();
+            cond.input_not_seen = p
+                .input_not_seen
+                .iter()
+                .map(|s| (intern(s, false), s.clone()))
+                .collect();
             rules.push(Rule {
                 id: p.id,
                 title: p.title,
@@ -493,14 +503,37 @@ impl RuleSet {
     /// Ranked diagnoses for a finished egress: the most specific first, the others folded in
     /// as alternatives when they share its severity. Falls back to "unrecognised" for a
     /// failure no rule explains.
-    pub fn diagnose_egress(&self, e: &Egress) -> Vec<Diagnosis> {
+    pub fn diagnose_egress(&self, e: &Egress, g: &Global) -> Vec<Diagnosis> {
         let facts = egress_facts(e);
         let matched: Vec<&Rule> = self
             .rules
             .iter()
-            .filter(|r| r.scope == Scope::Egress && eval_egress(&r.cond, e))
+            .filter(|r| {
+                r.scope == Scope::Egress
+                    && eval_egress(&r.cond, e)
+                    && r.cond.input_seen.iter().all(|&i| g.all_marks.count(i) > 0)
+                    && r.cond
+                        .input_not_seen
+                        .iter()
+                        .all(|(i, _)| g.all_marks.count(*i) == 0)
+            })
             .collect();
-        let mut out = rank(matched, |r| build(r, &facts, e, &e.marks));
+        let mut out = rank(matched, |r| {
+            let mut d = build(r, &facts, e, &e.marks);
+            for &i in &r.cond.input_seen {
+                if let Some(m) = g.all_marks.get(i) {
+                    if !d.evidence.iter().any(|x| x.origin == m.first.origin) {
+                        d.evidence.push(m.first.clone());
+                    }
+                }
+            }
+            d.evidence.sort_by_key(|ev| ev.origin);
+            for (_, src) in &r.cond.input_not_seen {
+                d.absent
+                    .push(format!("no line in the whole input matching `{src}`"));
+            }
+            d
+        });
         if out.is_empty() {
             if let Some(d) = unrecognised(e, &facts) {
                 out.push(d);
@@ -692,7 +725,7 @@ fn egress_facts(e: &Egress) -> Facts {
                 .to_string()
         })
         .filter(|d| !d.is_empty())
-        .unwrap_or_else(|| "not given".into());
+        .unwrap_or_else(|| "end reason not given".into());
     vec![
         (
             "egress_id",

@@ -61,6 +61,10 @@ struct WhenFile {
     count: Vec<CountFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     server_only: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    input_seen: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    input_not_seen: Vec<String>,
 }
 
 #[derive(Deserialize, serde::Serialize)]
@@ -123,6 +127,8 @@ pub(super) struct Parsed {
     pub not_seen: Vec<String>,
     pub lines: Vec<String>,
     pub count: Vec<(String, u32)>,
+    pub input_seen: Vec<String>,
+    pub input_not_seen: Vec<String>,
 }
 
 /// Parses `10s`, `1.5s`, `500ms`, `2m`, `1h`, or a bare number of seconds.
@@ -240,12 +246,14 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Parsed, Vec<RuleError>> {
         ("when.seen_any", &w.seen_any),
         ("when.not_seen", &w.not_seen),
         ("when.line", &w.line),
+        ("when.input_seen", &w.input_seen),
+        ("when.input_not_seen", &w.input_not_seen),
     ] {
         for p in list {
             if let Err(e) = regex(p) {
                 errors.push(err(field, format!("invalid regex `{p}`: {e}")));
             }
-            if field != "when.not_seen" {
+            if field != "when.not_seen" && field != "when.input_not_seen" {
                 texts.push(p.clone());
             }
         }
@@ -323,7 +331,9 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Parsed, Vec<RuleError>> {
             || !w.reached.is_empty()
             || !w.not_reached.is_empty()
             || !w.between.is_empty()
-            || w.server_only.is_some();
+            || w.server_only.is_some()
+            || !w.input_seen.is_empty()
+            || !w.input_not_seen.is_empty();
         if egress_only {
             errors.push(err(
                 "when",
@@ -453,6 +463,8 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Parsed, Vec<RuleError>> {
             .into_iter()
             .map(|c| (c.pattern, c.min))
             .collect(),
+        input_seen: rf.when.input_seen,
+        input_not_seen: rf.when.input_not_seen,
         cond,
     })
 }
