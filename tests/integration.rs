@@ -4,4 +4,6 @@ mod util;
 
 mod cli;
 mod golden;
+mod hostile;
+mod props;
 mod rules;

@@ -166,3 +166,80 @@ fn panic_dump_is_one_entry() {
     assert_eq!(evs[0].level, Some(Level::Fatal));
     assert!(evs[1].raw.contains("bus_redis.go:61"));
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn decode_bytes(data: &[u8]) -> (Vec<Event>, Stats) {
+        let mut d = Decoder::new();
+        let mut out = Vec::new();
+        let mut r = crate::source::LineReader::from_bytes(data.to_vec());
+        while let Ok(Some(l)) = r.next_line() {
+            let o = Origin {
+                source: 0,
+                line: l.number,
+            };
+            d.push(l.bytes, o, l.truncated, &mut |e| out.push(e));
+        }
+        d.finish(&mut |e| out.push(e));
+        (out, d.stats)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_bytes_decode_without_panic(data in proptest::collection::vec(any::<u8>(), 0..4096)) {
+            let (events, stats) = decode_bytes(&data);
+            let lines = data.split(|b| *b == b'\n').count() as u64
+                - u64::from(data.last() == Some(&b'\n') || data.is_empty());
+            prop_assert_eq!(stats.lines, lines);
+            let entries: u64 = stats.formats.iter().sum();
+            prop_assert_eq!(entries, events.len() as u64);
+            prop_assert!(entries + stats.continuation + stats.blank <= stats.lines);
+        }
+
+        #[test]
+        fn log_like_text_decodes_without_panic(lines in proptest::collection::vec(
+            prop_oneof![
+                "\\{\"level\":\"(info|error)\",\"ts\":[0-9]{1,10}(\\.[0-9]{1,4})?,\"msg\":\"[a-z _:]{0,20}\"[,}\\]\"a-z:0-9]{0,30}",
+                "20[0-9]{2}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]\\.[0-9]{3}Z[\t ]+(INFO|ERROR|WARN|DEBUG)[\t ]+[a-z.]{0,10}[\t ]+[a-z/_]{0,8}\\.go:[0-9]{1,3}[\t ]+[a-z _]{0,20}[\t ]*\\{?[\"a-zA-Z0-9_:, ]{0,40}\\}?",
+                "[a-z-]{1,10} +\\| .{0,60}",
+                "\\[pod/[a-z0-9-]{1,8}/[a-z]{1,6}\\] .{0,40}",
+                "[ \t]+/[a-z/]{1,20}\\.go:[0-9]{1,4}",
+                "(egress_id|status|error|error_code): .{0,30}",
+                ".{0,80}",
+            ],
+            0..40,
+        )) {
+            let text = lines.join("\n");
+            let (_, stats) = decode_bytes(text.as_bytes());
+            prop_assert!(stats.lines as usize <= lines.len().max(1));
+        }
+
+        #[test]
+        fn console_and_json_agree(msg in "[a-z][a-z _]{0,30}[a-z]", room in "[a-zA-Z0-9 _|#<>`-]{0,20}", code in 0i64..1000) {
+            let fields = serde_json::json!({"egressID": "EG_Rj7Yh2WbN5cT", "room": room, "code": code});
+            let console = format!(
+                "2025-08-21T10:15:32.123Z\tINFO\tegress\tinfo/io.go:268\t{msg}\t{}",
+                serde_json::to_string(&fields).unwrap_or_default().replace("\":", "\": ").replace(",\"", ", \"")
+            );
+            let mut obj = serde_json::json!({"level": "info", "ts": 1755771332.123, "logger": "egress", "caller": "info/io.go:268", "msg": msg});
+            if let (Some(o), Some(f)) = (obj.as_object_mut(), fields.as_object()) {
+                o.extend(f.clone());
+            }
+            let json = serde_json::to_string(&obj).unwrap_or_default();
+            let (a, _) = decode_bytes(console.as_bytes());
+            let (b, _) = decode_bytes(json.as_bytes());
+            prop_assert_eq!(a.len(), 1);
+            prop_assert_eq!(b.len(), 1);
+            prop_assert_eq!(&a[0].message, &msg.trim().to_string());
+            prop_assert_eq!(&b[0].message, &msg);
+            prop_assert_eq!(a[0].field_str("room"), Some(room.clone()));
+            prop_assert_eq!(b[0].field_str("room"), Some(room));
+            prop_assert_eq!(a[0].field_i64("code"), Some(code));
+            prop_assert_eq!(a[0].ts, b[0].ts);
+        }
+    }
+}

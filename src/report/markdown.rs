@@ -58,7 +58,7 @@ pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w)?;
     }
     for r in &a.egresses {
-        if !r.diagnoses.is_empty() || r.is_failure() {
+        if !r.diagnoses.is_empty() || r.is_failure() || r.egress.open_at_end {
             write_egress(r, &a.sources, style, w)?;
         }
     }

@@ -144,30 +144,29 @@ pub fn md_cell(s: &str) -> String {
 }
 
 /// Escapes prose for markdown, leaving `code spans` as they are (they render literally).
-/// Outside spans, characters that could make links, emphasis, HTML or headings are escaped.
+/// A run of backticks opens a span only when the same run closes it on the same line, as
+/// markdown renderers do; an unmatched run is escaped. Outside spans, characters that could
+/// make links, emphasis, HTML or headings are escaped. Line breaks become spaces.
 pub fn md_prose(s: &str) -> String {
+    let chars: Vec<char> = s
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+        .collect();
     let mut out = String::with_capacity(s.len() + 8);
-    let mut in_code = false;
-    let mut at_line_start = true;
-    for c in s.chars() {
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
         if c == '`' {
-            in_code = !in_code;
-            out.push(c);
-            at_line_start = false;
-            continue;
-        }
-        if c == '\n' {
-            // A span never crosses a line: close it so log text cannot run on.
-            if in_code {
-                out.push('`');
-                in_code = false;
+            let run = chars[i..].iter().take_while(|&&x| x == '`').count();
+            if let Some(close) = find_run(&chars, i + run, run) {
+                out.extend(&chars[i..close + run]);
+                i = close + run;
+            } else {
+                for _ in 0..run {
+                    out.push_str("\\`");
+                }
+                i += run;
             }
-            out.push(' ');
-            at_line_start = true;
-            continue;
-        }
-        if in_code {
-            out.push(c);
             continue;
         }
         match c {
@@ -177,18 +176,32 @@ pub fn md_prose(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            '#' | '-' | '+' | '=' if at_line_start => {
+            '#' | '-' | '+' | '=' if i == 0 => {
                 out.push('\\');
                 out.push(c);
             }
             c => out.push(c),
         }
-        at_line_start = false;
-    }
-    if in_code {
-        out.push('`');
+        i += 1;
     }
     out
+}
+
+/// Start of the next run of exactly `n` backticks at or after `from`.
+fn find_run(chars: &[char], from: usize, n: usize) -> Option<usize> {
+    let mut j = from;
+    while j < chars.len() {
+        if chars[j] == '`' {
+            let m = chars[j..].iter().take_while(|&&x| x == '`').count();
+            if m == n {
+                return Some(j);
+            }
+            j += m;
+        } else {
+            j += 1;
+        }
+    }
+    None
 }
 
 /// A code fence longer than any run of backticks in `body` (at least three).
@@ -268,6 +281,8 @@ mod tests {
             "\\# head \\[link\\](x) `a|b` &lt;b&gt;"
         );
         assert_eq!(fence_for("a ```` b"), "`````");
+        assert_eq!(md_prose("```[x](y)"), "\\`\\`\\`\\[x\\](y)");
+        assert_eq!(md_prose("a `b_c` d_e"), "a `b_c` d\\_e");
         assert_eq!(fence_for("plain"), "```");
     }
 }

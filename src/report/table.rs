@@ -103,7 +103,7 @@ pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w, "{t}")?;
     }
     for r in &shown {
-        if !r.diagnoses.is_empty() || !r.notes.is_empty() && r.is_failure() {
+        if !r.diagnoses.is_empty() || r.is_failure() || r.egress.open_at_end {
             write_egress(r, &a.sources, style, w)?;
         }
     }
