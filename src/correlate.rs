@@ -161,16 +161,28 @@ impl Marks {
 
 /// Tells which rule patterns an event matches; implemented by the rule base.
 pub trait Marker {
-    /// Appends the indices of the patterns `ev` matches to `out`.
-    fn marks(&self, ev: &Event, out: &mut Vec<u16>);
+    /// The text that message patterns are matched against (the message, plus error-like
+    /// fields). Lines with the same text always get the same text marks, so they are cached.
+    fn text_key<'a>(&self, ev: &'a Event) -> std::borrow::Cow<'a, str>;
+    /// Appends the indices of the message patterns `text` matches.
+    fn text_marks(&self, text: &str, out: &mut Vec<u16>);
+    /// Appends the indices of the raw-line patterns the event's raw text matches.
+    fn raw_marks(&self, ev: &Event, out: &mut Vec<u16>);
 }
 
 /// A marker that marks nothing (for tests and tools that need no rules).
 pub struct NoMarks;
 
 impl Marker for NoMarks {
-    fn marks(&self, _: &Event, _: &mut Vec<u16>) {}
+    fn text_key<'a>(&self, ev: &'a Event) -> std::borrow::Cow<'a, str> {
+        std::borrow::Cow::Borrowed(&ev.message)
+    }
+    fn text_marks(&self, _: &str, _: &mut Vec<u16>) {}
+    fn raw_marks(&self, _: &Event, _: &mut Vec<u16>) {}
 }
+
+/// Most distinct texts whose marks are cached.
+const MARK_CACHE: usize = 8192;
 
 /// When each lifecycle step was first seen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -483,6 +495,7 @@ pub struct Correlator<'m> {
     scratch: Vec<u16>,
     /// The last line was part of an orphan error text.
     orphan_open: bool,
+    mark_cache: HashMap<String, Vec<u16>>,
     /// Node and input facts.
     pub global: Global,
 }
@@ -500,6 +513,7 @@ impl<'m> Correlator<'m> {
             seq: 0,
             scratch: Vec::new(),
             orphan_open: false,
+            mark_cache: HashMap::new(),
             global: Global::default(),
         }
     }
@@ -561,7 +575,7 @@ impl<'m> Correlator<'m> {
         }
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
-        self.marker.marks(&ev, &mut scratch);
+        self.mark(&ev, &mut scratch);
         for &i in &scratch {
             self.global.all_marks.hit(i, &ev);
         }
@@ -627,6 +641,23 @@ impl<'m> Correlator<'m> {
         self.scratch = scratch;
         self.global.peak_open = self.global.peak_open.max(self.held());
         self.release(false, out);
+    }
+
+    /// The rule patterns an event matches, with the text marks cached per distinct text.
+    fn mark(&mut self, ev: &Event, out: &mut Vec<u16>) {
+        let key = self.marker.text_key(ev);
+        match self.mark_cache.get(key.as_ref()) {
+            Some(m) => out.extend_from_slice(m),
+            None => {
+                let start = out.len();
+                self.marker.text_marks(&key, out);
+                if self.mark_cache.len() < MARK_CACHE {
+                    self.mark_cache
+                        .insert(key.into_owned(), out[start..].to_vec());
+                }
+            }
+        }
+        self.marker.raw_marks(ev, out);
     }
 
     /// Keeps plain-text final error texts (and the plain lines that continue them) aside.
@@ -739,7 +770,8 @@ impl<'m> Correlator<'m> {
             ..Event::default()
         };
         let mut idx = Vec::new();
-        self.marker.marks(&ev, &mut idx);
+        self.marker.text_marks(&self.marker.text_key(&ev), &mut idx);
+        self.marker.raw_marks(&ev, &mut idx);
         for i in idx {
             e.marks.hit(i, &ev);
         }

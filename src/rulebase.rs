@@ -11,7 +11,7 @@ pub use file::parse_duration;
 use crate::correlate::{Egress, Evidence, Global, Marker, Marks, Milestones, Status};
 use crate::error::RuleError;
 use crate::event::Event;
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::bytes::{Regex, RegexBuilder};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -257,21 +257,43 @@ pub struct Rule {
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     patterns: Vec<String>,
-    msg_set: RegexSet,
+    msg_set: PatternSet,
     msg_index: Vec<u16>,
-    raw_set: RegexSet,
+    raw_set: PatternSet,
     raw_index: Vec<u16>,
+    /// Field conditions: (field name, pattern, index).
+    field_patterns: Vec<(String, Regex, u16)>,
 }
 
 impl Marker for RuleSet {
-    fn marks(&self, ev: &Event, out: &mut Vec<u16>) {
-        let text = match_text(ev);
-        for i in self.msg_set.matches(&text).iter() {
-            out.push(self.msg_index[i]);
+    fn text_key<'a>(&self, ev: &'a Event) -> std::borrow::Cow<'a, str> {
+        match_text(ev)
+    }
+
+    fn text_marks(&self, text: &str, out: &mut Vec<u16>) {
+        self.msg_set
+            .matches(text.as_bytes(), |i| out.push(self.msg_index[i]));
+    }
+
+    fn raw_marks(&self, ev: &Event, out: &mut Vec<u16>) {
+        // Raw-line patterns look at the lines where raw text says more than the fields:
+        // plain text, multi-line entries (stack traces) and warnings or errors.
+        let worth = ev.format == Some(crate::event::Format::Raw)
+            || ev.continuation_lines > 0
+            || ev.level.is_none_or(|l| l >= crate::event::Level::Warn);
+        if worth && !self.raw_set.is_empty() {
+            self.raw_set
+                .matches(ev.raw.as_bytes(), |i| out.push(self.raw_index[i]));
         }
-        if !self.raw_set.is_empty() {
-            for i in self.raw_set.matches(&ev.raw).iter() {
-                out.push(self.raw_index[i]);
+        for (key, re, idx) in &self.field_patterns {
+            let value = match key.as_str() {
+                "logger" => ev.logger.clone(),
+                "caller" => ev.caller.clone(),
+                "level" => ev.level.map(|l| l.as_str().to_string()),
+                k => ev.field_str(k),
+            };
+            if value.is_some_and(|v| re.is_match(v.as_bytes())) {
+                out.push(*idx);
             }
         }
     }
@@ -279,25 +301,94 @@ impl Marker for RuleSet {
 
 /// The text message patterns are matched against: the message, then the `error`, `reason`
 /// and `details` fields.
-pub fn match_text(ev: &Event) -> String {
+pub fn match_text(ev: &Event) -> std::borrow::Cow<'_, str> {
+    let extra = ["error", "reason", "details", "endReason"].map(|k| {
+        ev.fields
+            .get(k)
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+    });
+    if extra.iter().all(Option::is_none) {
+        return std::borrow::Cow::Borrowed(&ev.message);
+    }
     let mut s = String::with_capacity(ev.message.len() + 32);
     s.push_str(&ev.message);
-    for k in ["error", "reason", "details", "endReason"] {
-        if let Some(v) = ev.fields.get(k).and_then(|v| v.as_str()) {
-            if !v.is_empty() {
-                s.push_str(" | ");
-                s.push_str(v);
-            }
-        }
+    for v in extra.into_iter().flatten() {
+        s.push_str(" | ");
+        s.push_str(v);
     }
-    s
+    std::borrow::Cow::Owned(s)
 }
 
+/// Compiles a rule pattern: case-insensitive, ASCII classes (`\\w`, `\\b`, case folding),
+/// matched on bytes. Unicode tables make compiling the rule base many times slower, and log
+/// keywords are ASCII; non-ASCII literals still match as UTF-8.
 fn regex(src: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(src)
         .case_insensitive(true)
+        .unicode(false)
         .size_limit(1 << 22)
         .build()
+}
+
+/// Many patterns matched in one pass, reporting every pattern that matches. Built without
+/// literal prefilters: the haystacks are short messages, and extracting literals from a
+/// hundred case-insensitive patterns dominated start-up time.
+#[derive(Debug)]
+struct PatternSet {
+    re: Option<regex_automata::meta::Regex>,
+}
+
+impl PatternSet {
+    fn new(patterns: &[&String]) -> Result<PatternSet, String> {
+        if patterns.is_empty() {
+            return Ok(PatternSet { re: None });
+        }
+        let re = regex_automata::meta::Builder::new()
+            .configure(
+                regex_automata::meta::Config::new()
+                    .match_kind(regex_automata::MatchKind::All)
+                    .auto_prefilter(false)
+                    .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
+                    .nfa_size_limit(Some(1 << 26)),
+            )
+            .syntax(
+                regex_automata::util::syntax::Config::new()
+                    .case_insensitive(true)
+                    .unicode(false)
+                    .utf8(false),
+            )
+            .build_many(patterns)
+            .map_err(|e| e.to_string())?;
+        Ok(PatternSet { re: Some(re) })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.re.is_none()
+    }
+
+    fn matches(&self, hay: &[u8], mut each: impl FnMut(usize)) {
+        let Some(re) = &self.re else {
+            return;
+        };
+        let mut set = regex_automata::PatternSet::new(re.pattern_len());
+        re.which_overlapping_matches(&regex_automata::Input::new(hay), &mut set);
+        for pid in set.iter() {
+            each(pid.as_usize());
+        }
+    }
+}
+
+/// Checks a pattern's syntax without compiling it (rule validation).
+pub(crate) fn check_pattern(src: &str) -> Result<(), String> {
+    regex_syntax::ParserBuilder::new()
+        .case_insensitive(true)
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(src)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 impl RuleSet {
@@ -366,21 +457,32 @@ impl RuleSet {
         if !errors.is_empty() {
             return Err(errors);
         }
+        // Every distinct pattern gets one index; its kind says what it is matched against:
+        // "" the message text, "\0raw" the raw line, "field:KEY" one field's value.
         let mut patterns: Vec<String> = Vec::new();
-        let mut raw_pattern: Vec<bool> = Vec::new();
-        let mut index: HashMap<(String, bool), u16> = HashMap::new();
-        let mut intern = |p: &str, raw: bool| -> u16 {
-            *index.entry((p.to_string(), raw)).or_insert_with(|| {
-                patterns.push(p.to_string());
-                raw_pattern.push(raw);
-                (patterns.len() - 1) as u16
-            })
+        let mut kinds: Vec<String> = Vec::new();
+        let mut index: HashMap<(String, String), u16> = HashMap::new();
+        let mut intern_kind = |p: &str, kind: &str| -> u16 {
+            *index
+                .entry((p.to_string(), kind.to_string()))
+                .or_insert_with(|| {
+                    patterns.push(p.to_string());
+                    kinds.push(kind.to_string());
+                    (patterns.len() - 1) as u16
+                })
         };
         let mut rules = Vec::new();
         for p in rules_src {
             let mut cond = p.cond;
+            let mut intern = |s: &str, raw: bool| intern_kind(s, if raw { "\0raw" } else { "" });
             cond.seen = p.seen.iter().map(|s| intern(s, false)).collect();
             cond.seen.extend(p.lines.iter().map(|s| intern(s, true)));
+            cond.seen.extend(
+                p.fields
+                    .iter()
+                    .map(|(k, v)| intern_kind(v, &format!("field:{k}"))),
+            );
+            let mut intern = |s: &str, raw: bool| intern_kind(s, if raw { "\0raw" } else { "" });
             cond.seen_any = p.seen_any.iter().map(|s| intern(s, false)).collect();
             cond.not_seen = p
                 .not_seen
@@ -415,18 +517,14 @@ impl RuleSet {
             });
         }
         rules.sort_by(|a, b| a.id.cmp(&b.id));
-        let build = |raw: bool| -> Result<(RegexSet, Vec<u16>), regex::Error> {
+        let build = |raw: bool| -> Result<(PatternSet, Vec<u16>), String> {
             let (srcs, idx): (Vec<&String>, Vec<u16>) = patterns
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| raw_pattern[*i] == raw)
+                .filter(|(i, _)| kinds[*i] == if raw { "\0raw" } else { "" })
                 .map(|(i, p)| (p, i as u16))
                 .unzip();
-            let set = RegexSetBuilder::new(srcs)
-                .case_insensitive(true)
-                .size_limit(1 << 26)
-                .build()?;
-            Ok((set, idx))
+            Ok((PatternSet::new(&srcs)?, idx))
         };
         let built = build(false).and_then(|m| Ok((m, build(true)?)));
         let ((msg_set, msg_index), (raw_set, raw_index)) = built.map_err(|e| {
@@ -436,9 +534,23 @@ impl RuleSet {
                 message: format!("cannot compile the combined pattern set: {e}"),
             }]
         })?;
+        let mut field_patterns = Vec::new();
+        for (i, kind) in kinds.iter().enumerate() {
+            if let Some(key) = kind.strip_prefix("field:") {
+                let re = regex(&patterns[i]).map_err(|e| {
+                    vec![RuleError {
+                        file: "rules".into(),
+                        field: "when.fields".into(),
+                        message: format!("invalid regex: {e}"),
+                    }]
+                })?;
+                field_patterns.push((key.to_string(), re, i as u16));
+            }
+        }
         Ok(RuleSet {
             rules,
             patterns,
+            field_patterns,
             msg_set,
             msg_index,
             raw_set,
@@ -460,7 +572,7 @@ impl RuleSet {
             .filter(|r| {
                 r.texts
                     .iter()
-                    .any(|src| regex(src).is_ok_and(|re| re.is_match(text)))
+                    .any(|src| regex(src).is_ok_and(|re| re.is_match(text.as_bytes())))
                     || r.id.contains(&lower)
                     || r.title.to_lowercase().contains(&lower)
             })
@@ -649,7 +761,7 @@ fn eval_egress(c: &Cond, e: &Egress) -> bool {
     }
     let text_ok = |re: &Option<Regex>, v: &Option<String>| {
         re.as_ref()
-            .is_none_or(|re| v.as_deref().is_some_and(|v| re.is_match(v)))
+            .is_none_or(|re| v.as_deref().is_some_and(|v| re.is_match(v.as_bytes())))
     };
     if !text_ok(&c.error, &e.error) || !text_ok(&c.details, &e.details) {
         return false;

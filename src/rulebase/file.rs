@@ -2,8 +2,8 @@
 //! every problem with its field instead of stopping at the first.
 
 use super::{
-    fact_names, milestone_names, regex, Between, Cond, Confidence, Expect, Explain, RuleTest,
-    Scope, Severity, StatusCond,
+    check_pattern, fact_names, milestone_names, regex, Between, Cond, Confidence, Expect, Explain,
+    RuleTest, Scope, Severity, StatusCond,
 };
 use crate::correlate::Status;
 use crate::error::RuleError;
@@ -61,6 +61,8 @@ struct WhenFile {
     count: Vec<CountFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     server_only: Option<bool>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    fields: std::collections::BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     input_seen: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -126,6 +128,7 @@ pub(super) struct Parsed {
     pub seen_any: Vec<String>,
     pub not_seen: Vec<String>,
     pub lines: Vec<String>,
+    pub fields: Vec<(String, String)>,
     pub count: Vec<(String, u32)>,
     pub input_seen: Vec<String>,
     pub input_not_seen: Vec<String>,
@@ -250,7 +253,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Parsed, Vec<RuleError>> {
         ("when.input_not_seen", &w.input_not_seen),
     ] {
         for p in list {
-            if let Err(e) = regex(p) {
+            if let Err(e) = check_pattern(p) {
                 errors.push(err(field, format!("invalid regex `{p}`: {e}")));
             }
             if field != "when.not_seen" && field != "when.input_not_seen" {
@@ -258,8 +261,17 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Parsed, Vec<RuleError>> {
             }
         }
     }
+    for (k, v) in &w.fields {
+        if let Err(e) = check_pattern(v) {
+            errors.push(err(
+                &format!("when.fields.{k}"),
+                format!("invalid regex: {e}"),
+            ));
+        }
+        texts.push(v.clone());
+    }
     for c in &w.count {
-        if let Err(e) = regex(&c.pattern) {
+        if let Err(e) = check_pattern(&c.pattern) {
             errors.push(err("when.count.pattern", format!("invalid regex: {e}")));
         }
         texts.push(c.pattern.clone());
@@ -338,18 +350,23 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Parsed, Vec<RuleError>> {
             errors.push(err(
                 "when",
                 format!(
-                    "a {} rule can only use seen, seen_any, not_seen, line and count",
+                    "a {} rule can only use seen, seen_any, not_seen, line, fields and count",
                     scope.name()
                 ),
             ));
         }
-        if w.seen.is_empty() && w.seen_any.is_empty() && w.count.is_empty() && w.line.is_empty() {
+        if w.seen.is_empty()
+            && w.seen_any.is_empty()
+            && w.count.is_empty()
+            && w.line.is_empty()
+            && w.fields.is_empty()
+        {
             errors.push(err(
                 "when",
                 "needs at least one of seen, seen_any, line or count".into(),
             ));
         }
-    } else if cond.weight() == 0 && w.line.is_empty() {
+    } else if cond.weight() == 0 && w.line.is_empty() && w.fields.is_empty() {
         errors.push(err(
             "when",
             "has no condition: the rule would match every egress".into(),
@@ -457,6 +474,7 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Parsed, Vec<RuleError>> {
         seen_any: rf.when.seen_any,
         not_seen: rf.when.not_seen,
         lines: rf.when.line,
+        fields: rf.when.fields.into_iter().collect(),
         count: rf
             .when
             .count
