@@ -4,11 +4,11 @@
 //! readers, and formats nothing.
 
 use crate::correlate::{Correlator, Egress, Global, Status};
-use crate::decode::{Decoder, Stats};
-use crate::event::{Event, Origin, Ts};
-use crate::rulebase::{Diagnosis, EgressSummary, RuleSet, Severity};
+use crate::decode::{Decoder, Peek, Relevance, Stats};
+use crate::event::{Event, Level, Origin, Ts};
+use crate::rulebase::{Diagnosis, EgressSummary, RuleSet, Severity, TextMatcher};
 use crate::source::LineReader;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Most egress results kept for the report; beyond it only counts are kept (flat memory).
 pub const MAX_REPORTED: usize = 500;
@@ -90,6 +90,51 @@ impl Analysis {
         self.sources
             .get(o.source as usize)
             .map_or("?", String::as_str)
+    }
+}
+
+/// The batch fast path: decides from a line's head whether any stage needs the line.
+/// Needed: warnings and errors, lines with error-like fields or a field a rule looks at,
+/// lifecycle messages, and messages some rule pattern matches. Skipped lines are counted.
+pub struct Triage {
+    text: TextMatcher,
+    field_keys: Vec<String>,
+    cache: HashMap<String, bool>,
+}
+
+impl Triage {
+    /// A triage for the rules in `rules`.
+    pub fn new(rules: &RuleSet) -> Triage {
+        let (text, keys) = rules.text_matcher();
+        Triage {
+            text,
+            field_keys: keys.into_iter().map(|k| format!("\"{k}\"")).collect(),
+            cache: HashMap::new(),
+        }
+    }
+}
+
+impl Relevance for Triage {
+    fn relevant(&mut self, p: &Peek<'_>) -> bool {
+        if p.level.is_none_or(|l| l >= Level::Warn) {
+            return true;
+        }
+        let f = p.fields.as_bytes();
+        let has = |key: &[u8]| memchr::memmem::find(f, key).is_some();
+        if has(b"\"error\"") || has(b"\"reason\"") || has(b"\"details\"") || has(b"\"endReason\"") {
+            return true;
+        }
+        if self.field_keys.iter().any(|k| has(k.as_bytes())) {
+            return true;
+        }
+        if let Some(&known) = self.cache.get(p.message) {
+            return known;
+        }
+        let wanted = crate::correlate::wants_message(p.message) || self.text.any(p.message);
+        if self.cache.len() < 8192 {
+            self.cache.insert(p.message.to_string(), wanted);
+        }
+        wanted
     }
 }
 
@@ -225,6 +270,7 @@ impl<'r> Engine<'r> {
             failed: self.out.summary.failed,
         };
         self.out.global = self.corr.global.clone();
+        self.out.global.handler_lines += stats.skipped_handler;
         self.out.findings = self.rules.diagnose_global(&self.out.global, &summary);
         self.out.stats = stats;
         self.out.hints = hints(&self.out);
@@ -311,7 +357,7 @@ pub fn run_readers(
         .map(|(idx, reader)| Src {
             idx,
             reader,
-            dec: Decoder::new(),
+            dec: Decoder::with_triage(Box::new(Triage::new(engine.rules()))),
             queue: Default::default(),
             last_ts: None,
             eof: false,

@@ -449,6 +449,21 @@ fn step_of(ev: &Event) -> Step {
     Step::Other
 }
 
+/// True for messages the correlator acts on by their text alone: lifecycle steps, status
+/// lines, livekit-server API calls and webhooks, and the service start banner.
+pub fn wants_message(m: &str) -> bool {
+    let ev = Event {
+        message: m.to_string(),
+        ..Event::default()
+    };
+    !matches!(step_of(&ev), Step::Other)
+        || matches!(
+            m,
+            "starting service" | "sent webhook" | "egress updated" | "EgressInfo"
+        )
+        || m.starts_with("API Egress.")
+}
+
 fn is_server_event(ev: &Event) -> bool {
     ev.logger
         .as_deref()

@@ -35,6 +35,10 @@ pub struct Stats {
     pub binary: u64,
     /// Blank lines and markdown fences.
     pub blank: u64,
+    /// Structured lines counted but not decoded because no stage needs them.
+    pub skipped: u64,
+    /// Of the skipped lines, those written by an egress handler process (`handlerID`).
+    pub skipped_handler: u64,
 }
 
 impl Stats {
@@ -50,6 +54,8 @@ impl Stats {
         self.invalid_utf8 += o.invalid_utf8;
         self.binary += o.binary;
         self.blank += o.blank;
+        self.skipped += o.skipped;
+        self.skipped_handler += o.skipped_handler;
     }
 }
 
@@ -73,19 +79,48 @@ struct Pending {
     join: Join,
 }
 
+/// The head of a structured line, found without decoding its fields: enough to decide
+/// whether the line matters to any later stage.
+#[derive(Debug, Clone, Copy)]
+pub struct Peek<'a> {
+    pub format: Format,
+    pub level: Option<Level>,
+    pub message: &'a str,
+    /// The undecoded fields (console) or the whole object (JSON), for key lookups.
+    pub fields: &'a str,
+}
+
+/// Decides whether a structured line is worth decoding. Lines it turns down are counted but
+/// not decoded (the big-log fast path).
+pub trait Relevance: Send {
+    /// True when the line must be decoded.
+    fn relevant(&mut self, peek: &Peek<'_>) -> bool;
+}
+
 /// A streaming decoder for one source. Feed lines with [`Decoder::push`]; entries come out
 /// through the callback once the next entry starts (or at [`Decoder::finish`]).
 #[derive(Default)]
 pub struct Decoder {
     pending: Option<Pending>,
+    triage: Option<Box<dyn Relevance>>,
+    /// The last entry was skipped: its continuation lines are skipped too.
+    skipping: bool,
     /// Counters so far.
     pub stats: Stats,
 }
 
 impl Decoder {
-    /// A decoder with empty counters.
+    /// A decoder with empty counters that decodes every line.
     pub fn new() -> Decoder {
         Decoder::default()
+    }
+
+    /// A decoder that only decodes the structured lines `triage` accepts.
+    pub fn with_triage(triage: Box<dyn Relevance>) -> Decoder {
+        Decoder {
+            triage: Some(triage),
+            ..Decoder::default()
+        }
     }
 
     /// Feeds one line (without its line end). `truncated` marks a line cut by the reader.
@@ -113,6 +148,11 @@ impl Decoder {
         };
         let (pfx, body) = prefix::strip(&text);
 
+        if self.skipping && self.pending.is_none() && is_continuation(body) {
+            self.stats.continuation += 1;
+            return;
+        }
+        self.skipping = false;
         if let Some(p) = self.pending.as_mut() {
             if p.join == Join::OpenJson && !starts_new_entry(body.trim()) {
                 append(p, body.trim(), " ");
@@ -145,9 +185,23 @@ impl Decoder {
             self.stats.blank += 1;
             return;
         }
+        let open_json = json_balance(json_part(trimmed)) > 0;
+        if let (Some(triage), false) = (self.triage.as_mut(), open_json) {
+            if let Some(peek) = peek(trimmed) {
+                if !triage.relevant(&peek) {
+                    self.stats.formats[peek.format.index()] += 1;
+                    self.stats.skipped += 1;
+                    if memchr::memmem::find(peek.fields.as_bytes(), b"\"handlerID\"").is_some() {
+                        self.stats.skipped_handler += 1;
+                    }
+                    self.skipping = true;
+                    return;
+                }
+            }
+        }
         let join = if dump::proto_line(trimmed).is_some() && !looks_like_entry(trimmed) {
             Join::Proto
-        } else if json_balance(json_part(trimmed)) > 0 {
+        } else if open_json {
             Join::OpenJson
         } else {
             Join::Entry
@@ -256,8 +310,17 @@ pub fn is_continuation(body: &str) -> bool {
         return true;
     }
     // A Go symbol: `github.com/livekit/egress/pkg/pipeline.(*Controller).OnError`, `main.main`,
-    // `runtime.goexit()` ...
+    // `runtime.goexit()`, or a panic frame with arguments `pkg/x.(*T).F(0x0, {0x1, 0x2})`.
     let sym = t.split_whitespace().next().unwrap_or("");
+    if let Some(open) = t.find('(') {
+        let name = &t[..open];
+        let go_name = !name.contains(' ')
+            && name.contains('.')
+            && (name.contains('/') || name.starts_with("main.") || name.starts_with("runtime."));
+        if go_name && t.ends_with(')') && !t.contains(": ") {
+            return true;
+        }
+    }
     sym == t
         && sym.contains('.')
         && !sym.ends_with('.')
@@ -304,6 +367,52 @@ fn json_balance(s: &str) -> i32 {
     depth
 }
 
+/// The head of a zap console line with tab-separated columns, or of a zap JSON line, without
+/// decoding its fields. `None` for every other shape (those are always decoded).
+pub fn peek(t: &str) -> Option<Peek<'_>> {
+    if let Some(rest) = t.strip_prefix("{\"level\":\"") {
+        let end = rest.find('"')?;
+        let level = Level::parse(&rest[..end]);
+        let at = memchr::memmem::find(t.as_bytes(), b"\"msg\":\"")? + 7;
+        let len = t[at..].find('"')?;
+        let message = &t[at..at + len];
+        if message.contains('\\') {
+            return None;
+        }
+        return Some(Peek {
+            format: Format::Json,
+            level,
+            message,
+            fields: t,
+        });
+    }
+    let first = t.as_bytes().first()?;
+    if !first.is_ascii_digit() {
+        return None;
+    }
+    let (rest, (_, level)) = grammar::ts_level(t).ok()?;
+    let mut cols = rest.splitn(4, '\t');
+    let _logger = cols.next()?;
+    let mut msg = cols.next()?;
+    let mut tail = cols.next().unwrap_or("");
+    if grammar::is_caller(msg.trim()) {
+        msg = tail;
+        tail = cols.next().unwrap_or("");
+    } else if cols.next().is_some() {
+        // No caller column and more tabs than columns: let the full decoder judge.
+        return None;
+    }
+    if msg.starts_with('{') {
+        return None;
+    }
+    Some(Peek {
+        format: Format::Console,
+        level: Some(level),
+        message: msg.trim(),
+        fields: tail,
+    })
+}
+
 /// `INFO egress_aborted ...`: a level word first, without a timestamp.
 fn level_first(t: &str) -> Option<(Level, &str)> {
     let word_end = t.find([' ', '\t'])?;
@@ -345,6 +454,15 @@ pub fn decode_entry(text: &str, proto: bool) -> Event {
     } else if dump::proto_line(t).is_some() {
         if let Some(fields) = dump::proto_text(t) {
             return dump_event(ev, fields);
+        }
+    }
+    // `egress_failed {"egressID": ...}`: a message and its fields, without time or level.
+    if !t.starts_with('{') && t.ends_with('}') && t.contains(" {\"") {
+        let mut probe = Event::default();
+        split_message(t, &mut probe);
+        if !probe.fields.is_empty() && !probe.message.is_empty() {
+            probe.format = Some(Format::Pasted);
+            return probe;
         }
     }
     ev.format = Some(Format::Raw);

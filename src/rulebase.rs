@@ -379,6 +379,19 @@ impl PatternSet {
     }
 }
 
+/// Tells whether any message pattern of the rule base matches a text.
+#[derive(Debug, Clone)]
+pub struct TextMatcher(Option<regex_automata::meta::Regex>);
+
+impl TextMatcher {
+    /// True when some message pattern matches `text`.
+    pub fn any(&self, text: &str) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|re| re.is_match(text.as_bytes()))
+    }
+}
+
 /// Checks a pattern's syntax without compiling it (rule validation).
 pub(crate) fn check_pattern(src: &str) -> Result<(), String> {
     regex_syntax::ParserBuilder::new()
@@ -558,6 +571,17 @@ impl RuleSet {
         })
     }
 
+    /// An owned, cheap-to-clone test for "does any message pattern match this text", and
+    /// the field names that field conditions look at (for the decoder's triage).
+    pub fn text_matcher(&self) -> (TextMatcher, Vec<String>) {
+        let keys = self
+            .field_patterns
+            .iter()
+            .map(|(k, _, _)| k.clone())
+            .collect();
+        (TextMatcher(self.msg_set.re.clone()), keys)
+    }
+
     /// A rule by id.
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
@@ -671,15 +695,19 @@ impl RuleSet {
                 .collect();
             all.extend(matched.into_iter().map(|r| (r, marks)));
         }
+        // Node and input findings are separate facts: each is its own finding, most severe
+        // and most specific first (they are not alternatives of one another).
         let empty = Egress::default();
-        let ranked: Vec<&Rule> = all.iter().map(|(r, _)| *r).collect();
-        rank(ranked, |r| {
-            let marks = all
-                .iter()
-                .find(|(x, _)| x.id == r.id)
-                .map_or(&g.all_marks, |(_, m)| *m);
-            build(r, &facts, &empty, marks)
-        })
+        all.sort_by(|(a, _), (b, _)| {
+            b.severity
+                .cmp(&a.severity)
+                .then(b.priority.cmp(&a.priority))
+                .then(b.cond.weight().cmp(&a.cond.weight()))
+                .then(a.id.cmp(&b.id))
+        });
+        all.into_iter()
+            .map(|(r, marks)| build(r, &facts, &empty, marks))
+            .collect()
     }
 }
 
@@ -984,7 +1012,13 @@ fn render(t: &str, facts: &Facts, count: u32) -> String {
 }
 
 fn build(r: &Rule, facts: &Facts, e: &Egress, marks: &Marks) -> Diagnosis {
-    let count = r.cond.seen.first().map_or(0, |&i| marks.count(i));
+    let count = r
+        .cond
+        .seen
+        .first()
+        .or_else(|| r.cond.count.first().map(|(i, _)| i))
+        .or_else(|| r.cond.seen_any.first())
+        .map_or(0, |&i| marks.count(i));
     let ex = &r.explain;
     let mut evidence: Vec<Evidence> = Vec::new();
     let add = |evidence: &mut Vec<Evidence>, ev: &Evidence| {

@@ -50,7 +50,12 @@ pub fn proto_line(line: &str) -> Option<(&str, &str)> {
     let t = line.trim().trim_start_matches(['"', '\'']);
     let (k, v) = t.split_once(':')?;
     let k = k.trim().trim_end_matches(['"', '\'']);
-    if k.is_empty() || !k.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+    // Protobuf text and YAML-ish dumps use lowercase snake_case or camelCase keys; an
+    // upper-case word (`ERROR:` of another program's log) is not a dump field.
+    if k.is_empty()
+        || !k.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+        || !k.as_bytes()[0].is_ascii_lowercase()
+    {
         return None;
     }
     normalise_key(k)?;

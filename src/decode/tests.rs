@@ -243,3 +243,76 @@ mod props {
         }
     }
 }
+
+#[test]
+fn peek_reads_heads_without_fields() {
+    let p = peek("2025-08-21T10:15:32.123Z\tINFO\tegress\tserver/server_rpc.go:66\trequest received\t{\"egressID\": \"EG_Rj7Yh2WbN5cT\"}").expect("console");
+    assert_eq!(p.message, "request received");
+    assert_eq!(p.level, Some(Level::Info));
+    assert!(p.fields.contains("egressID"));
+    let p =
+        peek("2025-08-21T10:16:01.001Z\tINFO\tegress\t[GST warning] x: y\t{\"caller\": \"a.c:1\"}")
+            .expect("gst");
+    assert_eq!(p.message, "[GST warning] x: y");
+    let p = peek("{\"level\":\"debug\",\"ts\":1.5,\"msg\":\"cpu check\",\"x\":1}").expect("json");
+    assert_eq!(p.message, "cpu check");
+    assert_eq!(p.level, Some(Level::Debug));
+    assert!(peek("{\"level\":\"info\",\"msg\":\"a\\\"b\"}").is_none());
+    assert!(peek("2026-01-27T11:11:05.179Z INFO egress request validated").is_none());
+    assert!(peek("missing config").is_none());
+}
+
+#[test]
+fn triage_skips_lines_and_their_stacks() {
+    struct OnlyErrors;
+    impl Relevance for OnlyErrors {
+        fn relevant(&mut self, p: &Peek<'_>) -> bool {
+            p.message.contains("keep")
+        }
+    }
+    let mut d = Decoder::with_triage(Box::new(OnlyErrors));
+    let mut out = Vec::new();
+    let text = "2025-08-21T10:15:32.123Z\tERROR\tegress\ta/b.go:1\tdrop me\t{\"handlerID\": \"EGH_x\"}\ngithub.com/x/y.(*Z).F\n\t/workspace/a.go:1\n{\"level\":\"info\",\"msg\":\"keep this\"}\n";
+    for (n, l) in text.lines().enumerate() {
+        d.push(
+            l.as_bytes(),
+            Origin {
+                source: 0,
+                line: n as u64 + 1,
+            },
+            false,
+            &mut |e| out.push(e),
+        );
+    }
+    d.finish(&mut |e| out.push(e));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].message, "keep this");
+    assert_eq!(d.stats.skipped, 1);
+    assert_eq!(d.stats.skipped_handler, 1);
+    assert_eq!(d.stats.continuation, 2);
+    assert_eq!(d.stats.formats[Format::Console.index()], 1);
+}
+
+#[test]
+fn other_programs_error_lines_are_not_dumps() {
+    let (evs, _) =
+        decode_all("ERROR:    Exception in ASGI application\nTraceback (most recent call last):");
+    assert!(
+        evs.iter().all(|e| e.format == Some(Format::Raw)),
+        "{evs:#?}"
+    );
+}
+
+#[test]
+fn panic_frames_with_arguments_join_the_stack() {
+    let (evs, _) = decode_all("panic: runtime error: invalid memory address or nil pointer dereference\ngoroutine 1 [running]:\ngithub.com/redis/go-redis/v9.(*Client).Subscribe(0x0, {0x2d4c6e8, 0xc0000b8000})\n\t/go/pkg/mod/github.com/redis/go-redis/v9@v9.0.5/redis.go:1\nmain.main()\n\t/workspace/cmd/server/main.go:71 +0x1a");
+    assert_eq!(evs.len(), 1, "{evs:#?}");
+    assert_eq!(evs[0].continuation_lines, 5);
+}
+
+#[test]
+fn bare_message_with_fields() {
+    let (evs, _) = decode_all("egress_failed {\"egressID\":\"EG_Rj7Yh2WbN5cT\",\"error\":\"pipeline frozen\",\"code\":500}");
+    assert_eq!(evs[0].message, "egress_failed");
+    assert_eq!(evs[0].field_i64("code"), Some(500));
+}

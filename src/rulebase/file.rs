@@ -366,7 +366,15 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Parsed, Vec<RuleError>> {
                 "needs at least one of seen, seen_any, line or count".into(),
             ));
         }
-    } else if cond.weight() == 0 && w.line.is_empty() && w.fields.is_empty() {
+    } else if cond.weight() == 0
+        && w.line.is_empty()
+        && w.fields.is_empty()
+        && w.seen.is_empty()
+        && w.seen_any.is_empty()
+        && w.not_seen.is_empty()
+        && w.input_seen.is_empty()
+        && w.input_not_seen.is_empty()
+    {
         errors.push(err(
             "when",
             "has no condition: the rule would match every egress".into(),
