@@ -294,7 +294,10 @@ impl Egress {
     }
 
     fn set_if_empty(slot: &mut Option<String>, v: Option<String>) {
-        if slot.as_deref().is_none_or(str::is_empty) {
+        if slot
+            .as_deref()
+            .is_none_or(|s| s.is_empty() || s == "unknown")
+        {
             if let Some(v) = v.filter(|v| !v.is_empty()) {
                 *slot = Some(v);
             }
@@ -862,12 +865,13 @@ fn apply(e: &mut Egress, ev: &Event, step: Step, marks: &[u16], server: bool) {
                     .message
                     .strip_prefix("API Egress.Start")
                     .and_then(|m| m.strip_suffix("Egress"))
-                    .map(request_type_of_method);
+                    .and_then(request_type_of_method);
             }
             e.push_timeline(ev);
             let err = ev.error_text();
-            if !err.is_empty() && !e.status.is_terminal() && e.egress_lines == 0 {
-                // The request never reached an egress worker: the API call failed.
+            if !err.is_empty() && !e.status.is_terminal() {
+                // livekit-server logs the call when it returns: the request failed (it never
+                // reached a worker, or the worker refused it).
                 e.status = Status::Failed;
                 e.error = Some(err);
                 e.code = ev.field_i64("status");
@@ -952,17 +956,19 @@ fn fill_outcome(e: &mut Egress, ev: &Event) {
     }
 }
 
-fn request_type_of_method(m: &str) -> String {
-    match m {
-        "RoomComposite" => "room_composite",
-        "Web" => "web",
-        "Participant" => "participant",
-        "TrackComposite" => "track_composite",
-        "Track" => "track",
-        "" => "unknown",
-        _ => "unknown",
-    }
-    .to_string()
+fn request_type_of_method(m: &str) -> Option<String> {
+    Some(
+        match m {
+            "RoomComposite" => "room_composite",
+            "Web" => "web",
+            "Participant" => "participant",
+            "TrackComposite" => "track_composite",
+            "Track" => "track",
+            // `StartEgress` (the unified method) does not say; `request validated` will.
+            _ => return None,
+        }
+        .to_string(),
+    )
 }
 
 /// The room name inside a `request` dump (`{"RoomComposite":{"room_name":"x"}}`).

@@ -456,8 +456,9 @@ pub fn decode_entry(text: &str, proto: bool) -> Event {
             return dump_event(ev, fields);
         }
     }
-    // `egress_failed {"egressID": ...}`: a message and its fields, without time or level.
-    if !t.starts_with('{') && t.ends_with('}') && t.contains(" {\"") {
+    // `egress_failed {"egressID": ...}` or `egress_aborted "error": "..." "code": 412`: a
+    // message and its fields, without time or level.
+    if !t.starts_with('{') && (t.contains(" {\"") || grammar::find_pasted_start(t).is_some()) {
         let mut probe = Event::default();
         split_message(t, &mut probe);
         if !probe.fields.is_empty() && !probe.message.is_empty() {

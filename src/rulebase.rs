@@ -875,7 +875,7 @@ fn egress_facts(e: &Egress) -> Facts {
             "room",
             e.room
                 .clone()
-                .map_or("(room not in the log)".into(), |r| format!("`{r}`")),
+                .map_or("(not in the log)".into(), |r| format!("`{r}`")),
         ),
         (
             "request_type",
@@ -979,8 +979,19 @@ pub fn fact_names(scope: Scope) -> &'static [&'static str] {
 fn render(t: &str, facts: &Facts, count: u32) -> String {
     let mut out = String::with_capacity(t.len() + 32);
     let mut rest = t;
-    while let Some(open) = rest.find('{') {
+    while let Some(open) = rest.find(['{', '}']) {
         out.push_str(&rest[..open]);
+        // `{{` and `}}` are literal braces.
+        if rest[open..].starts_with("{{") || rest[open..].starts_with("}}") {
+            out.push_str(&rest[open..open + 1]);
+            rest = &rest[open + 2..];
+            continue;
+        }
+        if rest[open..].starts_with('}') {
+            out.push('}');
+            rest = &rest[open + 1..];
+            continue;
+        }
         let after = &rest[open + 1..];
         match after.find('}') {
             Some(close)

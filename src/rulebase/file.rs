@@ -383,7 +383,8 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Parsed, Vec<RuleError>> {
     let names = fact_names(scope);
     let ex = &rf.explain;
     let mut check_template = |field: &str, t: &str| {
-        let mut rest = t;
+        let unescaped = t.replace("{{", "").replace("}}", "");
+        let mut rest = unescaped.as_str();
         while let Some(o) = rest.find('{') {
             let after = &rest[o + 1..];
             if let Some(c) = after.find('}') {
