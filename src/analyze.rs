@@ -6,7 +6,7 @@
 use crate::correlate::{Correlator, Egress, Global, Status};
 use crate::decode::{Decoder, Peek, Relevance, Stats};
 use crate::event::{Event, Level, Origin, Ts};
-use crate::rulebase::{Diagnosis, EgressSummary, RuleSet, Severity, TextMatcher};
+use crate::rulebase::{Diagnosis, EgressSummary, Regex, RuleSet, Severity, TextMatcher};
 use crate::source::LineReader;
 use std::collections::{BTreeMap, HashMap};
 
@@ -98,17 +98,21 @@ impl Analysis {
 /// lifecycle messages, and messages some rule pattern matches. Skipped lines are counted.
 pub struct Triage {
     text: TextMatcher,
-    field_keys: Vec<String>,
+    /// Field conditions of the rules: (`"key"` as it appears in JSON, pattern).
+    fields: Vec<(String, Regex)>,
     cache: HashMap<String, bool>,
 }
 
 impl Triage {
     /// A triage for the rules in `rules`.
     pub fn new(rules: &RuleSet) -> Triage {
-        let (text, keys) = rules.text_matcher();
+        let (text, fields) = rules.text_matcher();
         Triage {
             text,
-            field_keys: keys.into_iter().map(|k| format!("\"{k}\"")).collect(),
+            fields: fields
+                .into_iter()
+                .map(|(k, re)| (format!("\"{k}\""), re))
+                .collect(),
             cache: HashMap::new(),
         }
     }
@@ -124,8 +128,15 @@ impl Relevance for Triage {
         if has(b"\"error\"") || has(b"\"reason\"") || has(b"\"details\"") || has(b"\"endReason\"") {
             return true;
         }
-        if self.field_keys.iter().any(|k| has(k.as_bytes())) {
-            return true;
+        for (key, re) in &self.fields {
+            if let Some(at) = memchr::memmem::find(f, key.as_bytes()) {
+                // The value is matched as written (a JSON string without its quotes, or the
+                // bare scalar): close enough to decide; the full decode matches it exactly.
+                match json_value_at(&f[at + key.len()..]) {
+                    Some(v) if !re.is_match(v) => {}
+                    _ => return true,
+                }
+            }
         }
         if let Some(&known) = self.cache.get(p.message) {
             return known;
@@ -136,6 +147,25 @@ impl Relevance for Triage {
         }
         wanted
     }
+}
+
+/// The raw text of the JSON value after `": "` (string contents without quotes, or the bare
+/// scalar); `None` when it cannot be told cheaply (escapes, objects).
+fn json_value_at(after_key: &[u8]) -> Option<&[u8]> {
+    let mut i = 0;
+    while i < after_key.len() && (after_key[i] == b' ' || after_key[i] == b':') {
+        i += 1;
+    }
+    let rest = &after_key[i..];
+    if let Some(body) = rest.strip_prefix(b"\"") {
+        let end = memchr::memchr2(b'"', b'\\', body)?;
+        return (body[end] == b'"').then_some(&body[..end]);
+    }
+    let end = rest
+        .iter()
+        .position(|c| matches!(c, b',' | b'}' | b' '))
+        .unwrap_or(rest.len());
+    (!rest.starts_with(b"{") && !rest.starts_with(b"[")).then_some(&rest[..end])
 }
 
 /// Streaming engine: push events in, get finished egresses diagnosed.

@@ -293,6 +293,13 @@ impl Egress {
         }
     }
 
+    /// Like `set_if_empty`, computing the value only when the slot needs one.
+    fn fill(slot: &mut Option<String>, v: impl FnOnce() -> Option<String>) {
+        if slot.as_deref().is_none_or(|s| s.is_empty() || s == "unknown") {
+            Egress::set_if_empty(slot, v());
+        }
+    }
+
     fn set_if_empty(slot: &mut Option<String>, v: Option<String>) {
         if slot
             .as_deref()
@@ -556,7 +563,7 @@ impl<'m> Correlator<'m> {
             g.last = Some(g.last.map_or(ts, |l| l.max(ts)));
         }
         if let Some(c) = &ev.container {
-            if g.containers.len() < 64 {
+            if g.containers.len() < 64 && !g.containers.contains(c) {
                 g.containers.insert(c.clone());
             }
         }
@@ -581,9 +588,9 @@ impl<'m> Correlator<'m> {
         {
             g.service_lines += 1;
         }
-        if let Some(node) = ev.field_str("nodeID") {
-            if g.node_ids.len() < 256 {
-                g.node_ids.insert(node);
+        if let Some(node) = ev.fields.get("nodeID").and_then(|v| v.as_str()) {
+            if g.node_ids.len() < 256 && !g.node_ids.contains(node) {
+                g.node_ids.insert(node.to_string());
             }
         }
         if ev.message == "starting service" {
@@ -842,15 +849,14 @@ fn apply(e: &mut Egress, ev: &Event, step: Step, marks: &[u16], server: bool) {
     for &i in marks {
         e.marks.hit(i, ev);
     }
-    Egress::set_if_empty(&mut e.node_id, ev.field_str("nodeID").filter(|_| !server));
-    Egress::set_if_empty(&mut e.handler_id, ev.field_str("handlerID"));
-    Egress::set_if_empty(
-        &mut e.room,
-        ev.first_field(&["room", "room_name", "roomName"]),
-    );
-    Egress::set_if_empty(&mut e.request_type, ev.field_str("requestType"));
-    Egress::set_if_empty(&mut e.output_type, ev.field_str("outputType"));
-    Egress::set_if_empty(&mut e.source_type, ev.field_str("sourceType"));
+    if !server {
+        Egress::fill(&mut e.node_id, || ev.field_str("nodeID"));
+    }
+    Egress::fill(&mut e.handler_id, || ev.field_str("handlerID"));
+    Egress::fill(&mut e.room, || ev.first_field(&["room", "room_name", "roomName"]));
+    Egress::fill(&mut e.request_type, || ev.field_str("requestType"));
+    Egress::fill(&mut e.output_type, || ev.field_str("outputType"));
+    Egress::fill(&mut e.source_type, || ev.field_str("sourceType"));
     let ts = ev.ts;
     let first_time = |slot: &mut Option<Ts>| {
         if slot.is_none() {

@@ -11,7 +11,8 @@ pub use file::parse_duration;
 use crate::correlate::{Egress, Evidence, Global, Marker, Marks, Milestones, Status};
 use crate::error::RuleError;
 use crate::event::Event;
-use regex::bytes::{Regex, RegexBuilder};
+pub use regex::bytes::Regex;
+use regex::bytes::RegexBuilder;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -573,13 +574,13 @@ impl RuleSet {
 
     /// An owned, cheap-to-clone test for "does any message pattern match this text", and
     /// the field names that field conditions look at (for the decoder's triage).
-    pub fn text_matcher(&self) -> (TextMatcher, Vec<String>) {
-        let keys = self
+    pub fn text_matcher(&self) -> (TextMatcher, Vec<(String, Regex)>) {
+        let fields = self
             .field_patterns
             .iter()
-            .map(|(k, _, _)| k.clone())
+            .map(|(k, re, _)| (k.clone(), re.clone()))
             .collect();
-        (TextMatcher(self.msg_set.re.clone()), keys)
+        (TextMatcher(self.msg_set.re.clone()), fields)
     }
 
     /// A rule by id.

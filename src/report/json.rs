@@ -98,6 +98,7 @@ pub fn report_value(a: &Analysis, style: &Style) -> Value {
             "binary_lines": st.binary,
             "truncated_lines": st.truncated,
             "blank_lines": st.blank,
+            "skipped_lines": st.skipped,
         },
         "summary": {
             "egresses": a.summary.egresses,
