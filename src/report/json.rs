@@ -33,6 +33,15 @@ pub fn diagnosis_value(d: &Diagnosis, sources: &[String], style: &Style) -> Valu
         "evidence": d.evidence.iter().map(|e| evidence(e, sources, style)).collect::<Vec<_>>(),
         "absent": d.absent,
         "unknowns": d.unknowns.iter().map(|u| style.clean(u)).collect::<Vec<_>>(),
+        "config_check": d.config_check.iter().map(|n| json!({
+            "verdict": n.verdict.name(),
+            "text": style.clean(&n.text),
+            "check": n.finding.as_ref().map(|f| f.check),
+            "file": n.finding.as_ref().map(|f| style.clean(&f.file)),
+            "line": n.finding.as_ref().and_then(|f| f.line),
+            "key": n.finding.as_ref().map(|f| style.clean(&f.key)),
+            "severity": n.finding.as_ref().map(|f| f.severity),
+        })).collect::<Vec<_>>(),
         "alternatives": d.alternatives.iter().map(|a| json!({
             "rule": a.rule, "title": a.title, "confidence": a.confidence, "cause": style.clean(&a.cause),
         })).collect::<Vec<_>>(),
