@@ -363,7 +363,13 @@ mod tests {
 
     #[test]
     fn check_config_and_config_flag() {
-        let Config::CheckConfig(c) = cfg(&["check-config", "--format", "json", "egress.yaml", "livekit=lk.yaml"]) else {
+        let Config::CheckConfig(c) = cfg(&[
+            "check-config",
+            "--format",
+            "json",
+            "egress.yaml",
+            "livekit=lk.yaml",
+        ]) else {
             panic!()
         };
         assert_eq!(c.format, OutputFormat::Json);
@@ -371,8 +377,17 @@ mod tests {
         assert_eq!(c.files[0].kind, None);
         assert_eq!(c.files[1].kind, Some(crate::config_check::Kind::Livekit));
         assert_eq!(c.files[1].path, PathBuf::from("lk.yaml"));
-        assert!(matches!(parse(["egresslens", "check-config"]), Parsed::Exit { error: true, .. }));
-        let Config::Analyze(a) = cfg(&["--config", "egress.yaml", "--config", "compose=dc.yml", "x.log"]) else {
+        assert!(matches!(
+            parse(["egresslens", "check-config"]),
+            Parsed::Exit { error: true, .. }
+        ));
+        let Config::Analyze(a) = cfg(&[
+            "--config",
+            "egress.yaml",
+            "--config",
+            "compose=dc.yml",
+            "x.log",
+        ]) else {
             panic!()
         };
         assert_eq!(a.configs.len(), 2);

@@ -172,7 +172,9 @@ impl CheckReport {
 
     /// True when an error or a warning was found (exit code 1).
     pub fn has_problems(&self) -> bool {
-        self.findings.iter().any(|f| f.severity >= Severity::Warning)
+        self.findings
+            .iter()
+            .any(|f| f.severity >= Severity::Warning)
     }
 
     /// True when a file of this kind was checked.
@@ -210,10 +212,7 @@ pub fn load(inputs: &[InputFile]) -> Result<ConfigSet> {
         set.files.push(file);
     }
     if !set.has(Kind::Egress) {
-        if let Some(body) = set
-            .get(Kind::Compose)
-            .and_then(compose::config_body)
-        {
+        if let Some(body) = set.get(Kind::Compose).and_then(compose::config_body) {
             set.files.push(body);
         }
     }
@@ -502,7 +501,10 @@ pub fn check(set: &ConfigSet) -> CheckReport {
     let order: Vec<&str> = set.files.iter().map(|f| f.name.as_str()).collect();
     out.findings.sort_by_key(|f| {
         (
-            order.iter().position(|n| *n == f.file).unwrap_or(usize::MAX),
+            order
+                .iter()
+                .position(|n| *n == f.file)
+                .unwrap_or(usize::MAX),
             f.line.unwrap_or(0),
             std::cmp::Reverse(f.severity),
         )

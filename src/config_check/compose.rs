@@ -119,13 +119,22 @@ fn role_of(name: &str, image: &str) -> Role {
     if repo.contains("livekit-server") || repo == "livekit/livekit" {
         return Role::Livekit;
     }
-    if matches!(last, "redis" | "valkey" | "redis-stack" | "redis-stack-server" | "keydb") {
+    if matches!(
+        last,
+        "redis" | "valkey" | "redis-stack" | "redis-stack-server" | "keydb"
+    ) {
         return Role::Redis;
     }
-    if matches!(last, "minio" | "localstack" | "seaweedfs" | "garage" | "s3proxy") {
+    if matches!(
+        last,
+        "minio" | "localstack" | "seaweedfs" | "garage" | "s3proxy"
+    ) {
         return Role::ObjectStore;
     }
-    if matches!(last, "caddy" | "nginx" | "traefik" | "haproxy" | "envoy" | "nginx-proxy") {
+    if matches!(
+        last,
+        "caddy" | "nginx" | "traefik" | "haproxy" | "envoy" | "nginx-proxy"
+    ) {
         return Role::Proxy;
     }
     if !image.is_empty() {
@@ -219,7 +228,11 @@ fn service(name: &str, line: usize, n: &Node) -> Service {
     }
     if let Some(e) = n.entry_at(&["deploy", "resources", "limits", "cpus"]) {
         if let Some(v) = e.value.number() {
-            take(v, e.line, format!("services.{name}.deploy.resources.limits.cpus"));
+            take(
+                v,
+                e.line,
+                format!("services.{name}.deploy.resources.limits.cpus"),
+            );
         }
     }
     if let Some(e) = n.entry("cpuset") {
@@ -310,13 +323,11 @@ pub fn config_body(compose: &ConfigFile) -> Option<ConfigFile> {
     let var = s.env("EGRESS_CONFIG_BODY")?;
     let body = var.value.as_ref()?;
     let parsed = yaml::parse(body).ok().flatten().filter(Node::is_map)?;
-    // A block scalar starts on the line after its key; anything else keeps body-relative lines.
-    let block = var
-        .node
-        .as_ref()
-        .is_some_and(|n| n.line == var.line && body.contains('\n'));
-    let (name, offset) = if block {
-        (compose.name.clone(), var.line)
+    // A block scalar (`|`) starts on the line after its key, where saphyr's span starts too;
+    // a quoted string keeps body-relative lines.
+    let start = var.node.as_ref().map_or(var.line, |n| n.line);
+    let (name, offset) = if start > var.line {
+        (compose.name.clone(), start - 1)
     } else {
         (format!("{} (EGRESS_CONFIG_BODY)", compose.name), 0)
     };
@@ -359,14 +370,23 @@ mod tests {
             "services:\n  egress:\n    image: livekit/egress:v1.9\n    environment:\n      - EGRESS_CONFIG_FILE=/etc/egress.yaml\n      - LIVEKIT_WS_URL\n    cpus: \"2\"\n    volumes:\n      - ./egress.yaml:/etc/egress.yaml:ro\n    cap_add: [SYS_ADMIN]\n  lk:\n    image: livekit/livekit-server:latest\n    network_mode: host\n    container_name: livekit\n  cache:\n    image: redis:7-alpine\n",
         );
         let e = c.role(Role::Egress).expect("egress");
-        assert_eq!(e.env("EGRESS_CONFIG_FILE").and_then(|v| v.value.as_deref()), Some("/etc/egress.yaml"));
-        assert_eq!(e.env("LIVEKIT_WS_URL").map(|v| v.value.is_none()), Some(true));
+        assert_eq!(
+            e.env("EGRESS_CONFIG_FILE").and_then(|v| v.value.as_deref()),
+            Some("/etc/egress.yaml")
+        );
+        assert_eq!(
+            e.env("LIVEKIT_WS_URL").map(|v| v.value.is_none()),
+            Some(true)
+        );
         assert_eq!(e.cpus.as_ref().map(|c| (c.0, c.1)), Some((2.0, 7)));
         assert_eq!(e.mount_targets, vec!["/etc/egress.yaml".to_string()]);
         assert_eq!(e.cap_add, vec!["SYS_ADMIN".to_string()]);
         let lk = c.role(Role::Livekit).expect("livekit");
         assert!(lk.host_network());
-        assert_eq!(c.service_for("livekit").map(|s| s.name.as_str()), Some("lk"));
+        assert_eq!(
+            c.service_for("livekit").map(|s| s.name.as_str()),
+            Some("lk")
+        );
         assert_eq!(c.role(Role::Redis).map(|s| s.name.as_str()), Some("cache"));
     }
 

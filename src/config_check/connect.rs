@@ -24,8 +24,14 @@ const WS_FIX: &str = "Set `ws_url` in egress.yaml to livekit-server's address as
 fn missing_severity(ctx: &Ctx<'_>) -> (Severity, &'static str) {
     match ctx.egress_service() {
         Some(s) if !s.env_file => (Severity::Error, ""),
-        Some(_) => (Severity::Warning, " (An `env_file:` of the egress service may set it: egresslens cannot see it.)"),
-        None => (Severity::Warning, " (Unless the container's environment sets it: no compose file was given to check.)"),
+        Some(_) => (
+            Severity::Warning,
+            " (An `env_file:` of the egress service may set it: egresslens cannot see it.)",
+        ),
+        None => (
+            Severity::Warning,
+            " (Unless the container's environment sets it: no compose file was given to check.)",
+        ),
     }
 }
 
@@ -168,7 +174,9 @@ fn ports(ctx: &Ctx<'_>, url: &Url, ws: &Setting, out: &mut Out) {
     };
     let lk = ctx.livekit.as_ref().unwrap_or(&lk_default);
     let known = ctx.livekit.is_some();
-    let Some(port) = url.effective_port() else { return };
+    let Some(port) = url.effective_port() else {
+        return;
+    };
     let where_port = match lk.port_line {
         Some(l) => format!("{} line {l}", lk.file),
         None if known => format!("the default; {} sets no `port`", lk.file),
@@ -191,7 +199,9 @@ fn ports(ctx: &Ctx<'_>, url: &Url, ws: &Setting, out: &mut Out) {
             Severity::Warning,
             &ws.loc,
             format!("`ws_url` uses port {port}, a media/TURN port of livekit-server"),
-            wrong_port(&format!("Port {port} is one of livekit-server's RTC/TURN ports (media, not signalling)."),),
+            wrong_port(&format!(
+                "Port {port} is one of livekit-server's RTC/TURN ports (media, not signalling)."
+            )),
             fix_port.clone(),
         );
         return;
@@ -202,8 +212,14 @@ fn ports(ctx: &Ctx<'_>, url: &Url, ws: &Setting, out: &mut Out) {
             "ws-url-port",
             Severity::Warning,
             &ws.loc,
-            format!("`ws_url` port {port} is not livekit-server's port {}", lk.port),
-            wrong_port(&format!("`{}` is livekit-server itself, not a proxy.", url.host)),
+            format!(
+                "`ws_url` port {port} is not livekit-server's port {}",
+                lk.port
+            ),
+            wrong_port(&format!(
+                "`{}` is livekit-server itself, not a proxy.",
+                url.host
+            )),
             fix_port,
         );
         return;
@@ -234,7 +250,10 @@ fn ports(ctx: &Ctx<'_>, url: &Url, ws: &Setting, out: &mut Out) {
             &ws.loc,
             "`wss://` to port 80",
             "Port 80 serves plain HTTP; a TLS handshake there fails, so the egress cannot join.",
-            format!("Use `wss://{}` (port 443) or `ws://{}:80`.", url.host, url.host),
+            format!(
+                "Use `wss://{}` (port 443) or `ws://{}:80`.",
+                url.host, url.host
+            ),
         );
     } else if !tls && url.port.is_none() && kind_is_public(url) {
         if let Some(proxy) = ctx.compose.as_ref().and_then(|c| c.role(Role::Proxy)) {
@@ -284,14 +303,20 @@ fn placeholder(v: &str) -> bool {
     l.contains("${")
         || (l.starts_with('<') && l.ends_with('>'))
         || l.starts_with("your")
-        || matches!(l.as_str(), "changeme" | "change-me" | "xxx" | "todo" | "api_key" | "api_secret" | "secret" | "key")
+        || matches!(
+            l.as_str(),
+            "changeme" | "change-me" | "xxx" | "todo" | "api_key" | "api_secret" | "secret" | "key"
+        )
 }
 
 fn keys(ctx: &Ctx<'_>, out: &mut Out) {
     let key = ctx.egress_setting("api_key", Some("LIVEKIT_API_KEY"));
     let secret = ctx.egress_setting("api_secret", Some("LIVEKIT_API_SECRET"));
     let (sev, why) = missing_severity(ctx);
-    for (name, env, v) in [("api_key", "LIVEKIT_API_KEY", &key), ("api_secret", "LIVEKIT_API_SECRET", &secret)] {
+    for (name, env, v) in [
+        ("api_key", "LIVEKIT_API_KEY", &key),
+        ("api_secret", "LIVEKIT_API_SECRET", &secret),
+    ] {
         if v.is_none() {
             out.add(
                 if name == "api_key" { "api-key-missing" } else { "api-secret-missing" },
@@ -306,7 +331,11 @@ fn keys(ctx: &Ctx<'_>, out: &mut Out) {
     for (name, v) in [("api_key", &key), ("api_secret", &secret)] {
         if let Some(s) = v {
             if placeholder(&s.text) {
-                let shown = if name == "api_key" { format!(" `{}`", s.text) } else { String::new() };
+                let shown = if name == "api_key" {
+                    format!(" `{}`", s.text)
+                } else {
+                    String::new()
+                };
                 out.add(
                     "api-key-placeholder",
                     Severity::Warning,
@@ -318,10 +347,20 @@ fn keys(ctx: &Ctx<'_>, out: &mut Out) {
             }
         }
     }
-    let (Some(key), Some(secret)) = (key, secret) else { return };
-    let (keys, kfile) = match (&ctx.livekit, ctx.compose.as_ref().and_then(|c| c.role(Role::Livekit).map(|s| (c, s)))) {
+    let (Some(key), Some(secret)) = (key, secret) else {
+        return;
+    };
+    let (keys, kfile) = match (
+        &ctx.livekit,
+        ctx.compose
+            .as_ref()
+            .and_then(|c| c.role(Role::Livekit).map(|s| (c, s))),
+    ) {
         (Some(lk), _) if !matches!(lk.keys, Keys::None) => (lk.keys.clone(), lk.file.clone()),
-        (_, Some((c, s))) => match s.env("LIVEKIT_KEYS").and_then(|v| v.value.clone().map(|t| (t, v.line))) {
+        (_, Some((c, s))) => match s
+            .env("LIVEKIT_KEYS")
+            .and_then(|v| v.value.clone().map(|t| (t, v.line)))
+        {
             Some((t, line)) => (Livekit::keys_from_env(&t, line), c.file.clone()),
             None => return,
         },
@@ -359,9 +398,17 @@ fn keys(ctx: &Ctx<'_>, out: &mut Out) {
 
 fn template_base(ctx: &Ctx<'_>, out: &mut Out) {
     let Some(f) = ctx.egress else { return };
-    let Some(e) = f.root.entry("template_base") else { return };
-    let Some(text) = e.value.text().filter(|t| !t.trim().is_empty()) else { return };
-    let loc = Loc { file: f.name.clone(), line: Some(e.line), key: "template_base".into() };
+    let Some(e) = f.root.entry("template_base") else {
+        return;
+    };
+    let Some(text) = e.value.text().filter(|t| !t.trim().is_empty()) else {
+        return;
+    };
+    let loc = Loc {
+        file: f.name.clone(),
+        line: Some(e.line),
+        key: "template_base".into(),
+    };
     let template_port = f
         .root
         .get("template_port")

@@ -13,7 +13,11 @@ const COSTS: &[(&str, f64, &str)] = &[
     ("room_composite_cpu_cost", 4.0, "room composite"),
     ("web_cpu_cost", 4.0, "web"),
     ("participant_cpu_cost", 2.0, "participant"),
-    ("audio_room_composite_cpu_cost", 1.0, "audio-only room composite"),
+    (
+        "audio_room_composite_cpu_cost",
+        1.0,
+        "audio-only room composite",
+    ),
     ("audio_web_cpu_cost", 1.0, "audio-only web"),
     ("track_composite_cpu_cost", 1.0, "track composite"),
     ("track_cpu_cost", 0.5, "track"),
@@ -34,14 +38,19 @@ fn sandbox(ctx: &Ctx<'_>, out: &mut Out) {
         .filter(|(_, e)| e.value.is_true());
     let svc = ctx.egress_service();
     let seccomp = svc.is_some_and(|s| {
-        s.security_opt
-            .iter()
-            .any(|o| o.replace(' ', "").to_ascii_lowercase().starts_with("seccomp"))
+        s.security_opt.iter().any(|o| {
+            o.replace(' ', "")
+                .to_ascii_lowercase()
+                .starts_with("seccomp")
+        })
     });
     let sys_admin = svc.is_some_and(|s| {
-        s.cap_add
-            .iter()
-            .any(|c| matches!(c.to_ascii_uppercase().as_str(), "SYS_ADMIN" | "CAP_SYS_ADMIN" | "ALL"))
+        s.cap_add.iter().any(|c| {
+            matches!(
+                c.to_ascii_uppercase().as_str(),
+                "SYS_ADMIN" | "CAP_SYS_ADMIN" | "ALL"
+            )
+        })
     });
     let privileged = svc.is_some_and(|s| s.privileged);
     match (on, svc) {
@@ -87,11 +96,22 @@ fn cost(ctx: &Ctx<'_>, key: &str, default: f64) -> f64 {
 }
 
 fn cpus(ctx: &Ctx<'_>, out: &mut Out) {
-    let (Some(c), Some(s)) = (&ctx.compose, ctx.egress_service()) else { return };
-    let Some((cores, line, key)) = s.cpus.clone() else { return };
-    let costs: Vec<(&str, f64, &str)> = COSTS.iter().map(|(k, d, what)| (*k, cost(ctx, k, *d), *what)).collect();
+    let (Some(c), Some(s)) = (&ctx.compose, ctx.egress_service()) else {
+        return;
+    };
+    let Some((cores, line, key)) = s.cpus.clone() else {
+        return;
+    };
+    let costs: Vec<(&str, f64, &str)> = COSTS
+        .iter()
+        .map(|(k, d, what)| (*k, cost(ctx, k, *d), *what))
+        .collect();
     let cheapest = costs.iter().map(|c| c.1).fold(f64::INFINITY, f64::min);
-    let loc = Loc { file: c.file.clone(), line: Some(line), key };
+    let loc = Loc {
+        file: c.file.clone(),
+        line: Some(line),
+        key,
+    };
     if cores < cheapest {
         out.add(
             "cpus-too-few",
@@ -128,7 +148,9 @@ fn mounted(s: &Service, path: &str) -> bool {
 }
 
 fn config_mount(ctx: &Ctx<'_>, out: &mut Out) {
-    let (Some(c), Some(s)) = (&ctx.compose, ctx.egress_service()) else { return };
+    let (Some(c), Some(s)) = (&ctx.compose, ctx.egress_service()) else {
+        return;
+    };
     let file = s.env("EGRESS_CONFIG_FILE");
     let body = s.env("EGRESS_CONFIG_BODY");
     match (file, body) {
@@ -161,9 +183,16 @@ fn config_mount(ctx: &Ctx<'_>, out: &mut Out) {
 fn ports(ctx: &Ctx<'_>, out: &mut Out) {
     let Some(f) = ctx.egress else { return };
     let mut seen: Vec<(u16, &str, usize)> = Vec::new();
-    for key in ["health_port", "template_port", "prometheus_port", "debug_handler_port"] {
+    for key in [
+        "health_port",
+        "template_port",
+        "prometheus_port",
+        "debug_handler_port",
+    ] {
         let Some(e) = f.root.entry(key) else { continue };
-        let Some(p) = e.value.number().filter(|p| *p > 0.0 && *p < 65536.0) else { continue };
+        let Some(p) = e.value.number().filter(|p| *p > 0.0 && *p < 65536.0) else {
+            continue;
+        };
         let p = p as u16;
         if let Some((_, other, oline)) = seen.iter().find(|(q, _, _)| *q == p) {
             out.add(

@@ -22,20 +22,57 @@ struct Link {
 /// The mapping. Add a line here when a rule gains a config counterpart.
 const LINKS: &[Link] = &[
     Link {
-        rules: &["start-signal", "ws-url", "signal-connection", "signal-connect", "could-not-connect", "websocket-url", "room-join"],
-        checks: &["ws-url-", "insecure-", "template-base-", "api-key-", "api-secret-", "host-unknown-service"],
+        rules: &[
+            "start-signal",
+            "ws-url",
+            "signal-connection",
+            "signal-connect",
+            "could-not-connect",
+            "websocket-url",
+            "room-join",
+        ],
+        checks: &[
+            "ws-url-",
+            "insecure-",
+            "template-base-",
+            "api-key-",
+            "api-secret-",
+            "host-unknown-service",
+        ],
         topic: "ws_url, insecure, template_base, api_key/api_secret",
         needs: &[Kind::Egress],
     },
     Link {
-        rules: &["key-mismatch", "invalid-api-key", "unauthorized", "api-key", "api-secret", "invalid-token", "missing-credentials", "credentials-missing"],
+        rules: &[
+            "key-mismatch",
+            "invalid-api-key",
+            "unauthorized",
+            "api-key",
+            "api-secret",
+            "invalid-token",
+            "missing-credentials",
+            "credentials-missing",
+        ],
         checks: &["api-key-", "api-secret-"],
         topic: "api_key/api_secret against livekit-server's keys",
         needs: &[Kind::Egress, Kind::Livekit],
     },
     Link {
-        rules: &["redis", "no-response", "no-worker", "not-connected", "no-egress", "unreachable-worker"],
-        checks: &["redis-", "livekit-redis-", "cluster-id", "cpus-too-few", "host-unknown-service"],
+        rules: &[
+            "redis",
+            "no-response",
+            "no-worker",
+            "not-connected",
+            "no-egress",
+            "unreachable-worker",
+        ],
+        checks: &[
+            "redis-",
+            "livekit-redis-",
+            "cluster-id",
+            "cpus-too-few",
+            "host-unknown-service",
+        ],
         topic: "redis (egress and livekit-server), cluster_id, CPUs",
         needs: &[Kind::Egress],
     },
@@ -70,7 +107,12 @@ const LINKS: &[Link] = &[
         needs: &[Kind::Egress],
     },
     Link {
-        rules: &["missing-config", "config-parse", "parse-config", "bad-config"],
+        rules: &[
+            "missing-config",
+            "config-parse",
+            "parse-config",
+            "bad-config",
+        ],
         checks: &["compose-config-", "type-error", "duration-as-number"],
         topic: "how the config reaches egress, and its types",
         needs: &[Kind::Egress],
@@ -108,7 +150,10 @@ pub struct Note {
 
 /// Notes for one rule id.
 pub fn notes_for(rule: &str, report: &CheckReport) -> Vec<Note> {
-    let links: Vec<&Link> = LINKS.iter().filter(|l| l.rules.iter().any(|r| rule.contains(r))).collect();
+    let links: Vec<&Link> = LINKS
+        .iter()
+        .filter(|l| l.rules.iter().any(|r| rule.contains(r)))
+        .collect();
     if links.is_empty() {
         return Vec::new();
     }
@@ -117,7 +162,9 @@ pub fn notes_for(rule: &str, report: &CheckReport) -> Vec<Note> {
         if f.severity < Severity::Warning && f.check != "ws-url-docker-host" {
             continue;
         }
-        let hit = links.iter().any(|l| l.checks.iter().any(|c| f.check.starts_with(c)));
+        let hit = links
+            .iter()
+            .any(|l| l.checks.iter().any(|c| f.check.starts_with(c)));
         if hit && !notes.iter().any(|n: &Note| n.finding.as_ref() == Some(f)) {
             notes.push(Note {
                 verdict: Verdict::Confirms,
@@ -126,7 +173,11 @@ pub fn notes_for(rule: &str, report: &CheckReport) -> Vec<Note> {
                     f.place(),
                     f.key,
                     f.title,
-                    if f.severity == Severity::Info { "may explain" } else { "confirms" }
+                    if f.severity == Severity::Info {
+                        "may explain"
+                    } else {
+                        "confirms"
+                    }
                 ),
                 finding: Some(f.clone()),
             });
@@ -149,7 +200,10 @@ pub fn notes_for(rule: &str, report: &CheckReport) -> Vec<Note> {
             topics.join("; ")
         );
         if !missing.is_empty() {
-            text.push_str(&format!(" ({} not given, so part of this was not checked.)", missing.join(", ")));
+            text.push_str(&format!(
+                " ({} not given, so part of this was not checked.)",
+                missing.join(", ")
+            ));
         }
         notes.push(Note {
             verdict: Verdict::NotFound,
@@ -175,7 +229,11 @@ pub fn annotate(a: &mut Analysis, report: &CheckReport) {
     for d in &mut a.findings {
         annotate_one(d, report);
     }
-    let problems = report.findings.iter().filter(|f| f.severity >= Severity::Warning).count();
+    let problems = report
+        .findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Warning)
+        .count();
     if problems > 0 {
         let files: Vec<&str> = report.files.iter().map(|(n, _, _)| n.as_str()).collect();
         a.hints.push(format!(
@@ -198,7 +256,9 @@ mod tests {
             line: Some(3),
             key: "ws_url".into(),
             severity: sev,
-            title: "`ws_url: ws://localhost:7880` is not reachable from inside the egress container".into(),
+            title:
+                "`ws_url: ws://localhost:7880` is not reachable from inside the egress container"
+                    .into(),
             message: String::new(),
             fix: String::new(),
         }
@@ -214,31 +274,57 @@ mod tests {
 
     #[test]
     fn confirms_with_a_linked_finding() {
-        let n = notes_for("start-signal-not-received", &report(vec![finding("ws-url-localhost", Severity::Error)]));
+        let n = notes_for(
+            "start-signal-not-received",
+            &report(vec![finding("ws-url-localhost", Severity::Error)]),
+        );
         assert_eq!(n.len(), 1);
         assert_eq!(n[0].verdict, Verdict::Confirms);
-        assert!(n[0].text.starts_with("egress.yaml line 3 (ws_url): `ws_url: ws://localhost:7880`"), "{}", n[0].text);
+        assert!(
+            n[0].text
+                .starts_with("egress.yaml line 3 (ws_url): `ws_url: ws://localhost:7880`"),
+            "{}",
+            n[0].text
+        );
         assert!(n[0].text.contains("confirms the diagnosis"));
     }
 
     #[test]
     fn says_when_nothing_is_found() {
-        let n = notes_for("start-signal-not-received", &report(vec![finding("s3-path-style-missing", Severity::Error)]));
+        let n = notes_for(
+            "start-signal-not-received",
+            &report(vec![finding("s3-path-style-missing", Severity::Error)]),
+        );
         assert_eq!(n[0].verdict, Verdict::NotFound);
-        assert!(n[0].text.contains("found nothing wrong with ws_url"), "{}", n[0].text);
+        assert!(
+            n[0].text.contains("found nothing wrong with ws_url"),
+            "{}",
+            n[0].text
+        );
         let n = notes_for("api-key-mismatch", &report(Vec::new()));
-        assert!(n[0].text.contains("livekit.yaml not given"), "{}", n[0].text);
+        assert!(
+            n[0].text.contains("livekit.yaml not given"),
+            "{}",
+            n[0].text
+        );
     }
 
     #[test]
     fn unrelated_rules_get_no_note() {
-        assert!(notes_for("session-limit-reached", &report(vec![finding("ws-url-localhost", Severity::Error)])).is_empty());
+        assert!(notes_for(
+            "session-limit-reached",
+            &report(vec![finding("ws-url-localhost", Severity::Error)])
+        )
+        .is_empty());
         assert!(notes_for("unrecognised", &report(Vec::new())).is_empty());
     }
 
     #[test]
     fn info_findings_do_not_confirm() {
-        let n = notes_for("start-signal-not-received", &report(vec![finding("template-base-default", Severity::Info)]));
+        let n = notes_for(
+            "start-signal-not-received",
+            &report(vec![finding("template-base-default", Severity::Info)]),
+        );
         assert_eq!(n[0].verdict, Verdict::NotFound);
     }
 }

@@ -15,7 +15,10 @@ pub const DEFAULT_RTC_TCP: u16 = 7881;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Keys {
     /// `keys:` pairs (key, secret) and the line of `keys:`.
-    Inline { pairs: Vec<(String, String)>, line: usize },
+    Inline {
+        pairs: Vec<(String, String)>,
+        line: usize,
+    },
     /// `key_file:` path and line: the pairs are in another file.
     File { path: String, line: usize },
     /// Neither.
@@ -65,7 +68,10 @@ impl Livekit {
         } else {
             Keys::None
         };
-        let turn_enabled = r.get("turn").and_then(|t| t.get("enabled")).is_some_and(Node::is_true);
+        let turn_enabled = r
+            .get("turn")
+            .and_then(|t| t.get("enabled"))
+            .is_some_and(Node::is_true);
         Livekit {
             file: f.name.clone(),
             port: port(r.get("port")).unwrap_or(DEFAULT_PORT),
@@ -115,14 +121,19 @@ mod tests {
         )
         .expect("parse");
         let lk = Livekit::read(&f);
-        assert_eq!((lk.port, lk.rtc_tcp, lk.rtc_udp, lk.turn_tls), (7880, 7881, Some(7882), Some(5349)));
+        assert_eq!(
+            (lk.port, lk.rtc_tcp, lk.rtc_udp, lk.turn_tls),
+            (7880, 7881, Some(7882), Some(5349))
+        );
         assert!(matches!(&lk.keys, Keys::Inline { pairs, line: 5 } if pairs[0].0 == "APIabc"));
         assert!(lk.redis.is_some());
     }
 
     #[test]
     fn env_keys() {
-        assert!(matches!(Livekit::keys_from_env("devkey: secret", 3), Keys::Inline { pairs, .. } if pairs == vec![("devkey".into(), "secret".into())]));
+        assert!(
+            matches!(Livekit::keys_from_env("devkey: secret", 3), Keys::Inline { pairs, .. } if pairs == vec![("devkey".into(), "secret".into())])
+        );
         assert_eq!(Livekit::keys_from_env("nothing", 3), Keys::None);
     }
 }

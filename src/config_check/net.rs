@@ -192,7 +192,10 @@ mod tests {
     #[test]
     fn parses_urls() {
         let u = parse_url("ws://livekit:7880").expect("url");
-        assert_eq!((u.scheme.as_str(), u.host.as_str(), u.port), ("ws", "livekit", Some(7880)));
+        assert_eq!(
+            (u.scheme.as_str(), u.host.as_str(), u.port),
+            ("ws", "livekit", Some(7880))
+        );
         let u = parse_url("wss://LK.example.com/rtc?x=1").expect("url");
         assert_eq!(u.host, "lk.example.com");
         assert_eq!(u.effective_port(), Some(443));

@@ -85,7 +85,17 @@ fn egress_redis(ctx: &Ctx<'_>, f: &ConfigFile, out: &mut Out) {
         }
         return;
     };
-    address_shape(ctx, &addr, &Loc { file: f.name.clone(), line: Some(line), key: "redis.address".into() }, "egress", out);
+    address_shape(
+        ctx,
+        &addr,
+        &Loc {
+            file: f.name.clone(),
+            line: Some(line),
+            key: "redis.address".into(),
+        },
+        "egress",
+        out,
+    );
 }
 
 /// Checks one redis address: URL form, missing port, loopback inside a container, unknown name.
@@ -134,7 +144,13 @@ fn address_shape(ctx: &Ctx<'_>, addr: &str, loc: &Loc, who: &str, out: &mut Out)
 }
 
 /// A bare name that no compose service answers to.
-pub(crate) fn unknown_service_host(ctx: &Ctx<'_>, host: &str, loc: &Loc, what: &str, out: &mut Out) {
+pub(crate) fn unknown_service_host(
+    ctx: &Ctx<'_>,
+    host: &str,
+    loc: &Loc,
+    what: &str,
+    out: &mut Out,
+) {
     let Some(c) = &ctx.compose else { return };
     if ctx.egress_service().is_none() || classify(host) != HostKind::SingleLabel {
         return;
@@ -205,16 +221,32 @@ fn livekit_redis(ctx: &Ctx<'_>, lk: &Livekit, out: &mut Out) {
 /// Normalised `host:port` for comparing two addresses.
 fn norm(addr: &str) -> Option<(String, u16)> {
     let (h, p) = split_host_port(addr)?;
-    let h = if classify(&h).is_self() { "localhost".to_string() } else { h };
+    let h = if classify(&h).is_self() {
+        "localhost".to_string()
+    } else {
+        h
+    };
     Some((h, p.unwrap_or(6379)))
 }
 
 fn compare(ctx: &Ctx<'_>, out: &mut Out) {
-    let (Some(f), Some(lk)) = (ctx.egress, &ctx.livekit) else { return };
-    let (Some(e), Some(l)) = (read_redis(f), lk.redis.as_ref()) else { return };
-    let (Some((ea, eline)), Some((la, lline))) = (&e.address, &l.address) else { return };
-    let (Some(en), Some(ln)) = (norm(ea), norm(la)) else { return };
-    let loc = Loc { file: f.name.clone(), line: Some(*eline), key: "redis.address".into() };
+    let (Some(f), Some(lk)) = (ctx.egress, &ctx.livekit) else {
+        return;
+    };
+    let (Some(e), Some(l)) = (read_redis(f), lk.redis.as_ref()) else {
+        return;
+    };
+    let (Some((ea, eline)), Some((la, lline))) = (&e.address, &l.address) else {
+        return;
+    };
+    let (Some(en), Some(ln)) = (norm(ea), norm(la)) else {
+        return;
+    };
+    let loc = Loc {
+        file: f.name.clone(),
+        line: Some(*eline),
+        key: "redis.address".into(),
+    };
     if en != ln {
         // Two names can still reach one server: a service name and its alias, or an
         // address seen from the host network versus from a container.
@@ -227,9 +259,10 @@ fn compare(ctx: &Ctx<'_>, out: &mut Out) {
         if same_service {
             return;
         }
-        let both_services = ctx.compose.as_ref().is_some_and(|c| {
-            c.service_for(&en.0).is_some() && c.service_for(&ln.0).is_some()
-        });
+        let both_services = ctx
+            .compose
+            .as_ref()
+            .is_some_and(|c| c.service_for(&en.0).is_some() && c.service_for(&ln.0).is_some());
         let certain = both_services || (en.1 != ln.1 && en.0 == ln.0);
         out.add(
             "redis-mismatch",
@@ -272,8 +305,12 @@ fn compare(ctx: &Ctx<'_>, out: &mut Out) {
 }
 
 fn cluster_id(f: &ConfigFile, out: &mut Out) {
-    let Some(e) = f.root.entry("cluster_id") else { return };
-    let Some(v) = e.value.text().filter(|t| !t.trim().is_empty()) else { return };
+    let Some(e) = f.root.entry("cluster_id") else {
+        return;
+    };
+    let Some(v) = e.value.text().filter(|t| !t.trim().is_empty()) else {
+        return;
+    };
     out.add(
         "cluster-id-set",
         Severity::Error,

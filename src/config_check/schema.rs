@@ -173,7 +173,17 @@ const EGRESS: &[(&str, T)] = &[
 ];
 
 /// Keys of livekit.yaml that people put into egress.yaml.
-const LIVEKIT_ONLY: &[&str] = &["keys", "key_file", "port", "rtc", "turn", "room", "webhook", "bind_addresses", "node_ip"];
+const LIVEKIT_ONLY: &[&str] = &[
+    "keys",
+    "key_file",
+    "port",
+    "rtc",
+    "turn",
+    "room",
+    "webhook",
+    "bind_addresses",
+    "node_ip",
+];
 
 /// Keys whose values must never appear in a message.
 const SECRET_KEYS: &[&str] = &[
@@ -231,7 +241,11 @@ fn suggest(key: &str, schema: &[(&'static str, T)]) -> Option<&'static str> {
     let n = normal(key);
     let mut best: Option<(usize, &'static str)> = None;
     for (k, _) in schema {
-        let d = if normal(k) == n { 0 } else { edit_distance(key, k) };
+        let d = if normal(k) == n {
+            0
+        } else {
+            edit_distance(key, k)
+        };
         let limit = if k.len() <= 4 { 1 } else { 2 };
         if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, k));
@@ -243,7 +257,11 @@ fn suggest(key: &str, schema: &[(&'static str, T)]) -> Option<&'static str> {
 fn walk(f: &ConfigFile, node: &Node, schema: &[(&'static str, T)], prefix: &str, out: &mut Out) {
     for e in node.entries() {
         let path = join(prefix, &e.key);
-        let loc = Loc { file: f.name.clone(), line: Some(e.line), key: path.clone() };
+        let loc = Loc {
+            file: f.name.clone(),
+            line: Some(e.line),
+            key: path.clone(),
+        };
         match schema.iter().find(|(k, _)| *k == e.key) {
             Some((_, t)) => {
                 typed(f, e, *t, &path, out);
@@ -341,7 +359,10 @@ fn unknown(e: &Entry, schema: &[(&'static str, T)], loc: &Loc, out: &mut Out) {
             Severity::Warning,
             loc,
             format!("`{}` is not read here; egress reads `{p}`", loc.key),
-            format!("egress knows `{}` only as `{p}`; at `{}` it is ignored.", e.key, loc.key),
+            format!(
+                "egress knows `{}` only as `{p}`; at `{}` it is ignored.",
+                e.key, loc.key
+            ),
             format!("Move it to `{p}`."),
         );
         return;
@@ -359,7 +380,21 @@ fn unknown(e: &Entry, schema: &[(&'static str, T)], loc: &Loc, out: &mut Out) {
 fn bool_word(s: &str) -> bool {
     matches!(
         s,
-        "y" | "Y" | "yes" | "Yes" | "YES" | "n" | "N" | "no" | "No" | "NO" | "on" | "On" | "ON" | "off" | "Off" | "OFF"
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
     )
 }
 
@@ -374,12 +409,16 @@ pub(crate) fn go_duration(s: &str) -> bool {
         return false;
     }
     while !rest.is_empty() {
-        let num = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if num == 0 {
             return false;
         }
         rest = &rest[num..];
-        let unit = ["ns", "us", "µs", "ms", "h", "m", "s"].iter().find(|u| rest.starts_with(**u));
+        let unit = ["ns", "us", "µs", "ms", "h", "m", "s"]
+            .iter()
+            .find(|u| rest.starts_with(**u));
         match unit {
             Some(u) => rest = &rest[u.len()..],
             None => return false,
@@ -405,7 +444,11 @@ fn typed(f: &ConfigFile, e: &Entry, t: T, path: &str, out: &mut Out) {
             }
         }
     };
-    let loc = Loc { file: f.name.clone(), line: Some(e.line), key: path.to_string() };
+    let loc = Loc {
+        file: f.name.clone(),
+        line: Some(e.line),
+        key: path.to_string(),
+    };
     let bad = |want: &str, go: &str, fix: String, out: &mut Out| {
         out.add(
             "type-error",
@@ -420,25 +463,43 @@ fn typed(f: &ConfigFile, e: &Entry, t: T, path: &str, out: &mut Out) {
         T::Any => {}
         T::Str => {
             if matches!(v, Value::Seq(_) | Value::Map(_)) {
-                bad("a string", "string", format!("Write `{}` as a single value.", e.key), out);
+                bad(
+                    "a string",
+                    "string",
+                    format!("Write `{}` as a single value.", e.key),
+                    out,
+                );
             }
         }
         T::Bool => match v {
             Value::Bool(_) => {}
             Value::Str(s) if bool_word(s) => {}
-            _ => bad("true or false", "bool", format!("`{}: true` (or false), without quotes.", e.key), out),
+            _ => bad(
+                "true or false",
+                "bool",
+                format!("`{}: true` (or false), without quotes.", e.key),
+                out,
+            ),
         },
         T::Int | T::Float => match v {
             Value::Int(_) | Value::Float(_) => {}
             Value::Str(s) if s.trim().parse::<f64>().is_ok() => bad(
                 "a number",
-                if matches!(t, T::Int) { "int" } else { "float64" },
+                if matches!(t, T::Int) {
+                    "int"
+                } else {
+                    "float64"
+                },
                 format!("`{}: {}` without quotes.", e.key, s.trim()),
                 out,
             ),
             _ => bad(
                 "a number",
-                if matches!(t, T::Int) { "int" } else { "float64" },
+                if matches!(t, T::Int) {
+                    "int"
+                } else {
+                    "float64"
+                },
                 format!("Give `{}` a plain number.", e.key),
                 out,
             ),
@@ -466,21 +527,41 @@ fn typed(f: &ConfigFile, e: &Entry, t: T, path: &str, out: &mut Out) {
             Value::Null => {}
         },
         T::StrList => match v {
-            Value::Seq(items) if items.iter().all(|i| !matches!(i.value, Value::Seq(_) | Value::Map(_))) => {}
-            _ => bad("a list of strings", "[]string", format!("Write `{}` as a list: `{}: [\"host1:26379\", \"host2:26379\"]`.", e.key, e.key), out),
+            Value::Seq(items)
+                if items
+                    .iter()
+                    .all(|i| !matches!(i.value, Value::Seq(_) | Value::Map(_))) => {}
+            _ => bad(
+                "a list of strings",
+                "[]string",
+                format!(
+                    "Write `{}` as a list: `{}: [\"host1:26379\", \"host2:26379\"]`.",
+                    e.key, e.key
+                ),
+                out,
+            ),
         },
         T::Map(_) => {
             if !matches!(v, Value::Map(_)) {
-                bad("a mapping of keys", "struct", format!("Write `{}:` with its keys indented below it.", e.key), out);
+                bad(
+                    "a mapping of keys",
+                    "struct",
+                    format!("Write `{}:` with its keys indented below it.", e.key),
+                    out,
+                );
             }
         }
     }
 }
 
 fn logging_level(f: &ConfigFile, out: &mut Out) {
-    let Some(e) = f.root.entry_at(&["logging", "level"]) else { return };
+    let Some(e) = f.root.entry_at(&["logging", "level"]) else {
+        return;
+    };
     let Some(level) = e.value.text() else { return };
-    let known = ["debug", "info", "warn", "warning", "error", "dpanic", "panic", "fatal"];
+    let known = [
+        "debug", "info", "warn", "warning", "error", "dpanic", "panic", "fatal",
+    ];
     if !known.contains(&level.to_ascii_lowercase().as_str()) {
         out.add(
             "logging-level-invalid",
@@ -512,7 +593,10 @@ mod tests {
         assert_eq!(suggest("ws_ulr", EGRESS), Some("ws_url"));
         assert_eq!(suggest("wsUrl", EGRESS), Some("ws_url"));
         assert_eq!(suggest("api-key", EGRESS), Some("api_key"));
-        assert_eq!(suggest("enable_chrome_sandbx", EGRESS), Some("enable_chrome_sandbox"));
+        assert_eq!(
+            suggest("enable_chrome_sandbx", EGRESS),
+            Some("enable_chrome_sandbox")
+        );
         assert_eq!(suggest("something_else", EGRESS), None);
         assert_eq!(suggest("forcepathstyle", S3), Some("force_path_style"));
     }

@@ -107,7 +107,11 @@ fn s3(ctx: &Ctx<'_>, f: &ConfigFile, path: &str, n: &Node, out: &mut Out) {
     let key = text(n, "access_key");
     let secret = text(n, "secret");
     if key.is_some() != secret.is_some() {
-        let (have, miss) = if key.is_some() { ("access_key", "secret") } else { ("secret", "access_key") };
+        let (have, miss) = if key.is_some() {
+            ("access_key", "secret")
+        } else {
+            ("secret", "access_key")
+        };
         out.add(
             "s3-credentials-partial",
             Severity::Warning,
@@ -133,7 +137,11 @@ fn s3(ctx: &Ctx<'_>, f: &ConfigFile, path: &str, n: &Node, out: &mut Out) {
         }
         return;
     };
-    let eloc = Loc { file: f.name.clone(), line: Some(ep_line), key: format!("{path}.endpoint") };
+    let eloc = Loc {
+        file: f.name.clone(),
+        line: Some(ep_line),
+        key: format!("{path}.endpoint"),
+    };
     let Some(url) = parse_url(&ep) else { return };
     let kind = classify(&url.host);
     if kind.is_self() && ctx.network() != Network::Host {
@@ -159,7 +167,10 @@ fn s3(ctx: &Ctx<'_>, f: &ConfigFile, path: &str, n: &Node, out: &mut Out) {
     }
     let aws = url.host.ends_with("amazonaws.com") || url.host.ends_with("amazonaws.com.cn");
     if !aws && !path_style {
-        let single = matches!(kind, HostKind::SingleLabel | HostKind::Loopback | HostKind::DockerHost) || is_ip(&url.host);
+        let single = matches!(
+            kind,
+            HostKind::SingleLabel | HostKind::Loopback | HostKind::DockerHost
+        ) || is_ip(&url.host);
         let pl = n.entry("force_path_style").map(|e| e.line).or(section_line);
         out.add(
             "s3-path-style-missing",

@@ -190,7 +190,10 @@ impl Node {
     pub fn is_true(&self) -> bool {
         match &self.value {
             Value::Bool(b) => *b,
-            Value::Str(s) => matches!(s.as_str(), "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON"),
+            Value::Str(s) => matches!(
+                s.as_str(),
+                "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON"
+            ),
             _ => false,
         }
     }
@@ -232,8 +235,14 @@ mod tests {
         assert_eq!(n.get("a").map(|v| &v.value), Some(&Value::Int(1)));
         assert_eq!(n.get("b").map(|v| &v.value), Some(&Value::Str("2".into())));
         assert_eq!(n.entry_at(&["c", "d"]).map(|e| e.line), Some(4));
-        assert!(n.get("c").and_then(|c| c.get("d")).is_some_and(Node::is_true));
-        assert_eq!(n.entry_at(&["c", "e"]).and_then(|e| e.value.number()), Some(1.5));
+        assert!(n
+            .get("c")
+            .and_then(|c| c.get("d"))
+            .is_some_and(Node::is_true));
+        assert_eq!(
+            n.entry_at(&["c", "e"]).and_then(|e| e.value.number()),
+            Some(1.5)
+        );
         assert!(n.get("f").is_some_and(Node::is_empty_scalar));
     }
 

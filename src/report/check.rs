@@ -87,7 +87,11 @@ fn table(r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Result<()> {
         p.bold("egresslens check-config:"),
         style.clean(&summary(r))
     )?;
-    writeln!(w, "{}", p.dim(&style.clean(&format!("Checked {}", files_line(r)))))?;
+    writeln!(
+        w,
+        "{}",
+        p.dim(&style.clean(&format!("Checked {}", files_line(r))))
+    )?;
     if !r.findings.is_empty() {
         writeln!(w)?;
         let mut t = Table::new();
@@ -118,7 +122,11 @@ fn table(r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Result<()> {
         )?;
         write!(w, "{}", wrap(&style.clean(&f.title), width, "  ", "  "))?;
         writeln!(w, "  {}", p.bold("Why"))?;
-        write!(w, "{}", wrap(&style.clean(&f.message), width, "    ", "    "))?;
+        write!(
+            w,
+            "{}",
+            wrap(&style.clean(&f.message), width, "    ", "    ")
+        )?;
         writeln!(w, "  {}", p.bold("Fix"))?;
         let (first, snippet) = split_fix(&f.fix);
         write!(w, "{}", wrap(&style.clean(first), width, "    ", "    "))?;
@@ -159,7 +167,10 @@ fn markdown(r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Result<()>
             .join(", ")
     )?;
     if !r.findings.is_empty() {
-        writeln!(w, "| Severity | Where | Key | Problem |\n| --- | --- | --- | --- |")?;
+        writeln!(
+            w,
+            "| Severity | Where | Key | Problem |\n| --- | --- | --- | --- |"
+        )?;
         for f in &r.findings {
             writeln!(
                 w,
