@@ -305,7 +305,7 @@ fn placeholder(v: &str) -> bool {
         || l.starts_with("your")
         || matches!(
             l.as_str(),
-            "changeme" | "change-me" | "xxx" | "todo" | "api_key" | "api_secret" | "secret" | "key"
+            "changeme" | "change-me" | "change_me" | "xxx" | "todo" | "api_key" | "api_secret"
         )
 }
 

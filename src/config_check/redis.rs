@@ -56,6 +56,8 @@ pub fn check(ctx: &Ctx<'_>, out: &mut Out) {
     }
     if let Some(lk) = &ctx.livekit {
         livekit_redis(ctx, lk, out);
+    } else {
+        livekit_service_redis(ctx, out);
     }
     compare(ctx, out);
 }
@@ -218,6 +220,32 @@ fn livekit_redis(ctx: &Ctx<'_>, lk: &Livekit, out: &mut Out) {
     }
 }
 
+/// Without livekit.yaml: a compose livekit-server started without a config file and without
+/// `--redis-host` (typically `--dev`) has no Redis.
+fn livekit_service_redis(ctx: &Ctx<'_>, out: &mut Out) {
+    let Some(c) = &ctx.compose else { return };
+    let Some(s) = c.role(Role::Livekit) else {
+        return;
+    };
+    let configured = s.command.contains("--config")
+        || s.command.contains("--redis-host")
+        || ["LIVEKIT_CONFIG", "LIVEKIT_CONFIG_FILE", "REDIS_HOST"]
+            .iter()
+            .any(|v| s.env(v).is_some())
+        || s.env_file;
+    if configured {
+        return;
+    }
+    out.add(
+        "livekit-redis-missing",
+        Severity::Error,
+        &Loc { file: c.file.clone(), line: Some(s.line), key: format!("services.{}.command", s.name) },
+        format!("service `{}` starts livekit-server without a config file or `--redis-host`", s.name),
+        format!("Service `{}` runs livekit-server with neither `--config` nor `--redis-host` (command: `{}`), so it has no Redis (`--dev` does not add one) and cannot reach any egress: egress requests fail with `egress not connected (redis required)` (500), while the egress itself looks healthy.", s.name, if s.command.is_empty() { "the image default" } else { s.command.as_str() }),
+        format!("Start it with the Redis egress uses, e.g. `command: --dev --redis-host redis:6379` (or a livekit.yaml with `redis.address`)."),
+    );
+}
+
 /// Normalised `host:port` for comparing two addresses.
 fn norm(addr: &str) -> Option<(String, u16)> {
     let (h, p) = split_host_port(addr)?;
@@ -247,6 +275,9 @@ fn compare(ctx: &Ctx<'_>, out: &mut Out) {
         line: Some(*eline),
         key: "redis.address".into(),
     };
+    if en.0 == "localhost" && ctx.network() != Network::Host {
+        return; // reported as redis-address-localhost
+    }
     if en != ln {
         // Two names can still reach one server: a service name and its alias, or an
         // address seen from the host network versus from a container.

@@ -621,6 +621,45 @@ fn livekit_without_redis() {
 }
 
 #[test]
+fn compose_livekit_in_dev_mode_without_redis() {
+    let dev = GOOD_COMPOSE.replace(
+        "command: --config /etc/livekit.yaml",
+        "command: --dev --bind 0.0.0.0",
+    );
+    let r = check_texts(&[
+        ("egress.yaml", &good_egress()),
+        ("docker-compose.yaml", &dev),
+    ]);
+    let f = find(&r, "livekit-redis-missing");
+    assert_eq!((f.file.as_str(), f.line), ("docker-compose.yaml", Some(2)));
+    let with_redis = dev.replace("--dev --bind 0.0.0.0", "--dev --redis-host redis:6379");
+    assert!(!has(
+        &check_texts(&[
+            ("egress.yaml", &good_egress()),
+            ("docker-compose.yaml", &with_redis)
+        ]),
+        "livekit-redis-missing"
+    ));
+    assert!(!has(
+        &check_texts(&[
+            ("egress.yaml", &good_egress()),
+            ("docker-compose.yaml", GOOD_COMPOSE)
+        ]),
+        "livekit-redis-missing"
+    ));
+}
+
+#[test]
+fn dev_mode_keys_are_not_placeholders() {
+    let r = egress_only(
+        &good_egress()
+            .replace(SECRET, "secret")
+            .replace("APIkey1", "devkey"),
+    );
+    assert!(!has(&r, "api-key-placeholder"));
+}
+
+#[test]
 fn redis_differs_between_egress_and_livekit() {
     let compose = GOOD_COMPOSE.to_string() + "  redis2:\n    image: redis:7\n";
     let r = full(
