@@ -3,5 +3,6 @@
 mod util;
 
 mod cli;
+mod config;
 mod golden;
 mod rules;
