@@ -242,7 +242,7 @@ fn livekit_service_redis(ctx: &Ctx<'_>, out: &mut Out) {
         &Loc { file: c.file.clone(), line: Some(s.line), key: format!("services.{}.command", s.name) },
         format!("service `{}` starts livekit-server without a config file or `--redis-host`", s.name),
         format!("Service `{}` runs livekit-server with neither `--config` nor `--redis-host` (command: `{}`), so it has no Redis (`--dev` does not add one) and cannot reach any egress: egress requests fail with `egress not connected (redis required)` (500), while the egress itself looks healthy.", s.name, if s.command.is_empty() { "the image default" } else { s.command.as_str() }),
-        format!("Start it with the Redis egress uses, e.g. `command: --dev --redis-host redis:6379` (or a livekit.yaml with `redis.address`)."),
+        "Start it with the Redis egress uses, e.g. `command: --dev --redis-host redis:6379` (or a livekit.yaml with `redis.address`).",
     );
 }
 

@@ -296,7 +296,7 @@ fn top_unknown(f: &ConfigFile, e: &Entry, loc: &Loc, out: &mut Out) {
                 Severity::Warning,
                 loc,
                 "`log_level` is ignored: the key is `logging.level`",
-                format!("Current egress releases (v1.14) no longer read `log_level` (older ones did, with a deprecation warning; README still shows it): the level stays `info`, so the debug lines that explain failures (`cpu check`, chrome console, GStreamer) never appear."),
+                "Current egress releases (v1.14) no longer read `log_level` (older ones did, with a deprecation warning; README still shows it): the level stays `info`, so the debug lines that explain failures (`cpu check`, chrome console, GStreamer) never appear.",
                 format!("Replace it with:\nlogging:\n  level: {level}"),
             );
         }

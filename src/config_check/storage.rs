@@ -117,7 +117,7 @@ fn s3(ctx: &Ctx<'_>, f: &ConfigFile, path: &str, n: &Node, out: &mut Out) {
             Severity::Warning,
             &Loc { file: f.name.clone(), line: n.entry(have).map(|e| e.line), key: format!("{path}.{miss}") },
             format!("`{path}` has `{have}` but no `{miss}`"),
-            format!("Static S3 credentials are used only when both access_key and secret are set; with one of them the SDK falls back to the environment or an IAM role, and uploads fail with `AccessDenied` / `InvalidAccessKeyId` (403) at the end of the recording when there is none."),
+            "Static S3 credentials are used only when both access_key and secret are set; with one of them the SDK falls back to the environment or an IAM role, and uploads fail with `AccessDenied` / `InvalidAccessKeyId` (403) at the end of the recording when there is none.",
             format!("Set both `{path}.access_key` and `{path}.secret`, or neither (to use AWS_* variables or an IAM role)."),
         );
     }
