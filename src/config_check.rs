@@ -385,11 +385,16 @@ impl Ctx<'_> {
         }
     }
 
-    /// An egress setting: egress.yaml wins over the compose environment variable `env`.
+    /// An egress setting: egress.yaml wins over the compose environment variable `env`
+    /// (egress reads the environment first, then YAML). An explicit empty string in YAML
+    /// overrides the variable with nothing; a bare `key:` (null) leaves it alone.
     pub fn egress_setting(&self, key: &str, env: Option<&str>) -> Option<Setting> {
         if let Some(f) = self.egress {
             if let Some(e) = f.root.entry(key) {
-                if let Some(text) = e.value.text().filter(|t| !t.trim().is_empty()) {
+                if let Some(text) = e.value.text() {
+                    if text.trim().is_empty() {
+                        return None;
+                    }
                     return Some(Setting {
                         text,
                         loc: Loc {
@@ -413,6 +418,25 @@ impl Ctx<'_> {
                 line: Some(v.line),
                 key: format!("services.{}.environment.{env}", s.name),
             },
+        })
+    }
+
+    /// When egress.yaml sets `key` to an empty string while the compose environment sets
+    /// `env`: the sentence saying the YAML wins.
+    pub fn empty_override(&self, key: &str, env: &str) -> Option<String> {
+        let f = self.egress?;
+        let e = f.root.entry(key)?;
+        let empty = matches!(&e.value.value, Value::Str(t) if t.trim().is_empty());
+        let s = self.egress_service()?;
+        let set = s
+            .env(env)
+            .and_then(|v| v.value.as_ref())
+            .is_some_and(|v| !v.trim().is_empty());
+        (empty && set).then(|| {
+            format!(
+                " {} line {} sets `{key}` to an empty string, which replaces {env} from the environment: egress applies the YAML after the environment.",
+                f.name, e.line
+            )
         })
     }
 

@@ -38,6 +38,9 @@ fn missing_severity(ctx: &Ctx<'_>) -> (Severity, &'static str) {
 fn ws_url(ctx: &Ctx<'_>, out: &mut Out) {
     let Some(ws) = ctx.egress_setting("ws_url", Some("LIVEKIT_WS_URL")) else {
         let (sev, why) = missing_severity(ctx);
+        let why = ctx
+            .empty_override("ws_url", "LIVEKIT_WS_URL")
+            .map_or(why.to_string(), |o| o);
         out.add(
             "ws-url-missing",
             sev,
@@ -318,6 +321,7 @@ fn keys(ctx: &Ctx<'_>, out: &mut Out) {
         ("api_secret", "LIVEKIT_API_SECRET", &secret),
     ] {
         if v.is_none() {
+            let why = ctx.empty_override(name, env).map_or(why.to_string(), |o| o);
             out.add(
                 if name == "api_key" { "api-key-missing" } else { "api-secret-missing" },
                 sev,

@@ -153,6 +153,18 @@ fn config_mount(ctx: &Ctx<'_>, out: &mut Out) {
     };
     let file = s.env("EGRESS_CONFIG_FILE");
     let body = s.env("EGRESS_CONFIG_BODY");
+    if let (Some(b), Some(f)) = (body, ctx.egress) {
+        if f.name != c.file {
+            out.add(
+                "compose-config-body-wins",
+                Severity::Warning,
+                &Loc { file: c.file.clone(), line: Some(b.line), key: format!("services.{}.environment.EGRESS_CONFIG_BODY", s.name) },
+                format!("service `{}` sets EGRESS_CONFIG_BODY, so egress does not read {}", s.name, f.name),
+                format!("egress uses EGRESS_CONFIG_BODY when it is set and reads EGRESS_CONFIG_FILE only otherwise. The container therefore runs with the inline body, not with {}: the findings for {} may not describe the running egress.", f.name, f.name),
+                "Keep one source: remove EGRESS_CONFIG_BODY and mount the file with EGRESS_CONFIG_FILE, or check the compose file alone (the inline body is checked then).",
+            );
+        }
+    }
     match (file, body) {
         (None, None) if !s.env_file => out.add(
             "compose-config-missing",

@@ -326,6 +326,43 @@ fn ws_url_missing() {
 }
 
 #[test]
+fn empty_yaml_value_overrides_the_environment() {
+    let with_env = GOOD_COMPOSE.replace(
+        "      - EGRESS_CONFIG_FILE=/etc/egress.yaml\n",
+        "      - EGRESS_CONFIG_FILE=/etc/egress.yaml\n      - LIVEKIT_WS_URL=ws://livekit:7880\n",
+    );
+    let empty = good_egress().replace("ws_url: ws://livekit:7880", "ws_url: \"\"");
+    let f = find(&full(&empty, &good_livekit(), &with_env), "ws-url-missing");
+    assert!(
+        f.message.contains("replaces LIVEKIT_WS_URL"),
+        "{}",
+        f.message
+    );
+    // A bare `ws_url:` (null) leaves the variable in place.
+    let null = good_egress().replace("ws_url: ws://livekit:7880", "ws_url:");
+    assert!(!has(
+        &full(&null, &good_livekit(), &with_env),
+        "ws-url-missing"
+    ));
+}
+
+#[test]
+fn inline_body_and_a_config_file_together() {
+    let body = GOOD_COMPOSE.replace(
+        "      - EGRESS_CONFIG_FILE=/etc/egress.yaml\n",
+        "      - EGRESS_CONFIG_FILE=/etc/egress.yaml\n      - \"EGRESS_CONFIG_BODY=ws_url: ws://x\"\n",
+    );
+    assert!(has(
+        &full(&good_egress(), &good_livekit(), &body),
+        "compose-config-body-wins"
+    ));
+    assert!(!has(
+        &full(&good_egress(), &good_livekit(), GOOD_COMPOSE),
+        "compose-config-body-wins"
+    ));
+}
+
+#[test]
 fn ws_url_invalid() {
     assert!(has(
         &egress_only(&good_egress().replace("ws://livekit:7880", "livekit:7880")),
