@@ -211,6 +211,8 @@ pub fn load(inputs: &[InputFile]) -> Result<ConfigSet> {
         }
         set.files.push(file);
     }
+    // Report egress.yaml first, then livekit.yaml, then compose, whatever the argument order.
+    set.files.sort_by_key(|f| f.kind);
     if !set.has(Kind::Egress) {
         if let Some(body) = set.get(Kind::Compose).and_then(compose::config_body) {
             set.files.push(body);

@@ -61,6 +61,17 @@ fn place(f: &Finding) -> String {
     }
 }
 
+/// `file:line` with the file's base name (the details below give the full path).
+fn short_place(f: &Finding) -> String {
+    let base = std::path::Path::new(&f.file)
+        .file_name()
+        .map_or_else(|| f.file.clone(), |n| n.to_string_lossy().into_owned());
+    match f.line {
+        Some(l) => format!("{base}:{l}"),
+        None => base,
+    }
+}
+
 /// Keeps the end of `s` (file name and line) when it is longer than `max` characters.
 fn shorten_left(s: &str, max: usize) -> String {
     let n = s.chars().count();
@@ -102,8 +113,8 @@ fn table(r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Result<()> {
         for f in &r.findings {
             t.add_row(vec![
                 mark(Some(f.severity)).to_string(),
-                shorten_left(&style.clean_line(&place(f), 400), 40),
-                style.clean_line(&f.key, 40),
+                shorten_left(&style.clean_line(&short_place(f), 400), 30),
+                shorten_left(&style.clean_line(&f.key, 400), 30),
                 style.clean_line(&f.title, 120),
             ]);
         }
