@@ -52,6 +52,8 @@ pub struct Service {
     pub extra_hosts: Vec<String>,
     /// `command:` as one string.
     pub command: String,
+    /// True when `shm_size:` is set.
+    pub shm_size: bool,
 }
 
 impl Service {
@@ -294,6 +296,7 @@ fn service(name: &str, line: usize, n: &Node) -> Service {
             None => Vec::new(),
         },
         command,
+        shm_size: n.get("shm_size").is_some(),
     }
 }
 

@@ -25,6 +25,9 @@ const COSTS: &[(&str, f64, &str)] = &[
 
 /// Runs the container checks.
 pub fn check(ctx: &Ctx<'_>, out: &mut Out) {
+    if ctx.egress_service().is_some_and(|s| !s.shm_size) {
+        out.note("shm_size is not set for the egress service, which is fine: egress starts Chrome with --disable-dev-shm-usage, so Docker's 64 MB /dev/shm does not limit it.");
+    }
     sandbox(ctx, out);
     cpus(ctx, out);
     config_mount(ctx, out);

@@ -915,6 +915,15 @@ fn cpus_against_costs() {
 }
 
 #[test]
+fn shm_size_is_explained_not_flagged() {
+    let r = full(&good_egress(), &good_livekit(), GOOD_COMPOSE);
+    assert!(r.notes.iter().any(|n| n.contains("disable-dev-shm-usage")));
+    let shm = GOOD_COMPOSE.replace("    cpus: 4\n", "    cpus: 4\n    shm_size: 1gb\n");
+    let r = full(&good_egress(), &good_livekit(), &shm);
+    assert!(!r.notes.iter().any(|n| n.contains("disable-dev-shm-usage")));
+}
+
+#[test]
 fn config_must_reach_the_container() {
     let none = GOOD_COMPOSE.replace(
         "    environment:\n      - EGRESS_CONFIG_FILE=/etc/egress.yaml\n",
