@@ -2,6 +2,7 @@
 //! not open files, read logs or print anything but clap's own messages; no clap type leaves
 //! this module.
 
+use crate::config_check::InputFile;
 use crate::report::OutputFormat;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -12,10 +13,24 @@ const EXAMPLES: &str = "Examples:
   egresslens --format markdown -o incident.md egress.log livekit.log
                                                  write an incident report from both services' logs
   egresslens --format json egress.log.gz        machine-readable report; exit code 1 when failures are found
+  egresslens --config egress.yaml egress.log    say for each diagnosis whether egress.yaml confirms it
+  egresslens check-config egress.yaml livekit.yaml docker-compose.yaml
+                                                 find what in the configuration breaks recordings
   egresslens explain 412                        what a status code means and how to fix it
   egresslens rules list                         the rules egresslens knows
 
 Exit codes: 0 no failure found, 1 failures diagnosed, 2 usage/input/output error, 3 invalid rule files.";
+
+const CHECK_EXAMPLES: &str = "Examples:
+  egresslens check-config egress.yaml
+  egresslens check-config egress.yaml livekit.yaml docker-compose.yaml
+  egresslens check-config egress=conf/base.yaml livekit=conf/server.yaml
+  egresslens check-config --format json -o check.json egress.yaml
+
+Which file is which is told by content (`ws_url`/`api_key`/`storage` = egress, `keys`/`rtc`/`port` =
+livekit-server, `services` = compose); name it with KIND=FILE (egress, livekit, compose) when needed.
+
+Exit codes: 0 nothing wrong, 1 an error or warning found, 2 unreadable file or YAML syntax error.";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -67,6 +82,10 @@ struct AnalyzeArgs {
     /// In follow mode, warn about an egress still waiting for its start signal after this long.
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     stall_after: String,
+    /// Config file (egress.yaml, livekit.yaml, docker-compose.yaml; KIND=FILE to name the kind):
+    /// each diagnosis says whether the configuration confirms it (repeatable).
+    #[arg(long = "config", value_name = "FILE")]
+    config: Vec<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -79,6 +98,28 @@ enum Command {
         /// Extra rule files.
         #[arg(long, value_name = "DIR")]
         rules: Option<PathBuf>,
+    },
+    /// Check egress.yaml (and livekit.yaml, docker-compose.yaml) for what breaks recordings.
+    #[command(name = "check-config", after_help = CHECK_EXAMPLES)]
+    CheckConfig {
+        /// Config files; KIND=FILE (egress, livekit, compose) names a file's kind.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = FormatArg::Table)]
+        format: FormatArg,
+        /// Write the report to FILE instead of stdout (written atomically).
+        #[arg(short = 'o', long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// When to use colours (NO_COLOR is honoured).
+        #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+        color: ColorArg,
+        /// Show secrets unmasked in quoted values (secret keys are never quoted).
+        #[arg(long)]
+        no_redact: bool,
+        /// Exit 0 even when problems are found.
+        #[arg(long)]
+        exit_zero: bool,
     },
     /// List, show or test the rules.
     Rules {
@@ -122,6 +163,26 @@ enum ColorArg {
     Never,
 }
 
+impl From<FormatArg> for OutputFormat {
+    fn from(f: FormatArg) -> OutputFormat {
+        match f {
+            FormatArg::Table => OutputFormat::Table,
+            FormatArg::Markdown => OutputFormat::Markdown,
+            FormatArg::Json => OutputFormat::Json,
+        }
+    }
+}
+
+impl From<ColorArg> for ColorChoice {
+    fn from(c: ColorArg) -> ColorChoice {
+        match c {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::Always => ColorChoice::Always,
+            ColorArg::Never => ColorChoice::Never,
+        }
+    }
+}
+
 /// When to colour output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColorChoice {
@@ -144,6 +205,19 @@ pub struct AnalyzeConfig {
     pub redact: bool,
     pub exit_zero: bool,
     pub stall_after_secs: f64,
+    /// Config files to check diagnoses against (`--config`).
+    pub configs: Vec<InputFile>,
+}
+
+/// Settings for `check-config`.
+#[derive(Debug, Clone)]
+pub struct CheckConfigConfig {
+    pub files: Vec<InputFile>,
+    pub format: OutputFormat,
+    pub output: Option<PathBuf>,
+    pub color: ColorChoice,
+    pub redact: bool,
+    pub exit_zero: bool,
 }
 
 /// What to do.
@@ -164,6 +238,7 @@ pub enum Config {
     RulesTest {
         dir: Option<PathBuf>,
     },
+    CheckConfig(CheckConfigConfig),
 }
 
 /// The outcome of parsing: a config, or clap's own output (help, version, usage error).
@@ -199,6 +274,21 @@ where
             query: query.join(" "),
             rules_dir: rules,
         },
+        Some(Command::CheckConfig {
+            files,
+            format,
+            output,
+            color,
+            no_redact,
+            exit_zero,
+        }) => Config::CheckConfig(CheckConfigConfig {
+            files: files.iter().map(|f| InputFile::from_arg(f)).collect(),
+            format: format.into(),
+            output,
+            color: color.into(),
+            redact: !no_redact,
+            exit_zero,
+        }),
         Some(Command::Rules { action, rules }) => match action {
             RulesAction::List => Config::RulesList { rules_dir: rules },
             RulesAction::Show { id } => Config::RulesShow {
@@ -221,23 +311,16 @@ where
             Config::Analyze(AnalyzeConfig {
                 files: a.files,
                 follow: a.follow,
-                format: match a.format {
-                    FormatArg::Table => OutputFormat::Table,
-                    FormatArg::Markdown => OutputFormat::Markdown,
-                    FormatArg::Json => OutputFormat::Json,
-                },
+                format: a.format.into(),
                 output: a.output,
                 all: a.all,
                 egress_ids: a.egress,
                 rules_dir: a.rules,
-                color: match a.color {
-                    ColorArg::Auto => ColorChoice::Auto,
-                    ColorArg::Always => ColorChoice::Always,
-                    ColorArg::Never => ColorChoice::Never,
-                },
+                color: a.color.into(),
                 redact: !a.no_redact,
                 exit_zero: a.exit_zero,
                 stall_after_secs: stall,
+                configs: a.config.iter().map(|f| InputFile::from_arg(f)).collect(),
             })
         }
     };
@@ -276,6 +359,39 @@ mod tests {
             cfg(&["rules", "test"]),
             Config::RulesTest { dir: None }
         ));
+    }
+
+    #[test]
+    fn check_config_and_config_flag() {
+        let Config::CheckConfig(c) = cfg(&[
+            "check-config",
+            "--format",
+            "json",
+            "egress.yaml",
+            "livekit=lk.yaml",
+        ]) else {
+            panic!()
+        };
+        assert_eq!(c.format, OutputFormat::Json);
+        assert_eq!(c.files.len(), 2);
+        assert_eq!(c.files[0].kind, None);
+        assert_eq!(c.files[1].kind, Some(crate::config_check::Kind::Livekit));
+        assert_eq!(c.files[1].path, PathBuf::from("lk.yaml"));
+        assert!(matches!(
+            parse(["egresslens", "check-config"]),
+            Parsed::Exit { error: true, .. }
+        ));
+        let Config::Analyze(a) = cfg(&[
+            "--config",
+            "egress.yaml",
+            "--config",
+            "compose=dc.yml",
+            "x.log",
+        ]) else {
+            panic!()
+        };
+        assert_eq!(a.configs.len(), 2);
+        assert_eq!(a.files, vec![PathBuf::from("x.log")]);
     }
 
     #[test]

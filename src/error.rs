@@ -34,6 +34,12 @@ pub enum Error {
     Usage(String),
     #[error("cannot read config {path}: {why}")]
     Config { path: PathBuf, why: String },
+    #[error("{path}: line {line}: {why}")]
+    ConfigSyntax {
+        path: String,
+        line: usize,
+        why: String,
+    },
 }
 
 impl Error {

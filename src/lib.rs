@@ -5,6 +5,7 @@
 
 pub mod analyze;
 pub mod cli;
+pub mod config_check;
 pub mod correlate;
 pub mod decode;
 pub mod error;

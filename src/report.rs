@@ -1,8 +1,10 @@
 //! Formats an `Analysis` as a terminal report (comfy-table), a markdown incident report or
-//! JSON (`egresslens.report.v1`). The only module that formats output; it writes into a
+//! JSON (`egresslens.report.v1`), and a config check (`check`, `egresslens.check.v1`). The only
+//! module that formats output; it writes into a
 //! `&mut dyn Write` and never reads input, runs rules or decides exit codes. Every piece of
 //! log text goes through `safe` (controls stripped, secrets masked) before it is written.
 
+pub mod check;
 pub mod json;
 pub mod markdown;
 pub mod safe;

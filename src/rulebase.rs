@@ -138,6 +138,8 @@ pub struct Diagnosis {
     pub absent: Vec<String>,
     /// What the log cannot tell, and how to find out.
     pub unknowns: Vec<String>,
+    /// What a `--config` check says about this diagnosis (empty without `--config`).
+    pub config_check: Vec<crate::config_check::Note>,
     /// Other rules that matched the same facts.
     pub alternatives: Vec<Alternative>,
 }
@@ -1096,6 +1098,7 @@ fn build(r: &Rule, facts: &Facts, e: &Egress, marks: &Marks) -> Diagnosis {
             .map(|u| render(u, facts, count))
             .collect(),
         alternatives: Vec::new(),
+        config_check: Vec::new(),
     }
 }
 
@@ -1153,6 +1156,7 @@ fn unrecognised(e: &Egress, facts: &Facts) -> Option<Diagnosis> {
         absent: Vec::new(),
         unknowns: vec!["Debug-level lines (`logging.level: debug` in egress.yaml) often show the step that failed.".into()],
         alternatives: Vec::new(),
+        config_check: Vec::new(),
     })
 }
 

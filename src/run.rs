@@ -2,7 +2,7 @@
 //! only module that knows every stage; it holds no stage logic of its own.
 
 use crate::analyze::{run_readers, Engine, Options};
-use crate::cli::{self, AnalyzeConfig, ColorChoice, Config, Parsed};
+use crate::cli::{self, AnalyzeConfig, CheckConfigConfig, ColorChoice, Config, Parsed};
 use crate::error::{Error, Result, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::report::{self, OutputFormat, Style};
 use crate::rulebase::RuleSet;
@@ -47,6 +47,7 @@ fn is_broken_pipe(e: &Error) -> bool {
 fn dispatch(config: Config) -> Result<u8> {
     match config {
         Config::Analyze(a) => analyze(a),
+        Config::CheckConfig(c) => check_config(c),
         Config::Explain { query, rules_dir } => {
             let set = load_rules(rules_dir.as_deref())?;
             let text = crate::explain::explain(&set, &query);
@@ -105,12 +106,21 @@ fn print_stdout(text: &str) -> Result<()> {
 }
 
 fn style_for(a: &AnalyzeConfig) -> Style {
-    let to_terminal = a.output.is_none() && io::stdout().is_terminal();
+    make_style(a.format, a.output.as_deref(), a.color, a.redact)
+}
+
+fn make_style(
+    format: OutputFormat,
+    output: Option<&Path>,
+    color: ColorChoice,
+    redact: bool,
+) -> Style {
+    let to_terminal = output.is_none() && io::stdout().is_terminal();
     let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let color = match a.color {
+    let color = match color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => to_terminal && !no_color_env && a.format == OutputFormat::Table,
+        ColorChoice::Auto => to_terminal && !no_color_env && format == OutputFormat::Table,
     };
     let width = if to_terminal {
         terminal_size::terminal_size()
@@ -120,17 +130,41 @@ fn style_for(a: &AnalyzeConfig) -> Style {
         100
     };
     Style {
-        format: a.format,
+        format,
         color,
-        redact: a.redact,
+        redact,
         width: width.clamp(60, 160),
     }
+}
+
+/// `check-config`: load, check, report; exit 1 when an error or warning is found.
+fn check_config(c: CheckConfigConfig) -> Result<u8> {
+    let (_, report) = crate::config_check::run(&c.files)?;
+    let style = make_style(c.format, c.output.as_deref(), c.color, c.redact);
+    write_output(c.output.as_deref(), |w| {
+        report::check::write(&report, &style, w)
+    })?;
+    Ok(if report.has_problems() && !c.exit_zero {
+        EXIT_FINDINGS
+    } else {
+        EXIT_OK
+    })
 }
 
 fn analyze(a: AnalyzeConfig) -> Result<u8> {
     let rules = load_rules(a.rules_dir.as_deref())?;
     let style = style_for(&a);
     let inputs = Input::from_args(&a.files);
+    // Config files are read before any log, so a bad one fails fast.
+    let config = if a.configs.is_empty() {
+        None
+    } else if a.follow {
+        return Err(Error::Usage(
+            "--config is not supported with --follow yet: run `egresslens check-config` on the files instead".into(),
+        ));
+    } else {
+        Some(crate::config_check::run(&a.configs)?.1)
+    };
     if a.follow {
         return crate::follow::run(&a, &rules, &style, inputs);
     }
@@ -157,7 +191,10 @@ fn analyze(a: AnalyzeConfig) -> Result<u8> {
             }
         })?;
     bar.finish();
-    let analysis = engine.finish(stats);
+    let mut analysis = engine.finish(stats);
+    if let Some(c) = &config {
+        crate::config_check::annotate(&mut analysis, c);
+    }
     write_report(&a, |w| report::write(&analysis, &style, w))?;
     Ok(if analysis.has_findings() && !a.exit_zero {
         EXIT_FINDINGS
@@ -171,7 +208,15 @@ pub fn write_report(
     a: &AnalyzeConfig,
     body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<()> {
-    match &a.output {
+    write_output(a.output.as_deref(), body)
+}
+
+/// Writes to stdout, or atomically to `output`.
+pub fn write_output(
+    output: Option<&Path>,
+    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<()> {
+    match output {
         None => {
             let stdout = io::stdout();
             let mut w = io::BufWriter::new(stdout.lock());

@@ -4,6 +4,7 @@ mod util;
 
 mod catalogue;
 mod cli;
+mod config;
 mod golden;
 mod hostile;
 mod props;

@@ -20,7 +20,7 @@ fn evidence(ev: &Evidence, sources: &[String], style: &Style) -> Value {
 
 /// A diagnosis as JSON (with `scope`).
 pub fn diagnosis_value(d: &Diagnosis, sources: &[String], style: &Style) -> Value {
-    json!({
+    let mut v = json!({
         "rule": d.rule,
         "title": d.title,
         "severity": d.severity,
@@ -36,7 +36,30 @@ pub fn diagnosis_value(d: &Diagnosis, sources: &[String], style: &Style) -> Valu
         "alternatives": d.alternatives.iter().map(|a| json!({
             "rule": a.rule, "title": a.title, "confidence": a.confidence, "cause": style.clean(&a.cause),
         })).collect::<Vec<_>>(),
-    })
+    });
+    // Only with `--config` (and a linked rule): reports without it stay as they were.
+    if !d.config_check.is_empty() {
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert(
+                "config_check".into(),
+                d.config_check
+                    .iter()
+                    .map(|n| {
+                        json!({
+                            "verdict": n.verdict.name(),
+                            "text": style.clean(&n.text),
+                            "check": n.finding.as_ref().map(|f| f.check),
+                            "file": n.finding.as_ref().map(|f| style.clean(&f.file)),
+                            "line": n.finding.as_ref().and_then(|f| f.line),
+                            "key": n.finding.as_ref().map(|f| style.clean(&f.key)),
+                            "severity": n.finding.as_ref().map(|f| f.severity),
+                        })
+                    })
+                    .collect(),
+            );
+        }
+    }
+    v
 }
 
 /// An egress as JSON.

@@ -166,6 +166,13 @@ fn write_diagnosis(
         md_code(&d.rule)
     )?;
     writeln!(w, "{}\n", md_prose(&style.clean(&d.cause)))?;
+    if !d.config_check.is_empty() {
+        writeln!(w, "**Config check**\n")?;
+        for n in &d.config_check {
+            writeln!(w, "- {}", md_prose(&style.clean(&n.text)))?;
+        }
+        writeln!(w)?;
+    }
     if !d.fixes.is_empty() {
         writeln!(w, "**Fix**\n")?;
         for (n, f) in d.fixes.iter().enumerate() {

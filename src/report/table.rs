@@ -7,23 +7,23 @@ use crate::rulebase::{Diagnosis, Severity};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use std::io::{self, Write};
 
-struct Paint(bool);
+pub(crate) struct Paint(pub(crate) bool);
 
 impl Paint {
-    fn wrap(&self, code: &str, s: &str) -> String {
+    pub(crate) fn wrap(&self, code: &str, s: &str) -> String {
         if self.0 {
             format!("\u{1b}[{code}m{s}\u{1b}[0m")
         } else {
             s.to_string()
         }
     }
-    fn bold(&self, s: &str) -> String {
+    pub(crate) fn bold(&self, s: &str) -> String {
         self.wrap("1", s)
     }
-    fn dim(&self, s: &str) -> String {
+    pub(crate) fn dim(&self, s: &str) -> String {
         self.wrap("2", s)
     }
-    fn sev(&self, sev: Severity, s: &str) -> String {
+    pub(crate) fn sev(&self, sev: Severity, s: &str) -> String {
         match sev {
             Severity::Error => self.wrap("1;31", s),
             Severity::Warning => self.wrap("1;33", s),
@@ -32,7 +32,7 @@ impl Paint {
     }
 }
 
-fn mark(sev: Option<Severity>) -> &'static str {
+pub(crate) fn mark(sev: Option<Severity>) -> &'static str {
     match sev {
         Some(Severity::Error) => "✖",
         Some(Severity::Warning) => "▲",
@@ -42,7 +42,7 @@ fn mark(sev: Option<Severity>) -> &'static str {
 }
 
 /// Word-wraps `text` to `width`, indenting every line by `indent` (first line by `first`).
-fn wrap(text: &str, width: usize, first: &str, indent: &str) -> String {
+pub(crate) fn wrap(text: &str, width: usize, first: &str, indent: &str) -> String {
     let mut out = String::new();
     for (pn, para) in text.split('\n').enumerate() {
         let mut line = if pn == 0 {
@@ -219,6 +219,21 @@ fn write_diagnosis(
     let i4 = format!("{ind}    ");
     writeln!(w, "{i2}{}", p.bold("Cause"))?;
     write!(w, "{}", wrap(&style.clean(&d.cause), width, &i4, &i4))?;
+    if !d.config_check.is_empty() {
+        writeln!(w, "{i2}{}", p.bold("Config check"))?;
+        for n in &d.config_check {
+            write!(
+                w,
+                "{}",
+                wrap(
+                    &style.clean(&n.text),
+                    width,
+                    &format!("{i4}- "),
+                    &format!("{i4}  ")
+                )
+            )?;
+        }
+    }
     if !d.fixes.is_empty() {
         writeln!(w, "{i2}{}", p.bold("Fix"))?;
         for (n, f) in d.fixes.iter().enumerate() {
