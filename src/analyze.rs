@@ -365,8 +365,64 @@ fn hints(a: &Analysis) -> Vec<String> {
     h
 }
 
+/// Events decoded from one source, sent from its decoding thread in batches.
+struct Batch {
+    events: Vec<Event>,
+    /// Bytes read from the source so far.
+    read: u64,
+    /// The source's counters, in the last batch only.
+    stats: Option<Stats>,
+}
+
+/// Events per batch handed from a decoding thread to the correlating thread.
+const BATCH: usize = 2048;
+
+/// Reads and decodes one source on its own thread, sending event batches until the end.
+fn decode_source(
+    idx: u32,
+    mut reader: LineReader,
+    triage: Triage,
+    tx: std::sync::mpsc::SyncSender<std::io::Result<Batch>>,
+) {
+    let mut dec = Decoder::with_triage(Box::new(triage));
+    let mut events = Vec::with_capacity(BATCH);
+    loop {
+        match reader.next_line() {
+            Ok(Some(line)) => {
+                let origin = Origin {
+                    source: idx,
+                    line: line.number,
+                };
+                dec.push(line.bytes, origin, line.truncated, &mut |e| events.push(e));
+                if events.len() >= BATCH {
+                    let batch = Batch {
+                        events: std::mem::replace(&mut events, Vec::with_capacity(BATCH)),
+                        read: reader.bytes_read(),
+                        stats: None,
+                    };
+                    if tx.send(Ok(batch)).is_err() {
+                        return;
+                    }
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        }
+    }
+    dec.finish(&mut |e| events.push(e));
+    let _ = tx.send(Ok(Batch {
+        events,
+        read: reader.bytes_read(),
+        stats: Some(dec.stats.clone()),
+    }));
+}
+
 /// Pulls events from several sources, merged by timestamp (events without a timestamp keep
-/// their place after the previous event of their source).
+/// their place after the previous event of their source). Each source is read and decoded on
+/// its own thread while this thread correlates and diagnoses, so two cores share the work.
 pub fn run_readers(
     engine: &mut Engine<'_>,
     readers: Vec<(u32, LineReader)>,
@@ -374,91 +430,86 @@ pub fn run_readers(
     done: &mut dyn FnMut(&EgressResult),
 ) -> std::io::Result<Stats> {
     struct Src {
-        idx: u32,
-        reader: LineReader,
-        dec: Decoder,
+        rx: std::sync::mpsc::Receiver<std::io::Result<Batch>>,
         queue: std::collections::VecDeque<Event>,
         last_ts: Option<Ts>,
         eof: bool,
         reported: u64,
+        stats: Stats,
     }
-    let mut srcs: Vec<Src> = readers
-        .into_iter()
-        .map(|(idx, reader)| Src {
-            idx,
-            reader,
-            dec: Decoder::with_triage(Box::new(Triage::new(engine.rules()))),
-            queue: Default::default(),
-            last_ts: None,
-            eof: false,
-            reported: 0,
-        })
-        .collect();
     // Fill one source's queue with at least one event (or reach its end).
     fn fill(s: &mut Src, progress: &mut dyn FnMut(u64)) -> std::io::Result<()> {
         while s.queue.is_empty() && !s.eof {
-            let queue = &mut s.queue;
-            match s.reader.next_line()? {
-                Some(line) => {
-                    let origin = Origin {
-                        source: s.idx,
-                        line: line.number,
-                    };
-                    s.dec.push(line.bytes, origin, line.truncated, &mut |e| {
-                        queue.push_back(e)
-                    });
+            match s.rx.recv() {
+                Ok(Ok(batch)) => {
+                    s.queue.extend(batch.events);
+                    progress(batch.read.saturating_sub(s.reported));
+                    s.reported = batch.read;
+                    if let Some(st) = batch.stats {
+                        s.stats = st;
+                        s.eof = true;
+                    }
                 }
-                None => {
-                    s.dec.finish(&mut |e| queue.push_back(e));
-                    s.eof = true;
-                }
-            }
-            let read = s.reader.bytes_read();
-            if read - s.reported >= 8 << 20 {
-                progress(read - s.reported);
-                s.reported = read;
+                Ok(Err(e)) => return Err(e),
+                Err(_) => s.eof = true,
             }
         }
         Ok(())
     }
-    if srcs.len() == 1 {
-        let s = &mut srcs[0];
-        loop {
-            fill(s, progress)?;
-            let Some(ev) = s.queue.pop_front() else { break };
-            engine.push(ev, done);
-            while let Some(ev) = s.queue.pop_front() {
-                engine.push(ev, done);
-            }
+    std::thread::scope(|scope| {
+        let mut srcs: Vec<Src> = Vec::new();
+        for (idx, reader) in readers {
+            let (tx, rx) = std::sync::mpsc::sync_channel(4);
+            let triage = Triage::new(engine.rules());
+            scope.spawn(move || decode_source(idx, reader, triage, tx));
+            srcs.push(Src {
+                rx,
+                queue: Default::default(),
+                last_ts: None,
+                eof: false,
+                reported: 0,
+                stats: Stats::default(),
+            });
         }
-    } else {
-        loop {
-            for s in srcs.iter_mut() {
+        if srcs.len() == 1 {
+            let s = &mut srcs[0];
+            loop {
                 fill(s, progress)?;
-            }
-            // The head with the earliest (effective) timestamp goes first.
-            let pick = srcs
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| s.queue.front().map(|e| (i, e.ts.or(s.last_ts))))
-                .min_by_key(|&(i, ts)| (ts.map_or(i64::MIN, |t| t.0), i))
-                .map(|(i, _)| i);
-            let Some(i) = pick else { break };
-            let s = &mut srcs[i];
-            if let Some(ev) = s.queue.pop_front() {
-                if ev.ts.is_some() {
-                    s.last_ts = ev.ts;
+                if s.queue.is_empty() {
+                    break;
                 }
-                engine.push(ev, done);
+                while let Some(ev) = s.queue.pop_front() {
+                    engine.push(ev, done);
+                }
+            }
+        } else {
+            loop {
+                for s in srcs.iter_mut() {
+                    fill(s, progress)?;
+                }
+                // The head with the earliest (effective) timestamp goes first.
+                let pick = srcs
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, s)| s.queue.front().map(|e| (i, e.ts.or(s.last_ts))))
+                    .min_by_key(|&(i, ts)| (ts.map_or(i64::MIN, |t| t.0), i))
+                    .map(|(i, _)| i);
+                let Some(i) = pick else { break };
+                let s = &mut srcs[i];
+                if let Some(ev) = s.queue.pop_front() {
+                    if ev.ts.is_some() {
+                        s.last_ts = ev.ts;
+                    }
+                    engine.push(ev, done);
+                }
             }
         }
-    }
-    let mut stats = Stats::default();
-    for s in &srcs {
-        progress(s.reader.bytes_read() - s.reported);
-        stats.merge(&s.dec.stats);
-    }
-    Ok(stats)
+        let mut stats = Stats::default();
+        for s in &srcs {
+            stats.merge(&s.stats);
+        }
+        Ok(stats)
+    })
 }
 
 /// Analyses bytes in memory (rule examples, tests, pastes).

@@ -71,7 +71,8 @@ enum Join {
 
 struct Pending {
     head: String,
-    raw: String,
+    /// The entry as read, with continuation lines; `None` while it equals `head`.
+    raw: Option<String>,
     origin: Origin,
     container: Option<String>,
     prefix_ts: Option<Ts>,
@@ -170,8 +171,9 @@ impl Decoder {
             if p.join == Join::Entry && is_continuation(body) {
                 if p.extra_lines < MAX_JOINED_LINES {
                     let line = body.trim_end();
-                    p.raw.push('\n');
-                    push_capped(&mut p.raw, line);
+                    let raw = p.raw.get_or_insert_with(|| p.head.clone());
+                    raw.push('\n');
+                    push_capped(raw, line);
                 }
                 p.extra_lines += 1;
                 self.stats.continuation += 1;
@@ -185,7 +187,9 @@ impl Decoder {
             self.stats.blank += 1;
             return;
         }
-        let open_json = json_balance(json_part(trimmed)) > 0;
+        // A line ending in `}` is taken as closed; only other lines are scanned for an
+        // object that continues on the next line.
+        let open_json = !trimmed.ends_with('}') && json_balance(json_part(trimmed)) > 0;
         if let (Some(triage), false) = (self.triage.as_mut(), open_json) {
             if let Some(peek) = peek(trimmed) {
                 if !triage.relevant(&peek) {
@@ -209,7 +213,7 @@ impl Decoder {
         let mut head = String::with_capacity(trimmed.len());
         push_capped(&mut head, trimmed);
         self.pending = Some(Pending {
-            raw: head.clone(),
+            raw: None,
             head,
             origin,
             container: pfx.container.map(str::to_string),
@@ -234,7 +238,7 @@ impl Decoder {
             return;
         };
         let mut ev = decode_entry(&p.head, p.join == Join::Proto);
-        ev.raw = p.raw;
+        ev.raw = p.raw.unwrap_or(p.head);
         ev.origin = p.origin;
         ev.container = p.container;
         ev.continuation_lines = p.extra_lines;
@@ -250,10 +254,11 @@ impl Decoder {
 fn append(p: &mut Pending, line: &str, sep: &str) {
     p.extra_lines += 1;
     if p.head.len() < MAX_ENTRY_BYTES {
+        let raw = p.raw.get_or_insert_with(|| p.head.clone());
+        raw.push('\n');
+        push_capped(raw, line);
         p.head.push_str(sep);
         push_capped(&mut p.head, line);
-        p.raw.push('\n');
-        push_capped(&mut p.raw, line);
     }
 }
 
@@ -291,7 +296,14 @@ fn looks_like_entry(t: &str) -> bool {
 /// Python traceback frames, indented file:line references.
 pub fn is_continuation(body: &str) -> bool {
     let t = body.trim_start();
-    if t.is_empty() || looks_like_entry(t) {
+    // Continuations never start with a digit or a brace: entries (timestamps,
+    // JSON) do. This keeps the common case cheap.
+    match t.as_bytes().first() {
+        None => return false,
+        Some(c) if c.is_ascii_digit() || *c == b'{' => return false,
+        _ => {}
+    }
+    if looks_like_entry(t) {
         return false;
     }
     let indented = body.starts_with([' ', '\t']);

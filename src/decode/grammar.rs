@@ -59,11 +59,31 @@ pub fn timestamp(i: &str) -> IResult<&str, Ts> {
         }
         v
     });
-    let date = chrono::NaiveDate::from_ymd_opt(y as i32, mo, d)
-        .and_then(|dt| dt.and_hms_opt(h, mi, s))
-        .ok_or_else(|| nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Verify)))?;
-    let base = date.and_utc().timestamp() - offset.unwrap_or(0);
+    let bad = || nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Verify));
+    let days = days_from_civil(i64::from(y), mo, d).ok_or_else(bad)?;
+    if h > 23 || mi > 59 || s > 60 {
+        return Err(bad());
+    }
+    let base = days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)
+        - offset.unwrap_or(0);
     Ok((i, Ts(base * 1_000_000 + micros)))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm), `None`
+/// for an impossible date.
+fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&m) || d == 0 || d > month_days[(m - 1) as usize] {
+        return None;
+    }
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
 }
 
 /// A level word followed by whitespace or end.
@@ -203,6 +223,9 @@ mod tests {
         let (_, t4) = timestamp("2026-01-27 11:11:05,179").unwrap();
         assert_eq!(t4, t);
         assert!(timestamp("2026-13-27T11:11:05Z").is_err());
+        assert!(timestamp("2026-02-29T11:11:05Z").is_err());
+        assert_eq!(timestamp("2024-02-29T00:00:00Z").map(|(_, t)| t.0), Ok(1_709_164_800_000_000));
+        assert_eq!(timestamp("1970-01-01T00:00:00Z").map(|(_, t)| t.0), Ok(0));
         assert!(timestamp("hello").is_err());
     }
 

@@ -70,6 +70,17 @@ fn kubectl(line: &str) -> Option<(&str, &str)> {
 /// `-t` prefix (followed by another timestamp, a JSON object or plain text) or a CRI header
 /// (`ts stdout|stderr F|P `). A timestamp followed by a level word belongs to the line itself.
 fn collector_ts(line: &str) -> Option<(Ts, &str)> {
+    // Cheap rejects first: no date at the start, or a zap console line (its own timestamp
+    // followed by a tab).
+    let b = line.as_bytes();
+    if b.len() < 20 || !b[0].is_ascii_digit() || b[4] != b'-' {
+        return None;
+    }
+    if let Some(sep) = b[19..b.len().min(40)].iter().position(|c| *c == b' ' || *c == b'\t') {
+        if b[19 + sep] == b'\t' {
+            return None;
+        }
+    }
     let (rest, ts) = grammar::timestamp(line).ok()?;
     let rest = rest.strip_prefix(' ')?;
     for stream in ["stdout ", "stderr "] {
