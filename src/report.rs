@@ -3,6 +3,7 @@
 //! `&mut dyn Write` and never reads input, runs rules or decides exit codes. Every piece of
 //! log text goes through `safe` (controls stripped, secrets masked) before it is written.
 
+pub mod follow;
 pub mod json;
 pub mod markdown;
 pub mod safe;

@@ -7,7 +7,7 @@ use crate::rulebase::{Diagnosis, Severity};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use std::io::{self, Write};
 
-struct Paint(bool);
+pub(super) struct Paint(pub(super) bool);
 
 impl Paint {
     fn wrap(&self, code: &str, s: &str) -> String {
@@ -17,13 +17,13 @@ impl Paint {
             s.to_string()
         }
     }
-    fn bold(&self, s: &str) -> String {
+    pub(super) fn bold(&self, s: &str) -> String {
         self.wrap("1", s)
     }
-    fn dim(&self, s: &str) -> String {
+    pub(super) fn dim(&self, s: &str) -> String {
         self.wrap("2", s)
     }
-    fn sev(&self, sev: Severity, s: &str) -> String {
+    pub(super) fn sev(&self, sev: Severity, s: &str) -> String {
         match sev {
             Severity::Error => self.wrap("1;31", s),
             Severity::Warning => self.wrap("1;33", s),
@@ -32,7 +32,7 @@ impl Paint {
     }
 }
 
-fn mark(sev: Option<Severity>) -> &'static str {
+pub(super) fn mark(sev: Option<Severity>) -> &'static str {
     match sev {
         Some(Severity::Error) => "✖",
         Some(Severity::Warning) => "▲",
@@ -42,7 +42,7 @@ fn mark(sev: Option<Severity>) -> &'static str {
 }
 
 /// Word-wraps `text` to `width`, indenting every line by `indent` (first line by `first`).
-fn wrap(text: &str, width: usize, first: &str, indent: &str) -> String {
+pub(super) fn wrap(text: &str, width: usize, first: &str, indent: &str) -> String {
     let mut out = String::new();
     for (pn, para) in text.split('\n').enumerate() {
         let mut line = if pn == 0 {
@@ -194,7 +194,7 @@ pub fn write_egress(
     Ok(())
 }
 
-fn write_diagnosis(
+pub(super) fn write_diagnosis(
     d: &Diagnosis,
     sources: &[String],
     style: &Style,

@@ -3,7 +3,7 @@
 
 use super::{
     fact_names, milestone_names, regex, Between, Cond, Confidence, Expect, Explain, RuleTest,
-    Scope, Severity, StatusCond,
+    Scope, Severity, StallKind, StatusCond,
 };
 use crate::correlate::Status;
 use crate::error::RuleError;
@@ -61,6 +61,8 @@ struct WhenFile {
     count: Vec<CountFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     server_only: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    stall: Vec<String>,
 }
 
 #[derive(Deserialize, serde::Serialize)]
@@ -260,6 +262,15 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Parsed, Vec<RuleError>> {
     cond.request_type = w.request_type.clone();
     cond.output_type = w.output_type.clone();
     cond.server_only = w.server_only;
+    for k in &w.stall {
+        match StallKind::parse(k) {
+            Some(k) => cond.stall.push(k),
+            None => errors.push(err(
+                "when.stall",
+                format!("`{k}` is not a stall (before_start, silent, ending)"),
+            )),
+        }
+    }
     for (field, list) in [
         ("when.reached", &w.reached),
         ("when.not_reached", &w.not_reached),
@@ -323,7 +334,8 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Parsed, Vec<RuleError>> {
             || !w.reached.is_empty()
             || !w.not_reached.is_empty()
             || !w.between.is_empty()
-            || w.server_only.is_some();
+            || w.server_only.is_some()
+            || !w.stall.is_empty();
         if egress_only {
             errors.push(err(
                 "when",
