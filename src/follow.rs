@@ -374,16 +374,25 @@ impl<'r> Follower<'r> {
             let lag = stall_since(e, kind)
                 .zip(newest)
                 .map_or(0.0, |(since, n)| since.secs_until(n).max(0.0));
-            let w = self.st.watches.entry(e.id.clone()).or_insert(Watch {
-                kind,
-                seen_at: now,
-                lag_secs: lag,
-                lines: e.lines,
-                flagged: 0,
-            });
+            // The newest line came in at `any_line_at`; the clock started `lag` before it.
+            if !self.st.watches.contains_key(&e.id) {
+                self.st.watches.insert(
+                    e.id.clone(),
+                    Watch {
+                        kind,
+                        seen_at: self.any_line_at,
+                        lag_secs: lag,
+                        lines: e.lines,
+                        flagged: 0,
+                    },
+                );
+            }
+            let Some(w) = self.st.watches.get_mut(&e.id) else {
+                continue;
+            };
             if w.kind != kind || (kind == StallKind::Silent && w.lines != e.lines) {
                 w.kind = kind;
-                w.seen_at = now;
+                w.seen_at = self.any_line_at;
                 w.lag_secs = lag;
             }
             w.lines = e.lines;
