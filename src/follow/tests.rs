@@ -1,3 +1,6 @@
+//! Unit tests of follow mode's wiring, driven with simulated time: quiet flushes, stall clocks,
+//! live findings, restarts and bounded memory. They do no I/O and never sleep.
+
 use super::*;
 use crate::source::Line;
 
