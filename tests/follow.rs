@@ -100,11 +100,12 @@ impl Follow {
         stdin.flush().expect("flush");
     }
 
-    fn interrupt(&self) {
+    /// Sends a signal (`INT`, `TERM`) with `kill`, as a user or a service manager would.
+    fn signal(&self, name: &str) {
         let status = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
+            .args([&format!("-{name}"), &self.child.id().to_string()])
             .status()
-            .expect("kill -INT");
+            .expect("kill");
         assert!(status.success());
     }
 
@@ -259,7 +260,7 @@ fn follow_explains_appended_failures_through_rotation_truncation_and_recreation(
     }
 
     // Ctrl-C: a closing summary, exit 1 (failures were found).
-    f.interrupt();
+    f.signal("INT");
     let (code, rest, stderr) = f.finish();
     let summary = rest
         .iter()
@@ -289,9 +290,14 @@ fn follow_several_files_keeps_each_line_s_origin() {
     assert_eq!(ev[0]["source"], b_s, "{v}");
     assert_eq!(ev[1]["source"], b_s, "{v}");
     assert_eq!(ev[1]["line"], 2, "{v}");
-    f.interrupt();
-    let (code, _, stderr) = f.finish();
+    // SIGTERM (a service manager stopping it) ends the run like Ctrl-C.
+    f.signal("TERM");
+    let (code, rest, stderr) = f.finish();
     assert_eq!(code, 1, "{stderr}");
+    assert!(
+        rest.iter().any(|l| l.contains("\"kind\":\"summary\"")),
+        "{rest:?}"
+    );
 }
 
 #[test]
@@ -367,7 +373,7 @@ fn follow_sigint_prints_a_summary_of_what_is_still_open() {
     f.wait_for("the completed egress", |l| {
         l.contains("EG_DDDDDDDDDDD1") && l.contains("complete")
     });
-    f.interrupt();
+    f.signal("INT");
     let (code, rest, stderr) = f.finish();
     let text = rest.join("\n");
     assert!(text.contains("egresslens: stopped after"), "{text}");
