@@ -39,8 +39,11 @@ pub const SILENT_FACTOR: f64 = 10.0;
 /// An egress still ending this long after `egress_ending` is flagged (the egress itself
 /// gives up after 30 s with `pipeline frozen`).
 pub const ENDING_AFTER_SECS: f64 = 60.0;
-/// Lines taken from each input before the clocks are looked at again.
-const BATCH: usize = 16 * 1024;
+/// Lines taken from an input at a time before the clocks are looked at again.
+const BATCH: usize = 4096;
+/// With several inputs, an input is read again once fewer than this many of its entries wait
+/// to be merged (by timestamp) with the other inputs.
+const MERGE_LOW: usize = 1024;
 /// Egress IDs remembered after their report, so that a line arriving after the report does
 /// not come out as a second, partial egress.
 const RECENT: usize = 4096;
@@ -179,6 +182,11 @@ pub struct Follower<'r> {
     names: Vec<String>,
     source_of: Vec<u32>,
     last_line: Vec<Option<Instant>>,
+    /// Several inputs: decoded entries waiting to be merged by timestamp, the last timestamp
+    /// released from each input, and whether each input has handed out all it holds now.
+    queues: Vec<VecDeque<Event>>,
+    last_ts: Vec<Option<Ts>>,
+    caught_up: Vec<bool>,
     any_line_at: Instant,
     last_flush: Instant,
     last_check: Option<Instant>,
@@ -209,6 +217,9 @@ impl<'r> Follower<'r> {
             retired: Stats::default(),
             source_of: (0..n as u32).collect(),
             last_line: vec![None; n],
+            queues: (0..n).map(|_| VecDeque::new()).collect(),
+            last_ts: vec![None; n],
+            caught_up: vec![false; n],
             any_line_at: now,
             last_flush: now,
             last_check: None,
@@ -246,13 +257,70 @@ impl<'r> Follower<'r> {
         &self.st.summary
     }
 
-    fn push_events(&mut self, sink: &mut dyn Sink) {
+    /// Hands the entries just decoded from `input` on: to the engine at once with one input,
+    /// else to the input's merge queue.
+    fn push_events(&mut self, input: usize, sink: &mut dyn Sink) {
         let mut evs = std::mem::take(&mut self.scratch);
+        if self.queues.len() > 1 {
+            if let Some(q) = self.queues.get_mut(input) {
+                q.extend(evs.drain(..));
+            }
+        }
         for ev in evs.drain(..) {
             let st = &mut self.st;
             self.engine.push(ev, &mut |r| st.done(r, sink));
         }
         self.scratch = evs;
+    }
+
+    /// With several inputs: true when input `i` should be read (few of its entries wait).
+    pub fn wants_more(&self, i: usize) -> bool {
+        self.queues.len() <= 1 || self.queues.get(i).is_some_and(|q| q.len() < MERGE_LOW)
+    }
+
+    /// Tells whether input `i` has handed out everything it holds now (then an empty queue
+    /// of it does not hold the merge back).
+    pub fn set_caught_up(&mut self, i: usize, caught_up: bool) {
+        if let Some(c) = self.caught_up.get_mut(i) {
+            *c = caught_up;
+        }
+    }
+
+    /// With several inputs: passes the queued entries to the engine in timestamp order (an
+    /// entry without one keeps its place after its input's previous entry), as far as every
+    /// input that may hold earlier entries has some queued.
+    pub fn release(&mut self, sink: &mut dyn Sink) {
+        if self.queues.len() <= 1 {
+            return;
+        }
+        loop {
+            let blocked = self
+                .queues
+                .iter()
+                .zip(&self.caught_up)
+                .any(|(q, caught_up)| q.is_empty() && !caught_up);
+            if blocked {
+                return;
+            }
+            let pick = self
+                .queues
+                .iter()
+                .enumerate()
+                .filter_map(|(i, q)| q.front().map(|e| (i, e.ts.or(self.last_ts[i]))))
+                .min_by_key(|&(i, ts)| (ts.map_or(i64::MIN, |t| t.0), i))
+                .map(|(i, _)| i);
+            let Some(i) = pick else {
+                return;
+            };
+            let Some(ev) = self.queues[i].pop_front() else {
+                return;
+            };
+            if ev.ts.is_some() {
+                self.last_ts[i] = ev.ts;
+            }
+            let st = &mut self.st;
+            self.engine.push(ev, &mut |r| st.done(r, sink));
+        }
     }
 
     /// One line from input `input`.
@@ -266,7 +334,7 @@ impl<'r> Follower<'r> {
         };
         let scratch = &mut self.scratch;
         dec.push(line.bytes, origin, line.truncated, &mut |e| scratch.push(e));
-        self.push_events(sink);
+        self.push_events(input, sink);
         self.last_line[input] = Some(now);
         self.any_line_at = now;
         self.lines_since_evict += 1;
@@ -281,7 +349,7 @@ impl<'r> Follower<'r> {
         };
         let scratch = &mut self.scratch;
         dec.finish(&mut |e| scratch.push(e));
-        self.push_events(sink);
+        self.push_events(input, sink);
     }
 
     /// Input `input` starts over (rotated, re-created or truncated file): its line numbers
@@ -304,6 +372,7 @@ impl<'r> Follower<'r> {
     pub fn closed(&mut self, input: usize, sink: &mut dyn Sink) {
         self.finish_decoder(input, sink);
         self.last_line[input] = None;
+        self.set_caught_up(input, true);
     }
 
     /// How long the caller may wait for input before calling [`Follower::idle`] again.
@@ -327,6 +396,7 @@ impl<'r> Follower<'r> {
                 }
             }
         }
+        self.release(sink);
         if now.saturating_duration_since(self.any_line_at) >= QUIET
             || now.saturating_duration_since(self.last_flush) >= FLUSH_EVERY
         {
@@ -455,7 +525,9 @@ impl<'r> Follower<'r> {
     pub fn finish(mut self, now: Instant, sink: &mut dyn Sink) -> LiveSummary {
         for i in 0..self.decoders.len() {
             self.finish_decoder(i, sink);
+            self.set_caught_up(i, true);
         }
+        self.release(sink);
         {
             let st = &mut self.st;
             self.engine.flush_ended(&mut |r| st.done(r, sink));
@@ -588,24 +660,39 @@ pub fn run(a: &AnalyzeConfig, rules: &RuleSet, style: &Style, inputs: Vec<Input>
             break;
         }
         let now = Instant::now();
-        let polled = tailer.poll(BATCH, &mut |i, ev| match ev {
-            TailEvent::Line(line) => f.line(i, line, now, &mut sink),
-            TailEvent::Restart(_) => f.restart(i, &mut sink),
-            TailEvent::Closed => f.closed(i, &mut sink),
-        });
-        let polled = match polled {
-            Ok(p) => p,
-            Err(e) => {
-                failure = Some(input_error(e));
-                break;
+        let mut more = false;
+        for i in 0..tailer.inputs() {
+            if !f.wants_more(i) {
+                // Its queue waits for another input's earlier entries: come back at once.
+                more = true;
+                continue;
             }
-        };
+            let polled = tailer.poll_input(i, BATCH, &mut |i, ev| match ev {
+                TailEvent::Line(line) => f.line(i, line, now, &mut sink),
+                TailEvent::Restart(_) => f.restart(i, &mut sink),
+                TailEvent::Closed => f.closed(i, &mut sink),
+            });
+            match polled {
+                Ok(p) => {
+                    f.set_caught_up(i, !p.more);
+                    more |= p.more;
+                }
+                Err(e) => {
+                    failure = Some(input_error(e));
+                    break;
+                }
+            }
+        }
+        if failure.is_some() {
+            break;
+        }
+        f.release(&mut sink);
         let now = Instant::now();
         f.idle(now, &mut sink);
         if tailer.all_closed() || sink.failed() {
             break;
         }
-        if !polled.more {
+        if !more {
             tailer.wait(f.next_wait(now));
         }
     }

@@ -416,3 +416,61 @@ fn state_stays_bounded_over_hundreds_of_thousands_of_egresses() {
     assert_eq!(s.completed, N * 8 / 10);
     assert!(sink.events.len() as u64 >= s.failed + s.evicted);
 }
+
+#[test]
+fn several_inputs_are_merged_by_timestamp() {
+    let rules = rules();
+    let mut s = settings(30.0);
+    s.all = true;
+    let t0 = Instant::now();
+    let mut f = Follower::new(&rules, s, vec!["a.log".into(), "b.log".into()], t0);
+    let mut sink = Collect::default();
+    // Lines without egress IDs (a pasted log): their order decides which request an end
+    // belongs to. a.log holds both requests, b.log both ends.
+    let l = |s: &str| format!("2026-11-25T10:00:{s}.000Z INFO egress {s}");
+    // (The last line of each is held back by its decoder, waiting for continuation lines.)
+    let a = [
+        l("00").replace(" 00", " request validated"),
+        l("40").replace(" 40", " request validated"),
+        l("59").replace(" 59", " cpu check"),
+    ];
+    let b = [
+        l("34").replace(
+            " 34",
+            " egress_aborted \"error\": \"Start signal not received\"",
+        ),
+        l("50").replace(" 50", " egress_complete"),
+        l("58").replace(" 58", " cpu check"),
+    ];
+    let mut feed = |f: &mut Follower<'_>, input: usize, lines: &[String]| {
+        for (n, text) in lines.iter().enumerate() {
+            let line = Line {
+                bytes: text.as_bytes(),
+                number: n as u64 + 1,
+                truncated: false,
+            };
+            f.line(input, line, t0, &mut sink);
+        }
+    };
+    feed(&mut f, 0, &a);
+    f.set_caught_up(0, true);
+    // b.log has not been read yet: nothing of a.log may go ahead of it.
+    f.release(&mut Collect::default());
+    assert_eq!(f.engine().global().events, 0);
+    feed(&mut f, 1, &b);
+    f.set_caught_up(1, true);
+    let (summary, sink) = {
+        let mut sink = Collect::default();
+        f.release(&mut sink);
+        let s = f.finish(t0 + Duration::from_secs(1), &mut sink);
+        (s, sink)
+    };
+    assert_eq!(
+        sink.events,
+        vec![
+            "egress (no egress ID) aborted start-signal-not-received",
+            "egress (no egress ID) complete"
+        ]
+    );
+    assert_eq!(summary.open, 0);
+}

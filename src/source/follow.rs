@@ -199,16 +199,36 @@ impl Tailer {
         f: &mut dyn FnMut(usize, TailEvent<'_>),
     ) -> Result<Polled, TailError> {
         let mut polled = Polled::default();
-        for (i, tail) in self.inputs.iter_mut().enumerate() {
-            let (lines, more) = match tail {
-                Tail::Stdin(s) => poll_stdin(s, i, batch, f),
-                Tail::File(t) => poll_file(t, i, batch, f),
-            }
-            .map_err(|source| TailError { input: i, source })?;
-            polled.lines += lines;
-            polled.more |= more;
+        for i in 0..self.inputs.len() {
+            let p = self.poll_input(i, batch, f)?;
+            polled.lines += p.lines;
+            polled.more |= p.more;
         }
         Ok(polled)
+    }
+
+    /// Like [`Tailer::poll`] for input `i` alone (a caller merging inputs reads each as it
+    /// needs).
+    pub fn poll_input(
+        &mut self,
+        i: usize,
+        batch: usize,
+        f: &mut dyn FnMut(usize, TailEvent<'_>),
+    ) -> Result<Polled, TailError> {
+        let Some(tail) = self.inputs.get_mut(i) else {
+            return Ok(Polled::default());
+        };
+        let (lines, more) = match tail {
+            Tail::Stdin(s) => poll_stdin(s, i, batch, f),
+            Tail::File(t) => poll_file(t, i, batch, f),
+        }
+        .map_err(|source| TailError { input: i, source })?;
+        Ok(Polled { lines, more })
+    }
+
+    /// Number of inputs.
+    pub fn inputs(&self) -> usize {
+        self.inputs.len()
     }
 
     /// Waits until a watched file changes, stdin has data, [`Waker::wake`] is called, or
