@@ -32,7 +32,7 @@ impl Paint {
     }
 }
 
-pub(super) fn mark(sev: Option<Severity>) -> &'static str {
+fn mark(sev: Option<Severity>) -> &'static str {
     match sev {
         Some(Severity::Error) => "✖",
         Some(Severity::Warning) => "▲",
@@ -42,7 +42,7 @@ pub(super) fn mark(sev: Option<Severity>) -> &'static str {
 }
 
 /// Word-wraps `text` to `width`, indenting every line by `indent` (first line by `first`).
-pub(super) fn wrap(text: &str, width: usize, first: &str, indent: &str) -> String {
+fn wrap(text: &str, width: usize, first: &str, indent: &str) -> String {
     let mut out = String::new();
     for (pn, para) in text.split('\n').enumerate() {
         let mut line = if pn == 0 {
