@@ -34,8 +34,11 @@ pub const CHECK_EVERY: Duration = Duration::from_millis(500);
 /// reported as incomplete and dropped, so that memory stays bounded.
 pub const EVICT_AFTER_SECS: f64 = 3600.0;
 /// An egress that has started recording is flagged after `SILENT_FACTOR × --stall-after`
-/// without a line.
+/// without a line, and never before [`SILENT_MIN_SECS`].
 pub const SILENT_FACTOR: f64 = 10.0;
+/// Recent egress versions log `hw resources usage` for a recording egress every 10 minutes, so
+/// a healthy recording may be quiet that long: a silence is flagged after 15 minutes at least.
+pub const SILENT_MIN_SECS: f64 = 900.0;
 /// An egress still ending this long after `egress_ending` is flagged (the egress itself
 /// gives up after 30 s with `pipeline frozen`).
 pub const ENDING_AFTER_SECS: f64 = 60.0;
@@ -468,7 +471,7 @@ impl<'r> Follower<'r> {
             w.lines = e.lines;
             let limit = match kind {
                 StallKind::BeforeStart => stall_after,
-                StallKind::Silent => stall_after * SILENT_FACTOR,
+                StallKind::Silent => (stall_after * SILENT_FACTOR).max(SILENT_MIN_SECS),
                 StallKind::Ending => ENDING_AFTER_SECS,
             };
             let waited = w.waited(now);

@@ -231,37 +231,41 @@ fn silent_and_ending_stalls() {
     feed.line(0.0, &zap(0.5, "request validated", B, ""));
     feed.line(0.0, &zap(0.6, "pipeline playing", B, ""));
     feed.idle(1.0);
-    // B logs on; A goes quiet.
-    for s in 2..=9 {
-        feed.line(s as f64, &zap(s as f64, "video input queue stats", B, ""));
-        feed.idle(s as f64 + 0.5);
+    // B logs on; A goes quiet. The limit is 10 × 1 s, raised to the 15-minute floor.
+    let silent = SILENT_MIN_SECS;
+    let mut t = 1.0;
+    while t + 60.0 < silent {
+        t += 60.0;
+        feed.line(t, &zap(t, "video input queue stats", B, ""));
+        feed.idle(t + 0.5);
     }
     assert!(feed.sink.events.is_empty(), "{:?}", feed.sink.events);
-    feed.line(10.0, &zap(10.0, "video input queue stats", B, ""));
-    feed.idle(10.6);
+    feed.line(silent, &zap(silent, "video input queue stats", B, ""));
+    feed.idle(silent + 0.6);
     assert_eq!(
         feed.sink.events,
         vec![format!("stall {A} silent stalled-silent")]
     );
+    let end = silent + 1.0;
     feed.line(
-        11.0,
+        end,
         &zap(
-            11.0,
+            end,
             "egress_ending",
             B,
             r#","details":"End reason: StopEgress API""#,
         ),
     );
-    feed.idle(11.5);
-    feed.idle(11.0 + ENDING_AFTER_SECS - 1.0);
+    feed.idle(end + 0.5);
+    feed.idle(end + ENDING_AFTER_SECS - 1.0);
     assert_eq!(feed.sink.events.len(), 1, "{:?}", feed.sink.events);
-    feed.idle(11.0 + ENDING_AFTER_SECS + 0.5);
+    feed.idle(end + ENDING_AFTER_SECS + 0.5);
     assert_eq!(
         feed.sink.events.last().map(String::as_str),
         Some(format!("stall {B} ending stalled-ending").as_str())
     );
     // Both still open at the end: listed in the summary.
-    let (_, sink) = feed.finish(80.0);
+    let (_, sink) = feed.finish(end + 100.0);
     let (s, open) = sink.summary.expect("summary");
     assert_eq!(s.open, 2);
     assert_eq!(s.stalls, 2);
