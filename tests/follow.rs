@@ -400,7 +400,10 @@ fn follow_ends_quietly_when_stdout_is_closed() {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut first = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut first);
+        let mut reader = BufReader::new(stdout);
+        let _ = reader.read_line(&mut first);
+        // Closed before the test goes on.
+        drop(reader);
         let _ = tx.send(first);
     });
     let first = rx.recv_timeout(DEADLINE).expect("a first line");
