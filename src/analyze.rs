@@ -6,7 +6,9 @@
 use crate::correlate::{Correlator, Egress, Global, Status};
 use crate::decode::{Decoder, Peek, Relevance, Stats};
 use crate::event::{Event, Level, Origin, Ts};
-use crate::rulebase::{Diagnosis, EgressSummary, Regex, RuleSet, Severity, TextMatcher};
+use crate::rulebase::{
+    Diagnosis, EgressSummary, Regex, Rule, RuleSet, Severity, StallKind, TextMatcher,
+};
 use crate::source::LineReader;
 use std::collections::{BTreeMap, HashMap};
 
@@ -20,6 +22,9 @@ pub struct Options {
     pub all: bool,
     /// Only these egress IDs (empty: all).
     pub egress_ids: Vec<String>,
+    /// Follow mode: results go to `done` and are not kept for a final report, so memory stays
+    /// flat on endless input (only the counts are kept).
+    pub stream: bool,
 }
 
 /// One egress with its diagnoses and what the input cannot tell about it.
@@ -234,6 +239,47 @@ impl<'r> Engine<'r> {
         self.corr.open_egresses()
     }
 
+    /// The newest log timestamp seen so far.
+    pub fn newest(&self) -> Option<Ts> {
+        self.corr.global.last
+    }
+
+    /// Node and input facts so far (`peak_open`, line counts ...).
+    pub fn global(&self) -> &Global {
+        &self.corr.global
+    }
+
+    /// True when the `--egress` filter lets this egress through.
+    pub fn wants(&self, e: &Egress) -> bool {
+        self.opts.egress_ids.is_empty()
+            || e.id
+                .as_ref()
+                .is_some_and(|id| self.opts.egress_ids.iter().any(|w| w == id))
+    }
+
+    /// An open egress that has stalled, with the rules that describe its stall.
+    pub fn diagnose_stall(&self, e: &Egress, kind: StallKind, waited_secs: f64) -> Stall {
+        Stall {
+            kind,
+            waited_secs,
+            result: EgressResult {
+                egress: e.clone(),
+                diagnoses: self.rules.diagnose_stall(e, kind, waited_secs),
+                notes: Vec::new(),
+            },
+        }
+    }
+
+    /// Node- and input-level findings on the facts so far, leaving out the rules `skip` names.
+    pub fn findings_now(&self, skip: &dyn Fn(&Rule) -> bool) -> Vec<Diagnosis> {
+        let summary = EgressSummary {
+            egresses: self.out.summary.egresses,
+            failed: self.out.summary.failed,
+        };
+        self.rules
+            .diagnose_global_except(&self.corr.global, &summary, skip)
+    }
+
     /// Evicts egresses idle since before `cutoff`, reporting them as incomplete.
     pub fn evict_idle(&mut self, cutoff: Ts, done: &mut dyn FnMut(&EgressResult)) {
         for e in self.corr.evict_idle(cutoff) {
@@ -247,11 +293,7 @@ impl<'r> Engine<'r> {
     }
 
     fn conclude(&mut self, e: Egress, done: &mut dyn FnMut(&EgressResult)) {
-        let wanted = self.opts.egress_ids.is_empty()
-            || e.id
-                .as_ref()
-                .is_some_and(|id| self.opts.egress_ids.iter().any(|w| w == id));
-        if !wanted {
+        if !self.wants(&e) {
             return;
         }
         let diagnoses = self.rules.diagnose_egress(&e, &self.corr.global);
@@ -279,7 +321,7 @@ impl<'r> Engine<'r> {
         }
         done(&r);
         let keep = notable || self.opts.all || r.egress.open_at_end || !r.diagnoses.is_empty();
-        if keep {
+        if keep && !self.opts.stream {
             if self.out.egresses.len() < MAX_REPORTED {
                 self.out.egresses.push(r);
             } else if notable {
@@ -289,11 +331,16 @@ impl<'r> Engine<'r> {
     }
 
     /// Ends the input and builds the analysis.
-    pub fn finish(mut self, stats: Stats) -> Analysis {
+    pub fn finish(self, stats: Stats) -> Analysis {
+        self.finish_with(stats, &mut |_| {})
+    }
+
+    /// Ends the input, handing each egress still held to `done`, and builds the analysis.
+    pub fn finish_with(mut self, stats: Stats, done: &mut dyn FnMut(&EgressResult)) -> Analysis {
         let mut finished = Vec::new();
         self.corr.finish(&mut |e| finished.push(e));
         for e in finished {
-            self.conclude(e, &mut |_| {});
+            self.conclude(e, done);
         }
         let summary = EgressSummary {
             egresses: self.out.summary.egresses,
@@ -305,6 +352,105 @@ impl<'r> Engine<'r> {
         self.out.stats = stats;
         self.out.hints = hints(&self.out);
         self.out
+    }
+}
+
+/// An open egress flagged by follow mode as stalled, with the rules that describe the stall.
+#[derive(Debug, Clone)]
+pub struct Stall {
+    pub kind: StallKind,
+    /// How long it has stalled: since the request (before start), since its last line (silent)
+    /// or since `egress_ending` (ending).
+    pub waited_secs: f64,
+    pub result: EgressResult,
+}
+
+/// The stall an open egress could be in, by its milestones: ending (EOS without a final
+/// status), silent (recording started), or before start (request received or validated, no
+/// start signal and no `pipeline playing`). `None` for an ended egress or one with no request.
+pub fn stall_kind(e: &Egress) -> Option<StallKind> {
+    if e.status.is_terminal() {
+        return None;
+    }
+    if e.status == Status::Ending || e.t.ending.is_some() {
+        return Some(StallKind::Ending);
+    }
+    if e.t.start_signal.or(e.t.playing).or(e.t.active).is_some() || e.status == Status::Active {
+        return Some(StallKind::Silent);
+    }
+    if e.t.received.or(e.t.validated).is_some() {
+        return Some(StallKind::BeforeStart);
+    }
+    None
+}
+
+/// When the clock of a stall starts: the request, the last line, or `egress_ending`.
+pub fn stall_since(e: &Egress, kind: StallKind) -> Option<Ts> {
+    match kind {
+        StallKind::BeforeStart => e.t.received.or(e.t.validated),
+        StallKind::Silent => e.t.last,
+        StallKind::Ending => e.t.ending,
+    }
+}
+
+/// The stalls of the egresses still open at the end of `data`, each measured in log time up to
+/// the newest line (rule examples for `stall` rules; no threshold applies).
+pub fn stalls_at_end(rules: &RuleSet, data: &[u8]) -> Vec<Stall> {
+    let mut engine = Engine::new(
+        rules,
+        Options {
+            stream: true,
+            ..Options::default()
+        },
+        vec!["<input>".into()],
+    );
+    let reader = LineReader::from_bytes(data.to_vec());
+    let _ = run_readers(&mut engine, vec![(0, reader)], &mut |_| {}, &mut |_| {});
+    let newest = engine.newest();
+    let mut out: Vec<Stall> = engine
+        .open_egresses()
+        .filter_map(|e| {
+            let kind = stall_kind(e)?;
+            let waited = stall_since(e, kind)
+                .zip(newest)
+                .map_or(0.0, |(a, b)| a.secs_until(b).max(0.0));
+            Some(engine.diagnose_stall(e, kind, waited))
+        })
+        .collect();
+    out.sort_by_key(|s| (s.result.egress.t.first, s.result.egress.id.clone()));
+    out
+}
+
+/// Counts for follow mode's closing summary.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveSummary {
+    /// Egresses reported as they ended (or were evicted).
+    pub egresses: u64,
+    pub failed: u64,
+    pub completed: u64,
+    /// Egresses with a warning but no failure.
+    pub warnings: u64,
+    /// Stall warnings printed.
+    pub stalls: u64,
+    /// Node- and input-level findings printed.
+    pub findings: u64,
+    /// Of those, findings of warning or error severity.
+    pub serious_findings: u64,
+    /// Egresses evicted after a long silence, reported as incomplete.
+    pub evicted: u64,
+    /// Egresses still open at the end.
+    pub open: u64,
+    /// Decoding counters over the whole run.
+    pub stats: Stats,
+    /// Wall-clock seconds the run lasted.
+    pub elapsed_secs: f64,
+}
+
+impl LiveSummary {
+    /// True when anything found sets exit code 1: a failure, a warning, a stall, or a finding
+    /// of warning severity or worse.
+    pub fn has_findings(&self) -> bool {
+        self.failed > 0 || self.warnings > 0 || self.stalls > 0 || self.serious_findings > 0
     }
 }
 

@@ -295,7 +295,10 @@ impl Egress {
 
     /// Like `set_if_empty`, computing the value only when the slot needs one.
     fn fill(slot: &mut Option<String>, v: impl FnOnce() -> Option<String>) {
-        if slot.as_deref().is_none_or(|s| s.is_empty() || s == "unknown") {
+        if slot
+            .as_deref()
+            .is_none_or(|s| s.is_empty() || s == "unknown")
+        {
             Egress::set_if_empty(slot, v());
         }
     }
@@ -853,7 +856,9 @@ fn apply(e: &mut Egress, ev: &Event, step: Step, marks: &[u16], server: bool) {
         Egress::fill(&mut e.node_id, || ev.field_str("nodeID"));
     }
     Egress::fill(&mut e.handler_id, || ev.field_str("handlerID"));
-    Egress::fill(&mut e.room, || ev.first_field(&["room", "room_name", "roomName"]));
+    Egress::fill(&mut e.room, || {
+        ev.first_field(&["room", "room_name", "roomName"])
+    });
     Egress::fill(&mut e.request_type, || ev.field_str("requestType"));
     Egress::fill(&mut e.output_type, || ev.field_str("outputType"));
     Egress::fill(&mut e.source_type, || ev.field_str("sourceType"));

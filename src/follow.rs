@@ -1,126 +1,733 @@
-//! Follow mode: keeps reading stdin or files as they grow, reports each egress the moment it
-//! ends, and flushes after every report. Wires `source` readers into the `analyze` engine;
-//! formats nothing itself.
+//! Follow mode's wiring: `source::follow` (tail -F on files, live stdin) -> decode -> the
+//! analysis engine -> report. Each egress is reported the moment it ends, an egress that
+//! stalls while still open is flagged once per stall, node and input findings are reported
+//! when they fire, and the output is flushed after every report. This module decides *when*
+//! (quiet periods, stall clocks, eviction, the end of the run); it formats nothing itself (only
+//! `report` does) and reads input only through `source`.
 
-use crate::analyze::{Engine, Options};
+use crate::analyze::{stall_kind, stall_since, EgressResult, Engine, LiveSummary, Options, Stall};
 use crate::cli::AnalyzeConfig;
+use crate::decode::{Decoder, Stats};
 use crate::error::{Error, Result, EXIT_FINDINGS, EXIT_OK};
-use crate::event::Origin;
+use crate::event::{Event, Origin, Ts};
 use crate::report::{self, Style};
-use crate::rulebase::RuleSet;
-use crate::source::Input;
+use crate::rulebase::{Diagnosis, RuleSet, Severity, StallKind};
+use crate::source::follow::{TailEvent, TailOptions, Tailer, Waker};
+use crate::source::{Input, Line};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once};
+use std::time::{Duration, Instant};
 
-/// Runs follow mode until the inputs end (stdin closed) or the process is stopped.
-pub fn run(a: &AnalyzeConfig, rules: &RuleSet, style: &Style, inputs: Vec<Input>) -> Result<u8> {
-    let mut readers = Vec::new();
-    let mut names = Vec::new();
-    for input in &inputs {
-        let mut r = input.open()?;
-        r.set_hold_partial(!matches!(input, Input::Stdin));
-        readers.push(r);
-        names.push(input.name());
+/// Input quiet this long: the entry a decoder holds back for continuation lines, and the
+/// ended egresses held for late lines, go out.
+pub const QUIET: Duration = Duration::from_millis(250);
+/// Ended egresses go out at least this often while the input keeps coming.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// Longest wait for input before the clocks are looked at again (and the polling period
+/// where inotify is not available).
+pub const TICK: Duration = Duration::from_millis(200);
+/// Stall and finding checks run at most this often.
+pub const CHECK_EVERY: Duration = Duration::from_millis(500);
+/// An open egress without a line for this long (log time, behind the newest line) is
+/// reported as incomplete and dropped, so that memory stays bounded.
+pub const EVICT_AFTER_SECS: f64 = 3600.0;
+/// An egress that has started recording is flagged after `SILENT_FACTOR × --stall-after`
+/// without a line, and never before [`SILENT_MIN_SECS`].
+pub const SILENT_FACTOR: f64 = 10.0;
+/// Recent egress versions log `hw resources usage` for a recording egress every 10 minutes, so
+/// a healthy recording may be quiet that long: a silence is flagged after 15 minutes at least.
+pub const SILENT_MIN_SECS: f64 = 900.0;
+/// An egress still ending this long after `egress_ending` is flagged (the egress itself
+/// gives up after 30 s with `pipeline frozen`).
+pub const ENDING_AFTER_SECS: f64 = 60.0;
+/// Lines taken from an input at a time before the clocks are looked at again.
+const BATCH: usize = 4096;
+/// With several inputs, an input is read again once fewer than this many of its entries wait
+/// to be merged (by timestamp) with the other inputs.
+const MERGE_LOW: usize = 1024;
+/// Egress IDs remembered after their report, so that a line arriving after the report does
+/// not come out as a second, partial egress.
+const RECENT: usize = 4096;
+/// Lines between two eviction checks.
+const EVICT_EVERY_LINES: u64 = 1 << 16;
+/// Most source names; a file that starts over gets a new one (its line numbers restart)
+/// until then.
+const MAX_SOURCES: usize = 1024;
+
+/// What follow mode needs from the command line.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Flag an egress still waiting for its start signal after this many seconds.
+    pub stall_after_secs: f64,
+    /// Report egresses that completed normally too.
+    pub all: bool,
+    /// Only these egress IDs (empty: all).
+    pub egress_ids: Vec<String>,
+}
+
+/// Where follow mode's reports go, one at a time.
+pub trait Sink {
+    /// An egress that ended (or was given up after a long silence).
+    fn egress(&mut self, r: &EgressResult, sources: &[String]);
+    /// An open egress that has stalled.
+    fn stall(&mut self, s: &Stall, sources: &[String]);
+    /// A node or input finding.
+    fn finding(&mut self, d: &Diagnosis, sources: &[String]);
+    /// The closing summary, with the egresses still open.
+    fn summary(&mut self, s: &LiveSummary, open: &[EgressResult], sources: &[String]);
+    /// True once output has failed (closed pipe ...): the run should stop.
+    fn failed(&self) -> bool;
+}
+
+/// How long one stall clock has run.
+struct Watch {
+    kind: StallKind,
+    /// When the clock was (re)started here, and how long it had already run in log time
+    /// (an egress from a file's backlog has waited since before we saw it).
+    seen_at: Instant,
+    lag_secs: f64,
+    lines: u64,
+    /// Stall kinds already reported (one bit each).
+    flagged: u8,
+}
+
+impl Watch {
+    fn waited(&self, now: Instant) -> f64 {
+        self.lag_secs + now.saturating_duration_since(self.seen_at).as_secs_f64()
     }
-    let opts = Options {
+}
+
+fn bit(k: StallKind) -> u8 {
+    match k {
+        StallKind::BeforeStart => 1,
+        StallKind::Silent => 2,
+        StallKind::Ending => 4,
+    }
+}
+
+/// Follow mode's state apart from the engine, so that the engine's callbacks can use it.
+struct State {
+    sources: Vec<String>,
+    settings: Settings,
+    watches: HashMap<Option<String>, Watch>,
+    recent: VecDeque<String>,
+    recent_set: HashSet<String>,
+    reported_rules: HashSet<String>,
+    summary: LiveSummary,
+    /// At the end of the run: egresses still open are listed, not reported one by one.
+    finishing: bool,
+    open_at_end: Vec<EgressResult>,
+}
+
+impl State {
+    fn remember(&mut self, id: &str) {
+        if self.recent_set.insert(id.to_string()) {
+            self.recent.push_back(id.to_string());
+            if self.recent.len() > RECENT {
+                if let Some(old) = self.recent.pop_front() {
+                    self.recent_set.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Lines about an egress that was reported already, arriving after its report (a webhook,
+    /// a late livekit-server line): they make up no egress of their own.
+    fn is_leftover(&self, r: &EgressResult) -> bool {
+        r.egress.t.get("start").is_none()
+            && r.egress
+                .id
+                .as_ref()
+                .is_some_and(|id| self.recent_set.contains(id))
+    }
+
+    fn done(&mut self, r: &EgressResult, sink: &mut dyn Sink) {
+        self.watches.remove(&r.egress.id);
+        if self.is_leftover(r) {
+            return;
+        }
+        if let Some(id) = &r.egress.id {
+            self.remember(id);
+        }
+        let s = &mut self.summary;
+        if r.is_failure() {
+            s.failed += 1;
+        } else if r.severity() == Some(Severity::Warning) {
+            s.warnings += 1;
+        }
+        if self.finishing && r.egress.open_at_end {
+            self.open_at_end.push(r.clone());
+            return;
+        }
+        s.egresses += 1;
+        if r.egress.status == crate::correlate::Status::Complete && !r.is_failure() {
+            s.completed += 1;
+        }
+        if r.egress.open_at_end {
+            s.evicted += 1;
+        }
+        let show =
+            self.settings.all || r.is_failure() || !r.diagnoses.is_empty() || r.egress.open_at_end;
+        if show {
+            sink.egress(r, &self.sources);
+        }
+    }
+}
+
+/// Follow mode after the source: a decoder per input, the engine, stall clocks and findings.
+/// Time comes in as arguments, so that it can be driven without waiting.
+pub struct Follower<'r> {
+    engine: Engine<'r>,
+    decoders: Vec<Decoder>,
+    retired: Stats,
+    names: Vec<String>,
+    source_of: Vec<u32>,
+    last_line: Vec<Option<Instant>>,
+    /// Several inputs: decoded entries waiting to be merged by timestamp, the last timestamp
+    /// released from each input, and whether each input has handed out all it holds now.
+    queues: Vec<VecDeque<Event>>,
+    last_ts: Vec<Option<Ts>>,
+    caught_up: Vec<bool>,
+    any_line_at: Instant,
+    last_flush: Instant,
+    last_check: Option<Instant>,
+    checked_events: u64,
+    lines_since_evict: u64,
+    started: Instant,
+    scratch: Vec<Event>,
+    st: State,
+}
+
+impl<'r> Follower<'r> {
+    /// A follower over inputs named `names` (index = input index).
+    pub fn new(
+        rules: &'r RuleSet,
+        settings: Settings,
+        names: Vec<String>,
+        now: Instant,
+    ) -> Follower<'r> {
+        let opts = Options {
+            all: settings.all,
+            egress_ids: settings.egress_ids.clone(),
+            stream: true,
+        };
+        let n = names.len();
+        Follower {
+            engine: Engine::new(rules, opts, names.clone()),
+            decoders: (0..n).map(|_| Decoder::new()).collect(),
+            retired: Stats::default(),
+            source_of: (0..n as u32).collect(),
+            last_line: vec![None; n],
+            queues: (0..n).map(|_| VecDeque::new()).collect(),
+            last_ts: vec![None; n],
+            caught_up: vec![false; n],
+            any_line_at: now,
+            last_flush: now,
+            last_check: None,
+            checked_events: 0,
+            lines_since_evict: 0,
+            started: now,
+            scratch: Vec::new(),
+            st: State {
+                sources: names.clone(),
+                settings,
+                watches: HashMap::new(),
+                recent: VecDeque::new(),
+                recent_set: HashSet::new(),
+                reported_rules: HashSet::new(),
+                summary: LiveSummary::default(),
+                finishing: false,
+                open_at_end: Vec::new(),
+            },
+            names,
+        }
+    }
+
+    /// The engine (for its counters: `held`, `kept`, `global().peak_open`).
+    pub fn engine(&self) -> &Engine<'r> {
+        &self.engine
+    }
+
+    /// Egresses follow mode itself keeps track of (stall clocks and recently reported IDs).
+    pub fn tracked(&self) -> usize {
+        self.st.watches.len() + self.st.recent.len()
+    }
+
+    /// Counts so far.
+    pub fn summary(&self) -> &LiveSummary {
+        &self.st.summary
+    }
+
+    /// Hands the entries just decoded from `input` on: to the engine at once with one input,
+    /// else to the input's merge queue.
+    fn push_events(&mut self, input: usize, sink: &mut dyn Sink) {
+        let mut evs = std::mem::take(&mut self.scratch);
+        if self.queues.len() > 1 {
+            if let Some(q) = self.queues.get_mut(input) {
+                q.extend(evs.drain(..));
+            }
+        }
+        for ev in evs.drain(..) {
+            let st = &mut self.st;
+            self.engine.push(ev, &mut |r| st.done(r, sink));
+        }
+        self.scratch = evs;
+    }
+
+    /// With several inputs: true when input `i` should be read (few of its entries wait).
+    pub fn wants_more(&self, i: usize) -> bool {
+        self.queues.len() <= 1 || self.queues.get(i).is_some_and(|q| q.len() < MERGE_LOW)
+    }
+
+    /// Tells whether input `i` has handed out everything it holds now (then an empty queue
+    /// of it does not hold the merge back).
+    pub fn set_caught_up(&mut self, i: usize, caught_up: bool) {
+        if let Some(c) = self.caught_up.get_mut(i) {
+            *c = caught_up;
+        }
+    }
+
+    /// With several inputs: passes the queued entries to the engine in timestamp order (an
+    /// entry without one keeps its place after its input's previous entry), as far as every
+    /// input that may hold earlier entries has some queued.
+    pub fn release(&mut self, sink: &mut dyn Sink) {
+        if self.queues.len() <= 1 {
+            return;
+        }
+        loop {
+            let blocked = self
+                .queues
+                .iter()
+                .zip(&self.caught_up)
+                .any(|(q, caught_up)| q.is_empty() && !caught_up);
+            if blocked {
+                return;
+            }
+            let pick = self
+                .queues
+                .iter()
+                .enumerate()
+                .filter_map(|(i, q)| q.front().map(|e| (i, e.ts.or(self.last_ts[i]))))
+                .min_by_key(|&(i, ts)| (ts.map_or(i64::MIN, |t| t.0), i))
+                .map(|(i, _)| i);
+            let Some(i) = pick else {
+                return;
+            };
+            let Some(ev) = self.queues[i].pop_front() else {
+                return;
+            };
+            if ev.ts.is_some() {
+                self.last_ts[i] = ev.ts;
+            }
+            let st = &mut self.st;
+            self.engine.push(ev, &mut |r| st.done(r, sink));
+        }
+    }
+
+    /// One line from input `input`.
+    pub fn line(&mut self, input: usize, line: Line<'_>, now: Instant, sink: &mut dyn Sink) {
+        let Some(dec) = self.decoders.get_mut(input) else {
+            return;
+        };
+        let origin = Origin {
+            source: self.source_of[input],
+            line: line.number,
+        };
+        let scratch = &mut self.scratch;
+        dec.push(line.bytes, origin, line.truncated, &mut |e| scratch.push(e));
+        self.push_events(input, sink);
+        self.last_line[input] = Some(now);
+        self.any_line_at = now;
+        self.lines_since_evict += 1;
+        if self.lines_since_evict >= EVICT_EVERY_LINES {
+            self.evict(sink);
+        }
+    }
+
+    fn finish_decoder(&mut self, input: usize, sink: &mut dyn Sink) {
+        let Some(dec) = self.decoders.get_mut(input) else {
+            return;
+        };
+        let scratch = &mut self.scratch;
+        dec.finish(&mut |e| scratch.push(e));
+        self.push_events(input, sink);
+    }
+
+    /// Input `input` starts over (rotated, re-created or truncated file): its line numbers
+    /// restart, so its lines get a new source name.
+    pub fn restart(&mut self, input: usize, sink: &mut dyn Sink) {
+        self.finish_decoder(input, sink);
+        if let Some(dec) = self.decoders.get_mut(input) {
+            self.retired.merge(&dec.stats);
+            *dec = Decoder::new();
+        }
+        if self.st.sources.len() < MAX_SOURCES {
+            if let Some(name) = self.names.get(input) {
+                self.source_of[input] = self.engine.add_source(name.clone());
+                self.st.sources.push(name.clone());
+            }
+        }
+    }
+
+    /// Input `input` has ended.
+    pub fn closed(&mut self, input: usize, sink: &mut dyn Sink) {
+        self.finish_decoder(input, sink);
+        self.last_line[input] = None;
+        self.set_caught_up(input, true);
+    }
+
+    /// How long the caller may wait for input before calling [`Follower::idle`] again.
+    pub fn next_wait(&self, now: Instant) -> Duration {
+        self.last_line
+            .iter()
+            .flatten()
+            .map(|t| (*t + QUIET).saturating_duration_since(now))
+            .fold(TICK, Duration::min)
+            .max(Duration::from_millis(10))
+    }
+
+    /// Called whenever the input has been read up to what is available: hands out what waited
+    /// for a quiet moment, and runs the stall, finding and eviction checks when due.
+    pub fn idle(&mut self, now: Instant, sink: &mut dyn Sink) {
+        for i in 0..self.decoders.len() {
+            if let Some(t) = self.last_line[i] {
+                if now.saturating_duration_since(t) >= QUIET {
+                    self.finish_decoder(i, sink);
+                    self.last_line[i] = None;
+                }
+            }
+        }
+        self.release(sink);
+        if now.saturating_duration_since(self.any_line_at) >= QUIET
+            || now.saturating_duration_since(self.last_flush) >= FLUSH_EVERY
+        {
+            let st = &mut self.st;
+            self.engine.flush_ended(&mut |r| st.done(r, sink));
+            self.last_flush = now;
+        }
+        let due = self
+            .last_check
+            .is_none_or(|t| now.saturating_duration_since(t) >= CHECK_EVERY);
+        if due {
+            self.last_check = Some(now);
+            self.evict(sink);
+            self.check_stalls(now, sink);
+            self.check_findings(false, sink);
+        }
+    }
+
+    /// Reports open egresses without a line for [`EVICT_AFTER_SECS`] of log time as
+    /// incomplete, and drops them.
+    fn evict(&mut self, sink: &mut dyn Sink) {
+        self.lines_since_evict = 0;
+        if let Some(newest) = self.engine.newest() {
+            let cutoff = Ts(newest.0 - (EVICT_AFTER_SECS * 1e6) as i64);
+            let st = &mut self.st;
+            self.engine.evict_idle(cutoff, &mut |r| st.done(r, sink));
+        }
+    }
+
+    fn check_stalls(&mut self, now: Instant, sink: &mut dyn Sink) {
+        let newest = self.engine.newest();
+        let stall_after = self.st.settings.stall_after_secs;
+        let mut found: Vec<Stall> = Vec::new();
+        let mut open = 0usize;
+        for e in self.engine.open_egresses() {
+            open += 1;
+            if !self.engine.wants(e) {
+                continue;
+            }
+            let Some(kind) = stall_kind(e) else {
+                continue;
+            };
+            // How far behind the newest line the clock started: a backlog's egress has been
+            // waiting since before we read it.
+            let lag = stall_since(e, kind)
+                .zip(newest)
+                .map_or(0.0, |(since, n)| since.secs_until(n).max(0.0));
+            // The newest line came in at `any_line_at`; the clock started `lag` before it.
+            if !self.st.watches.contains_key(&e.id) {
+                self.st.watches.insert(
+                    e.id.clone(),
+                    Watch {
+                        kind,
+                        seen_at: self.any_line_at,
+                        lag_secs: lag,
+                        lines: e.lines,
+                        flagged: 0,
+                    },
+                );
+            }
+            let Some(w) = self.st.watches.get_mut(&e.id) else {
+                continue;
+            };
+            if w.kind != kind || (kind == StallKind::Silent && w.lines != e.lines) {
+                w.kind = kind;
+                w.seen_at = self.any_line_at;
+                w.lag_secs = lag;
+            }
+            w.lines = e.lines;
+            let limit = match kind {
+                StallKind::BeforeStart => stall_after,
+                StallKind::Silent => (stall_after * SILENT_FACTOR).max(SILENT_MIN_SECS),
+                StallKind::Ending => ENDING_AFTER_SECS,
+            };
+            let waited = w.waited(now);
+            if waited >= limit && w.flagged & bit(kind) == 0 {
+                w.flagged |= bit(kind);
+                let is_leftover = e.t.get("start").is_none()
+                    && e.id
+                        .as_ref()
+                        .is_some_and(|id| self.st.recent_set.contains(id));
+                if !is_leftover {
+                    found.push(self.engine.diagnose_stall(e, kind, waited));
+                }
+            }
+        }
+        // Clocks of egresses that left without a report (filtered out): drop them.
+        if self.st.watches.len() > 2 * open + 64 {
+            let ids: HashSet<Option<String>> =
+                self.engine.open_egresses().map(|e| e.id.clone()).collect();
+            self.st.watches.retain(|k, _| ids.contains(k));
+        }
+        for s in found {
+            self.st.summary.stalls += 1;
+            sink.stall(&s, &self.st.sources);
+        }
+    }
+
+    /// Reports the node and input findings that have newly fired. Rules resting on a line
+    /// not being seen wait for the end of the input (`at_end`).
+    fn check_findings(&mut self, at_end: bool, sink: &mut dyn Sink) {
+        let events = self.engine.global().events;
+        if events == self.checked_events && !at_end {
+            return;
+        }
+        self.checked_events = events;
+        let reported = &self.st.reported_rules;
+        let found = self
+            .engine
+            .findings_now(&|r| reported.contains(&r.id) || (!at_end && r.needs_absence()));
+        for d in found {
+            self.st.reported_rules.insert(d.rule.clone());
+            for alt in &d.alternatives {
+                self.st.reported_rules.insert(alt.rule.clone());
+            }
+            self.st.summary.findings += 1;
+            if d.severity >= Severity::Warning {
+                self.st.summary.serious_findings += 1;
+            }
+            sink.finding(&d, &self.st.sources);
+        }
+    }
+
+    /// Ends the run: hands out what is held back, reports the last findings and the closing
+    /// summary with the egresses still open, and returns the counts.
+    pub fn finish(mut self, now: Instant, sink: &mut dyn Sink) -> LiveSummary {
+        for i in 0..self.decoders.len() {
+            self.finish_decoder(i, sink);
+            self.set_caught_up(i, true);
+        }
+        self.release(sink);
+        {
+            let st = &mut self.st;
+            self.engine.flush_ended(&mut |r| st.done(r, sink));
+        }
+        self.check_findings(true, sink);
+        let mut stats = self.retired.clone();
+        for d in &self.decoders {
+            stats.merge(&d.stats);
+        }
+        self.st.finishing = true;
+        let st = &mut self.st;
+        let _ = self
+            .engine
+            .finish_with(stats.clone(), &mut |r| st.done(r, sink));
+        st.summary.open = st.open_at_end.len() as u64;
+        st.summary.stats = stats;
+        st.summary.elapsed_secs = now.saturating_duration_since(self.started).as_secs_f64();
+        sink.summary(&st.summary, &st.open_at_end, &st.sources);
+        st.summary.clone()
+    }
+}
+
+/// Writes each report through `report::follow` and flushes it at once.
+struct WriterSink<'s> {
+    w: Box<dyn Write>,
+    style: &'s Style,
+    error: Option<io::Error>,
+}
+
+impl WriterSink<'_> {
+    fn emit(&mut self, f: impl FnOnce(&mut dyn Write, &Style) -> io::Result<()>) {
+        if self.error.is_some() {
+            return;
+        }
+        let r = f(&mut *self.w, self.style).and_then(|_| self.w.flush());
+        if let Err(e) = r {
+            self.error = Some(e);
+        }
+    }
+}
+
+impl Sink for WriterSink<'_> {
+    fn egress(&mut self, r: &EgressResult, sources: &[String]) {
+        self.emit(|w, s| report::follow::write_egress(r, sources, s, w));
+    }
+    fn stall(&mut self, st: &Stall, sources: &[String]) {
+        self.emit(|w, s| report::follow::write_stall(st, sources, s, w));
+    }
+    fn finding(&mut self, d: &Diagnosis, sources: &[String]) {
+        self.emit(|w, s| report::follow::write_finding(d, sources, s, w));
+    }
+    fn summary(&mut self, sum: &LiveSummary, open: &[EgressResult], sources: &[String]) {
+        self.emit(|w, s| report::follow::write_summary(sum, open, sources, s, w));
+    }
+    fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+}
+
+/// Set by SIGINT, SIGTERM or SIGHUP.
+static STOP: AtomicBool = AtomicBool::new(false);
+/// Wakes the running follow loop when a signal comes.
+static WAKER: Mutex<Option<Waker>> = Mutex::new(None);
+static HANDLER: Once = Once::new();
+
+/// Makes SIGINT/SIGTERM/SIGHUP end the run with its summary; a second one exits at once.
+fn install_signal_handler(waker: Waker) {
+    if let Ok(mut slot) = WAKER.lock() {
+        *slot = Some(waker);
+    }
+    STOP.store(false, Ordering::SeqCst);
+    HANDLER.call_once(|| {
+        // Without a handler (it cannot be installed) the default action still ends the
+        // process; only the summary is lost.
+        let _ = ctrlc::set_handler(|| {
+            if STOP.swap(true, Ordering::SeqCst) {
+                // Asked twice: the summary is taking too long (a blocked output?).
+                std::process::exit(130);
+            }
+            if let Ok(slot) = WAKER.lock() {
+                if let Some(w) = slot.as_ref() {
+                    w.wake();
+                }
+            }
+        });
+    });
+}
+
+fn output_error(a: &AnalyzeConfig, source: io::Error) -> Error {
+    Error::Output {
+        path: a
+            .output
+            .as_ref()
+            .map_or("<stdout>".into(), |p| p.display().to_string()),
+        source,
+    }
+}
+
+/// Runs follow mode until every input has ended (stdin closed), a signal stops it, or the
+/// output is closed (then quietly, exit 0).
+pub fn run(a: &AnalyzeConfig, rules: &RuleSet, style: &Style, inputs: Vec<Input>) -> Result<u8> {
+    let names: Vec<String> = inputs.iter().map(Input::name).collect();
+    let input_error = |e: crate::source::follow::TailError| Error::Input {
+        path: names.get(e.input).cloned().unwrap_or_default(),
+        source: e.source,
+    };
+    let mut tailer = Tailer::open(&inputs, TailOptions::default()).map_err(input_error)?;
+    let out: Box<dyn Write> = match &a.output {
+        None => Box::new(io::BufWriter::new(io::stdout())),
+        Some(path) => {
+            let f = std::fs::File::create(path).map_err(|e| output_error(a, e))?;
+            Box::new(io::BufWriter::new(f))
+        }
+    };
+    install_signal_handler(tailer.waker());
+    let mut sink = WriterSink {
+        w: out,
+        style,
+        error: None,
+    };
+    let settings = Settings {
+        stall_after_secs: a.stall_after_secs,
         all: a.all,
         egress_ids: a.egress_ids.clone(),
     };
-    let mut engine = Engine::new(rules, opts, names.clone());
-    let mut decoders: Vec<crate::decode::Decoder> = (0..readers.len())
-        .map(|_| crate::decode::Decoder::new())
-        .collect();
-    let stdout = io::stdout();
-    let failures = std::cell::Cell::new(0u64);
-    let write_err: std::cell::RefCell<Option<io::Error>> = std::cell::RefCell::new(None);
-    let report_now = |r: &crate::analyze::EgressResult, sources: &[String]| {
-        if r.is_failure() {
-            failures.set(failures.get() + 1);
-        }
-        if write_err.borrow().is_some() {
-            return;
-        }
-        let mut w = stdout.lock();
-        if let Err(e) = report::write_egress_now(r, sources, style, &mut w).and_then(|_| w.flush())
-        {
-            *write_err.borrow_mut() = Some(e);
-        }
-    };
+    let mut f = Follower::new(rules, settings, names.clone(), Instant::now());
+    let mut failure: Option<Error> = None;
     loop {
-        let mut progressed = false;
-        for (i, r) in readers.iter_mut().enumerate() {
-            while let Some(line) = r.next_line().map_err(|source| Error::Input {
-                path: names[i].clone(),
-                source,
-            })? {
-                progressed = true;
-                let origin = Origin {
-                    source: i as u32,
-                    line: line.number,
-                };
-                let mut evs = Vec::new();
-                decoders[i].push(line.bytes, origin, line.truncated, &mut |e| evs.push(e));
-                for ev in evs {
-                    let sources = engine.sources().to_vec();
-                    engine.push(ev, &mut |res| report_now(res, &sources));
+        if STOP.load(Ordering::SeqCst) || sink.failed() {
+            break;
+        }
+        let now = Instant::now();
+        let mut more = false;
+        for i in 0..tailer.inputs() {
+            if !f.wants_more(i) {
+                // Its queue waits for another input's earlier entries: come back at once.
+                more = true;
+                continue;
+            }
+            let polled = tailer.poll_input(i, BATCH, &mut |i, ev| match ev {
+                TailEvent::Line(line) => f.line(i, line, now, &mut sink),
+                TailEvent::Restart(_) => f.restart(i, &mut sink),
+                TailEvent::Closed => f.closed(i, &mut sink),
+            });
+            match polled {
+                Ok(p) => {
+                    f.set_caught_up(i, !p.more);
+                    more |= p.more;
                 }
-                if !matches!(inputs[i], Input::Stdin) || r.at_eof() {
+                Err(e) => {
+                    failure = Some(input_error(e));
                     break;
                 }
             }
         }
-        if let Some(e) = write_err.borrow_mut().take() {
-            if e.kind() == io::ErrorKind::BrokenPipe {
-                return Ok(EXIT_OK);
-            }
-            return Err(Error::Output {
-                path: "<stdout>".into(),
-                source: e,
-            });
-        }
-        let all_stdin_closed = inputs
-            .iter()
-            .zip(&readers)
-            .all(|(inp, r)| matches!(inp, Input::Stdin) && r.at_eof());
-        if all_stdin_closed {
+        if failure.is_some() {
             break;
         }
-        if !progressed {
-            // Idle: emit what is held back, then wait for more data.
-            for (i, d) in decoders.iter_mut().enumerate() {
-                let _ = i;
-                let mut evs = Vec::new();
-                d.finish(&mut |e| evs.push(e));
-                for ev in evs {
-                    let sources = engine.sources().to_vec();
-                    engine.push(ev, &mut |res| report_now(res, &sources));
-                }
-            }
-            let sources = engine.sources().to_vec();
-            engine.flush_ended(&mut |res| report_now(res, &sources));
-            std::thread::sleep(std::time::Duration::from_millis(200));
-            for r in readers.iter_mut() {
-                r.resume();
-            }
+        f.release(&mut sink);
+        let now = Instant::now();
+        f.idle(now, &mut sink);
+        if tailer.all_closed() || sink.failed() {
+            break;
+        }
+        if !more {
+            tailer.wait(f.next_wait(now));
         }
     }
-    let mut evs = Vec::new();
-    for d in decoders.iter_mut() {
-        d.finish(&mut |e| evs.push(e));
-    }
-    let sources = engine.sources().to_vec();
-    for ev in evs {
-        engine.push(ev, &mut |res| report_now(res, &sources));
-    }
-    let analysis = engine.finish(crate::decode::Stats::default());
-    for r in &analysis.egresses {
-        if r.egress.open_at_end {
-            report_now(r, &analysis.sources);
+    if let Some(e) = &sink.error {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            return Ok(EXIT_OK);
         }
     }
-    let _ = stdout.lock().flush();
-    Ok(if failures.get() > 0 && !a.exit_zero {
+    if sink.error.is_none() {
+        let now = Instant::now();
+        tailer.drain_partial(&mut |i, ev| {
+            if let TailEvent::Line(line) = ev {
+                f.line(i, line, now, &mut sink);
+            }
+        });
+    }
+    let summary = f.finish(Instant::now(), &mut sink);
+    if let Some(e) = sink.error.take() {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            return Ok(EXIT_OK);
+        }
+        return Err(output_error(a, e));
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(if summary.has_findings() && !a.exit_zero {
         EXIT_FINDINGS
     } else {
         EXIT_OK
     })
 }
+
+#[cfg(test)]
+mod tests;

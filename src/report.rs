@@ -5,6 +5,7 @@
 //! log text goes through `safe` (controls stripped, secrets masked) before it is written.
 
 pub mod check;
+pub mod follow;
 pub mod json;
 pub mod markdown;
 pub mod safe;

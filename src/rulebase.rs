@@ -111,6 +111,39 @@ impl Scope {
     }
 }
 
+/// How an egress that is still open has stalled (follow mode). A rule with `stall` in its
+/// `[when]` describes such an egress while it waits; it never matches a finished one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum StallKind {
+    /// Request received or validated, no start signal and no `pipeline playing` yet.
+    BeforeStart,
+    /// Recording started, but no line about the egress for a long time.
+    Silent,
+    /// `egress_ending` (EOS) without a final status.
+    Ending,
+}
+
+impl StallKind {
+    fn parse(s: &str) -> Option<StallKind> {
+        Some(match s {
+            "before_start" => StallKind::BeforeStart,
+            "silent" => StallKind::Silent,
+            "ending" => StallKind::Ending,
+            _ => return None,
+        })
+    }
+
+    /// Snake-case name, as in rule files and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            StallKind::BeforeStart => "before_start",
+            StallKind::Silent => "silent",
+            StallKind::Ending => "ending",
+        }
+    }
+}
+
 /// Another rule that also matched, listed under the leading diagnosis.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alternative {
@@ -177,6 +210,7 @@ struct Cond {
     server_only: Option<bool>,
     input_seen: Vec<u16>,
     input_not_seen: Vec<(u16, String)>,
+    stall: Vec<StallKind>,
 }
 
 impl Cond {
@@ -198,6 +232,7 @@ impl Cond {
             + usize::from(self.server_only.is_some())
             + self.input_seen.len()
             + self.input_not_seen.len()
+            + usize::from(!self.stall.is_empty())
     }
 }
 
@@ -253,6 +288,19 @@ pub struct Rule {
     /// Regex sources of error/details/seen conditions (for `explain TEXT`).
     pub texts: Vec<String>,
     cond: Cond,
+}
+
+impl Rule {
+    /// The stalls this rule describes (empty for a rule about finished egresses).
+    pub fn stall_kinds(&self) -> &[StallKind] {
+        &self.cond.stall
+    }
+
+    /// True when the rule rests on a line not being seen: it can only be decided once the
+    /// input has ended (follow mode reports such findings at the end).
+    pub fn needs_absence(&self) -> bool {
+        !self.cond.not_seen.is_empty()
+    }
 }
 
 /// All rules, compiled, with the shared pattern sets used to mark lines.
@@ -649,7 +697,7 @@ impl RuleSet {
             .iter()
             .filter(|r| {
                 r.scope == Scope::Egress
-                    && eval_egress(&r.cond, e)
+                    && eval_egress(&r.cond, e, None)
                     && r.cond.input_seen.iter().all(|&i| g.all_marks.count(i) > 0)
                     && r.cond
                         .input_not_seen
@@ -681,8 +729,34 @@ impl RuleSet {
         out
     }
 
+    /// Ranked diagnoses for an egress that is still open and has stalled (follow mode): the
+    /// rules whose `stall` names `kind`, with `{waited}` set to how long it has stalled.
+    pub fn diagnose_stall(&self, e: &Egress, kind: StallKind, waited_secs: f64) -> Vec<Diagnosis> {
+        let mut facts = egress_facts(e);
+        if let Some(w) = facts.iter_mut().find(|(k, _)| *k == "waited") {
+            w.1 = human_secs(waited_secs);
+        }
+        let matched: Vec<&Rule> = self
+            .rules
+            .iter()
+            .filter(|r| r.scope == Scope::Egress && eval_egress(&r.cond, e, Some(kind)))
+            .collect();
+        rank(matched, |r| build(r, &facts, e, &e.marks))
+    }
+
     /// Node- and input-level diagnoses from the facts gathered across the input.
     pub fn diagnose_global(&self, g: &Global, egresses: &EgressSummary) -> Vec<Diagnosis> {
+        self.diagnose_global_except(g, egresses, &|_| false)
+    }
+
+    /// Like [`RuleSet::diagnose_global`], leaving out the rules `skip` names (follow mode: the
+    /// findings already reported, and absence rules while the input goes on).
+    pub fn diagnose_global_except(
+        &self,
+        g: &Global,
+        egresses: &EgressSummary,
+        skip: &dyn Fn(&Rule) -> bool,
+    ) -> Vec<Diagnosis> {
         let facts = global_facts(g, egresses);
         let mut all = Vec::new();
         for scope in [Scope::Node, Scope::Input] {
@@ -694,7 +768,7 @@ impl RuleSet {
             let matched: Vec<&Rule> = self
                 .rules
                 .iter()
-                .filter(|r| r.scope == scope && eval_marks(&r.cond, marks))
+                .filter(|r| r.scope == scope && !skip(r) && eval_marks(&r.cond, marks))
                 .collect();
             all.extend(matched.into_iter().map(|r| (r, marks)));
         }
@@ -780,7 +854,14 @@ fn eval_marks(c: &Cond, marks: &Marks) -> bool {
         && c.count.iter().all(|&(i, n)| marks.count(i) >= n)
 }
 
-fn eval_egress(c: &Cond, e: &Egress) -> bool {
+/// Evaluates an egress rule. `stall` is set when follow mode checks an open egress that has
+/// stalled: then only the rules naming that stall apply, and they apply to nothing else.
+fn eval_egress(c: &Cond, e: &Egress, stall: Option<StallKind>) -> bool {
+    match stall {
+        Some(k) if !c.stall.contains(&k) => return false,
+        None if !c.stall.is_empty() => return false,
+        _ => {}
+    }
     if !c.status.is_empty()
         && !c.status.iter().any(|s| match s {
             StatusCond::Is(s) => e.status == *s,

@@ -2,7 +2,7 @@
 //! rule fires (or leads, or stays silent) as its examples say. Used by `egresslens rules
 //! test` and by `cargo test`.
 
-use crate::analyze::{analyze_bytes, Analysis, Options};
+use crate::analyze::{analyze_bytes, stalls_at_end, Analysis, Options, Stall};
 use crate::rulebase::{Expect, RuleSet};
 
 /// The result of one example.
@@ -33,6 +33,20 @@ pub fn fired(a: &Analysis) -> Vec<(String, bool)> {
     out
 }
 
+/// Rules that described stalls: (rule id, led).
+pub fn fired_stalls(stalls: &[Stall]) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    for s in stalls {
+        for (i, d) in s.result.diagnoses.iter().enumerate() {
+            out.push((d.rule.clone(), i == 0));
+            for alt in &d.alternatives {
+                out.push((alt.rule.clone(), false));
+            }
+        }
+    }
+    out
+}
+
 /// Runs the examples of the rules whose ids are in `only` (all when `None`), analysing each
 /// example against the whole `set`.
 pub fn run(set: &RuleSet, only: Option<&[String]>) -> Vec<Outcome> {
@@ -42,15 +56,21 @@ pub fn run(set: &RuleSet, only: Option<&[String]>) -> Vec<Outcome> {
             continue;
         }
         for t in &rule.tests {
-            let a = analyze_bytes(
-                set,
-                t.input.as_bytes(),
-                Options {
-                    all: true,
-                    ..Options::default()
-                },
-            );
-            let f = fired(&a);
+            let f = if rule.stall_kinds().is_empty() {
+                let a = analyze_bytes(
+                    set,
+                    t.input.as_bytes(),
+                    Options {
+                        all: true,
+                        ..Options::default()
+                    },
+                );
+                fired(&a)
+            } else {
+                // A stall rule describes an egress that is still open: check the egresses the
+                // example leaves open as follow mode would once they have stalled.
+                fired_stalls(&stalls_at_end(set, t.input.as_bytes()))
+            };
             let hit = f.iter().any(|(r, _)| *r == rule.id);
             let led = f.iter().any(|(r, lead)| *r == rule.id && *lead);
             let passed = match t.expect {

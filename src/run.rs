@@ -180,6 +180,7 @@ fn analyze(a: AnalyzeConfig) -> Result<u8> {
     let opts = Options {
         all: a.all,
         egress_ids: a.egress_ids.clone(),
+        stream: false,
     };
     let mut engine = Engine::new(&rules, opts, names);
     let mut bar = crate::progress::Progress::new(total);

@@ -2,6 +2,8 @@
 //! their line numbers, in large blocks, without interpreting their content. The only stage that
 //! reads input; it knows nothing about egress.
 
+pub mod follow;
+
 use crate::error::{Error, Result};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};

@@ -5,6 +5,7 @@ mod util;
 mod catalogue;
 mod cli;
 mod config;
+mod follow;
 mod golden;
 mod hostile;
 mod props;

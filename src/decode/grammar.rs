@@ -73,7 +73,20 @@ pub fn timestamp(i: &str) -> IResult<&str, Ts> {
 /// for an impossible date.
 fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&m) || d == 0 || d > month_days[(m - 1) as usize] {
         return None;
     }
@@ -224,7 +237,10 @@ mod tests {
         assert_eq!(t4, t);
         assert!(timestamp("2026-13-27T11:11:05Z").is_err());
         assert!(timestamp("2026-02-29T11:11:05Z").is_err());
-        assert_eq!(timestamp("2024-02-29T00:00:00Z").map(|(_, t)| t.0), Ok(1_709_164_800_000_000));
+        assert_eq!(
+            timestamp("2024-02-29T00:00:00Z").map(|(_, t)| t.0),
+            Ok(1_709_164_800_000_000)
+        );
         assert_eq!(timestamp("1970-01-01T00:00:00Z").map(|(_, t)| t.0), Ok(0));
         assert!(timestamp("hello").is_err());
     }

@@ -76,7 +76,10 @@ fn collector_ts(line: &str) -> Option<(Ts, &str)> {
     if b.len() < 20 || !b[0].is_ascii_digit() || b[4] != b'-' {
         return None;
     }
-    if let Some(sep) = b[19..b.len().min(40)].iter().position(|c| *c == b' ' || *c == b'\t') {
+    if let Some(sep) = b[19..b.len().min(40)]
+        .iter()
+        .position(|c| *c == b' ' || *c == b'\t')
+    {
         if b[19 + sep] == b'\t' {
             return None;
         }

@@ -88,7 +88,7 @@ pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Text inside a single-backtick code span: backticks would end it.
-fn md_code(s: &str) -> String {
+pub(super) fn md_code(s: &str) -> String {
     s.replace('`', "'").replace('\n', " ")
 }
 
@@ -150,7 +150,7 @@ pub fn write_egress(
     Ok(())
 }
 
-fn write_diagnosis(
+pub(super) fn write_diagnosis(
     d: &Diagnosis,
     sources: &[String],
     style: &Style,

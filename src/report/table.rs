@@ -194,7 +194,7 @@ pub fn write_egress(
     Ok(())
 }
 
-fn write_diagnosis(
+pub(super) fn write_diagnosis(
     d: &Diagnosis,
     sources: &[String],
     style: &Style,

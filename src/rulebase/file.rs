@@ -3,7 +3,7 @@
 
 use super::{
     check_pattern, fact_names, milestone_names, regex, Between, Cond, Confidence, Expect, Explain,
-    RuleTest, Scope, Severity, StatusCond,
+    RuleTest, Scope, Severity, StallKind, StatusCond,
 };
 use crate::correlate::Status;
 use crate::error::RuleError;
@@ -67,6 +67,8 @@ struct WhenFile {
     input_seen: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     input_not_seen: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    stall: Vec<String>,
 }
 
 #[derive(Deserialize, serde::Serialize)]
@@ -280,6 +282,15 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Parsed, Vec<RuleError>> {
     cond.request_type = w.request_type.clone();
     cond.output_type = w.output_type.clone();
     cond.server_only = w.server_only;
+    for k in &w.stall {
+        match StallKind::parse(k) {
+            Some(k) => cond.stall.push(k),
+            None => errors.push(err(
+                "when.stall",
+                format!("`{k}` is not a stall (before_start, silent, ending)"),
+            )),
+        }
+    }
     for (field, list) in [
         ("when.reached", &w.reached),
         ("when.not_reached", &w.not_reached),
@@ -345,7 +356,8 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Parsed, Vec<RuleError>> {
             || !w.between.is_empty()
             || w.server_only.is_some()
             || !w.input_seen.is_empty()
-            || !w.input_not_seen.is_empty();
+            || !w.input_not_seen.is_empty()
+            || !w.stall.is_empty();
         if egress_only {
             errors.push(err(
                 "when",
