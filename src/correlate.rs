@@ -15,6 +15,8 @@ pub const MAX_TIMELINE: usize = 40;
 pub const MAX_PROBLEMS: usize = 16;
 /// Longest evidence text kept, in bytes.
 pub const MAX_EVIDENCE_TEXT: usize = 4096;
+/// Ended egress IDs remembered so that their late lines do not open phantom egresses.
+pub const RECENT_ENDED: usize = 4096;
 /// Lines an ended egress waits for late lines (webhooks, metrics) before it is handed out.
 pub const GRACE_LINES: u64 = 2000;
 
@@ -341,6 +343,8 @@ pub struct Global {
     pub egresses: u64,
     /// Most egresses open at once.
     pub peak_open: usize,
+    /// Lines about an egress that had already been reported (dropped).
+    pub late_lines: u64,
     /// Plain-text lines that read like an egress's final error (a pasted webhook or API
     /// reply), with the plain lines that followed them; used only when the input holds no
     /// egress at all.
@@ -524,6 +528,9 @@ pub struct Correlator<'m> {
     /// The last line was part of an orphan error text.
     orphan_open: bool,
     mark_cache: HashMap<String, Vec<u16>>,
+    /// IDs of the egresses handed out most recently (bounded by [`RECENT_ENDED`]).
+    recent: VecDeque<String>,
+    recent_set: std::collections::HashSet<String>,
     /// Node and input facts.
     pub global: Global,
 }
@@ -542,6 +549,8 @@ impl<'m> Correlator<'m> {
             scratch: Vec::new(),
             orphan_open: false,
             mark_cache: HashMap::new(),
+            recent: VecDeque::new(),
+            recent_set: std::collections::HashSet::new(),
             global: Global::default(),
         }
     }
@@ -612,6 +621,11 @@ impl<'m> Correlator<'m> {
         let id = egress_id_of(&ev);
         let lifecycle = !matches!(step, Step::Other | Step::ApiStop);
         match id {
+            Some(id) if self.recent_set.contains(&id) => {
+                // A late line about an egress already handed out (the pulse reaper, a webhook):
+                // it must not open a second, phantom egress.
+                self.global.late_lines += 1;
+            }
             Some(id) => {
                 if let Some(&pos) = self.closing_ids.get(&id) {
                     if let Some((_, e)) = self.closing.get_mut(pos - self.closing_base) {
@@ -669,6 +683,18 @@ impl<'m> Correlator<'m> {
         self.scratch = scratch;
         self.global.peak_open = self.global.peak_open.max(self.held());
         self.release(false, out);
+    }
+
+    /// Remembers a handed-out egress ID (bounded), so late lines about it are recognised.
+    fn remember_ended(&mut self, id: &str) {
+        if self.recent_set.insert(id.to_string()) {
+            self.recent.push_back(id.to_string());
+            if self.recent.len() > RECENT_ENDED {
+                if let Some(old) = self.recent.pop_front() {
+                    self.recent_set.remove(&old);
+                }
+            }
+        }
     }
 
     /// The rule patterns an event matches, with the text marks cached per distinct text.
@@ -731,6 +757,7 @@ impl<'m> Correlator<'m> {
             self.closing_base += 1;
             if let Some(id) = &e.id {
                 self.closing_ids.remove(id);
+                self.remember_ended(id);
             }
             out(e);
         }

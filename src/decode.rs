@@ -168,7 +168,9 @@ impl Decoder {
                 self.stats.continuation += 1;
                 return;
             }
-            if p.join == Join::Entry && is_continuation(body) {
+            if p.join == Join::Entry
+                && (is_continuation(body) || (p.extra_lines > 0 && is_bare_go_symbol(body)))
+            {
                 if p.extra_lines < MAX_JOINED_LINES {
                     let line = body.trim_end();
                     let raw = p.raw.get_or_insert_with(|| p.head.clone());
@@ -341,6 +343,18 @@ pub fn is_continuation(body: &str) -> bool {
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || b"./_-*()[]{},".contains(&c))
         && (sym.contains('/') || sym.starts_with("main.") || sym.starts_with("runtime."))
+}
+
+/// A lone Go symbol such as `time.goFunc` (no package path): a stack frame only when it
+/// follows other frames, so it is checked after the first continuation line.
+fn is_bare_go_symbol(body: &str) -> bool {
+    let t = body.trim();
+    !t.is_empty()
+        && !t.contains(' ')
+        && t.contains('.')
+        && t.as_bytes()[0].is_ascii_alphabetic()
+        && t.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"./_-*()[]{},".contains(&c))
 }
 
 /// The part of an entry that may hold JSON: the whole line, or its tail from the first `{`.

@@ -1061,29 +1061,36 @@ pub fn fact_names(scope: Scope) -> &'static [&'static str] {
 /// Fills `{name}` placeholders from `facts`; `{count}` is the number of lines that matched
 /// the rule's first `seen` pattern.
 fn render(t: &str, facts: &Facts, count: u32) -> String {
+    let is_name = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_lowercase() || c == b'_');
     let mut out = String::with_capacity(t.len() + 32);
     let mut rest = t;
-    while let Some(open) = rest.find(['{', '}']) {
+    while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
-        // `{{` and `}}` are literal braces.
-        if rest[open..].starts_with("{{") || rest[open..].starts_with("}}") {
-            out.push_str(&rest[open..open + 1]);
-            rest = &rest[open + 2..];
+        let at = &rest[open..];
+        // `{{name}}` is the literal text `{name}`; other `{{...}}` (Go templates in docker
+        // commands) stay as written.
+        if let Some(inner) = at.strip_prefix("{{") {
+            match inner.find("}}") {
+                Some(close) if is_name(&inner[..close]) => {
+                    out.push('{');
+                    out.push_str(&inner[..close]);
+                    out.push('}');
+                    rest = &inner[close + 2..];
+                }
+                Some(close) => {
+                    out.push_str(&at[..close + 4]);
+                    rest = &inner[close + 2..];
+                }
+                None => {
+                    out.push_str("{{");
+                    rest = inner;
+                }
+            }
             continue;
         }
-        if rest[open..].starts_with('}') {
-            out.push('}');
-            rest = &rest[open + 1..];
-            continue;
-        }
-        let after = &rest[open + 1..];
+        let after = &at[1..];
         match after.find('}') {
-            Some(close)
-                if after[..close]
-                    .bytes()
-                    .all(|c| c.is_ascii_lowercase() || c == b'_')
-                    && close > 0 =>
-            {
+            Some(close) if is_name(&after[..close]) => {
                 let name = &after[..close];
                 if name == "count" {
                     out.push_str(&count.to_string());

@@ -316,3 +316,10 @@ fn bare_message_with_fields() {
     assert_eq!(evs[0].message, "egress_failed");
     assert_eq!(evs[0].field_i64("code"), Some(500));
 }
+
+#[test]
+fn stack_frames_without_a_package_path() {
+    let (evs, _) = decode_all("2025-08-21T10:16:02.777Z\tERROR\tegress\tpipeline/controller.go:587\tcontroller onError invoked\t{\"error\": \"pipeline frozen\"}\ngithub.com/livekit/egress/pkg/pipeline.(*Controller).OnError\n\t/workspace/pkg/pipeline/controller.go:587\ntime.goFunc\n\t/usr/local/go/src/time/sleep.go:215");
+    assert_eq!(evs.len(), 1, "{evs:#?}");
+    assert_eq!(evs[0].continuation_lines, 4);
+}
