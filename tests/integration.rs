@@ -3,5 +3,6 @@
 mod util;
 
 mod cli;
+mod generated;
 mod golden;
 mod rules;
