@@ -12,6 +12,7 @@ pub mod error;
 pub mod event;
 pub mod explain;
 pub mod follow;
+pub mod generate;
 pub mod progress;
 pub mod report;
 pub mod rulebase;

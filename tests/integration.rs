@@ -6,6 +6,7 @@ mod catalogue;
 mod cli;
 mod config;
 mod follow;
+mod generated;
 mod golden;
 mod hostile;
 mod props;
