@@ -212,10 +212,9 @@ fn generated_log_binary_json_summary() {
     }
 }
 
-/// Known gap (reported to the correlate owner, not fixed here): a line about an egress that
-/// comes more than `GRACE_LINES` after its terminal status (e.g. the pulse reaper's
-/// `unloaded orphaned pulse sink` 30 s later on a busy node) opens a second, phantom egress
-/// with status `unknown` that is counted as in progress. Run with `--ignored` once fixed.
+/// Regression: a line about an egress that comes more than `GRACE_LINES` after its terminal
+/// status (e.g. the pulse reaper's `unloaded orphaned pulse sink` 30 s later on a busy node)
+/// must not open a second, phantom egress.
 #[test]
 fn late_line_after_grace_does_not_open_a_second_egress() {
     let ctx = r#""nodeID": "NE_8vQm3KpXz2Lr", "clusterID": """#;
@@ -243,9 +242,8 @@ fn late_line_after_grace_does_not_open_a_second_egress() {
     assert_eq!(a.summary.in_progress, 0, "{:?}", a.summary);
 }
 
-/// Known gap (reported to the decode owner, not fixed here): a Go stack frame whose symbol has
-/// no `/` and is not `main.`/`runtime.` (zap's stack for a `time.AfterFunc` callback ends in
-/// `time.goFunc`) is not joined to its ERROR entry and becomes a raw entry of its own.
+/// Regression: a Go stack frame whose symbol has no `/` and is not `main.`/`runtime.` (zap's
+/// stack for a `time.AfterFunc` callback ends in `time.goFunc`) is joined to its ERROR entry.
 #[test]
 fn stack_frames_without_a_slash_are_joined() {
     let log = "2026-11-25T08:00:01.034Z\tERROR\tegress\tpipeline/controller.go:587\tcontroller onError invoked\t{\"egressID\": \"EG_uFjfRb8Uop35\", \"error\": \"pipeline frozen\"}\ngithub.com/livekit/egress/pkg/pipeline.(*Controller).OnError\n\t/workspace/pkg/pipeline/controller.go:587\ntime.goFunc\n\t/usr/local/go/src/time/sleep.go:215\nruntime.goexit\n\t/usr/local/go/src/runtime/asm_amd64.s:1700\n";
