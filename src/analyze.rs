@@ -124,6 +124,13 @@ impl Triage {
 }
 
 impl Relevance for Triage {
+    fn field_names(&self) -> Vec<String> {
+        self.fields
+            .iter()
+            .map(|(k, _)| k.trim_matches('"').to_string())
+            .collect()
+    }
+
     fn relevant(&mut self, p: &Peek<'_>) -> bool {
         if p.level.is_none_or(|l| l >= Level::Warn) {
             return true;

@@ -96,6 +96,10 @@ pub struct Peek<'a> {
 pub trait Relevance: Send {
     /// True when the line must be decoded.
     fn relevant(&mut self, peek: &Peek<'_>) -> bool;
+    /// Field names that later stages read beyond the built-in ones (kept when decoding).
+    fn field_names(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A streaming decoder for one source. Feed lines with [`Decoder::push`]; entries come out
@@ -106,6 +110,8 @@ pub struct Decoder {
     triage: Option<Box<dyn Relevance>>,
     /// The last entry was skipped: its continuation lines are skipped too.
     skipping: bool,
+    /// Fields to keep when decoding (all when `None`).
+    keep: Option<KeepFields>,
     /// Counters so far.
     pub stats: Stats,
 }
@@ -118,8 +124,12 @@ impl Decoder {
 
     /// A decoder that only decodes the structured lines `triage` accepts.
     pub fn with_triage(triage: Box<dyn Relevance>) -> Decoder {
+        let keep = KeepFields {
+            extra: triage.field_names(),
+        };
         Decoder {
             triage: Some(triage),
+            keep: Some(keep),
             ..Decoder::default()
         }
     }
@@ -239,7 +249,7 @@ impl Decoder {
         let Some(p) = self.pending.take() else {
             return;
         };
-        let mut ev = decode_entry(&p.head, p.join == Join::Proto);
+        let mut ev = decode_entry_keep(&p.head, p.join == Join::Proto, self.keep.as_ref());
         ev.raw = p.raw.unwrap_or(p.head);
         ev.origin = p.origin;
         ev.container = p.container;
@@ -452,6 +462,11 @@ fn level_first(t: &str) -> Option<(Level, &str)> {
 
 /// Decodes one (possibly joined) entry. `proto` marks joined protobuf-text dump lines.
 pub fn decode_entry(text: &str, proto: bool) -> Event {
+    decode_entry_keep(text, proto, None)
+}
+
+/// [`decode_entry`], keeping only the fields `keep` wants (all when `None`).
+pub fn decode_entry_keep(text: &str, proto: bool, keep: Option<&KeepFields>) -> Event {
     let mut ev = Event::default();
     let t = text.trim().trim_matches('`').trim();
     if proto {
@@ -460,7 +475,7 @@ pub fn decode_entry(text: &str, proto: bool) -> Event {
         }
     }
     if t.starts_with('{') {
-        if decode_json(t, &mut ev) {
+        if decode_json(t, &mut ev, keep) {
             return ev;
         }
         if let Some(fields) = dump::go_struct(t) {
@@ -469,11 +484,11 @@ pub fn decode_entry(text: &str, proto: bool) -> Event {
     } else if let Ok((rest, (ts, lvl))) = grammar::ts_level(t) {
         ev.ts = Some(ts);
         ev.level = Some(lvl);
-        decode_columns(rest, &mut ev);
+        decode_columns(rest, &mut ev, keep);
         return ev;
     } else if let Some((lvl, rest)) = level_first(t) {
         ev.level = Some(lvl);
-        decode_columns(rest, &mut ev);
+        decode_columns(rest, &mut ev, keep);
         return ev;
     } else if let Some(fields) = dump::go_struct(t) {
         return dump_event(ev, fields);
@@ -508,10 +523,19 @@ fn dump_event(mut ev: Event, fields: Map<String, Value>) -> Event {
 }
 
 /// A zap JSON line (or an `EgressInfo` JSON object). Returns false when `t` is not JSON.
-fn decode_json(t: &str, ev: &mut Event) -> bool {
-    let mut stream = serde_json::Deserializer::from_str(t).into_iter::<Value>();
-    let Some(Ok(Value::Object(mut obj))) = stream.next() else {
-        return false;
+fn decode_json(t: &str, ev: &mut Event, keep: Option<&KeepFields>) -> bool {
+    // Only zap lines are parsed selectively; other objects (dumps, API replies) keep all.
+    let zap = t.starts_with("{\"level\":");
+    let filtered = if zap { parse_object(t, keep) } else { None };
+    let mut obj = match filtered {
+        Some(o) => o,
+        None => {
+            let mut stream = serde_json::Deserializer::from_str(t).into_iter::<Value>();
+            let Some(Ok(Value::Object(obj))) = stream.next() else {
+                return false;
+            };
+            obj
+        }
     };
     let has_zap = obj.contains_key("level") || obj.contains_key("msg");
     if !has_zap {
@@ -555,7 +579,7 @@ fn decode_json(t: &str, ev: &mut Event) -> bool {
 
 /// The columns after `ts LEVEL`: logger, optional caller, message, then a JSON object or
 /// pasted `"key": value` pairs.
-fn decode_columns(rest: &str, ev: &mut Event) {
+fn decode_columns(rest: &str, ev: &mut Event, keep: Option<&KeepFields>) {
     ev.format = Some(Format::Console);
     let rest = rest.trim_end();
     if rest.contains('\t') {
@@ -572,7 +596,7 @@ fn decode_columns(rest: &str, ev: &mut Event) {
             i += 1;
         }
         let tail = cols[i..].join("\t");
-        split_message(&tail, ev);
+        split_message_keep(&tail, ev, keep);
         return;
     }
     // Tabs turned into runs of spaces: use token shapes to find logger and caller.
@@ -592,11 +616,142 @@ fn decode_columns(rest: &str, ev: &mut Event) {
         ev.caller = Some(first.to_string());
         s = second;
     }
-    split_message(s, ev);
+    split_message_keep(s, ev, keep);
+}
+
+/// Which fields of a structured line to keep. The fast path keeps only the fields some stage
+/// reads (the ID, lifecycle and error fields, plus those named by rules); everything else is
+/// skipped while parsing, without building values for it.
+#[derive(Debug, Clone, Default)]
+pub struct KeepFields {
+    /// Field names beyond the built-in list (from rule field conditions).
+    pub extra: Vec<String>,
+}
+
+/// Fields the correlator, the rule texts and the report read.
+const KNOWN_FIELDS: &[&str] = &[
+    "level",
+    "ts",
+    "logger",
+    "caller",
+    "msg",
+    "egressID",
+    "egress_id",
+    "egressId",
+    "EgressId",
+    "participant",
+    "identity",
+    "nodeID",
+    "handlerID",
+    "clusterID",
+    "room",
+    "room_name",
+    "roomName",
+    "requestType",
+    "outputType",
+    "sourceType",
+    "request",
+    "error",
+    "code",
+    "details",
+    "reason",
+    "endReason",
+    "status",
+    "version",
+    "url",
+    "event",
+    "method",
+    "apiKey",
+    "path",
+    "trackID",
+    "element",
+    "name",
+    "signal",
+    "cpu",
+    "requests",
+    "retries",
+    "duration",
+];
+
+impl KeepFields {
+    fn keeps(&self, key: &str) -> bool {
+        KNOWN_FIELDS.contains(&key) || self.extra.iter().any(|k| k == key)
+    }
+}
+
+/// A JSON object key, borrowed from the input when it has no escapes.
+struct Key<'a>(std::borrow::Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Parses a whole JSON object keeping only the fields `keep` wants; `None` when `t` is not
+/// exactly one object (trailing text other than whitespace is refused).
+fn parse_object(t: &str, keep: Option<&KeepFields>) -> Option<Map<String, Value>> {
+    let Some(keep) = keep else {
+        return match serde_json::from_str::<Value>(t) {
+            Ok(Value::Object(o)) => Some(o),
+            _ => None,
+        };
+    };
+    struct Seed<'k>(&'k KeepFields);
+    impl<'de> serde::de::DeserializeSeed<'de> for Seed<'_> {
+        type Value = Map<String, Value>;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    impl<'de> serde::de::Visitor<'de> for Seed<'_> {
+        type Value = Map<String, Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Map::new();
+            while let Some(Key(k)) = m.next_key::<Key<'de>>()? {
+                if self.0.keeps(&k) {
+                    let v: Value = m.next_value()?;
+                    out.insert(k.into_owned(), v);
+                } else {
+                    m.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(out)
+        }
+    }
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(t);
+    let map = Seed(keep).deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(map)
 }
 
 /// Splits `msg {json}` or `msg "k": v ...` into message and fields.
 fn split_message(s: &str, ev: &mut Event) {
+    split_message_keep(s, ev, None);
+}
+
+/// [`split_message`], keeping only the fields `keep` wants from a JSON tail.
+fn split_message_keep(s: &str, ev: &mut Event, keep: Option<&KeepFields>) {
     // A trailing JSON object: try each ` {` from the left until one parses to the end.
     let b = s.as_bytes();
     let mut from = 0;
@@ -612,7 +767,7 @@ fn split_message(s: &str, ev: &mut Event) {
             break;
         }
         let tail = s[at..].trim_end();
-        if let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(tail) {
+        if let Some(obj) = parse_object(tail, keep) {
             ev.message = s[..at].trim().to_string();
             ev.fields = obj;
             return;

@@ -252,3 +252,56 @@ fn stack_frames_without_a_slash_are_joined() {
     assert_eq!(a.stats.formats[egresslens::event::Format::Raw.index()], 0);
     assert_eq!(a.stats.continuation, 6);
 }
+
+/// The fast path (a decoding thread per source, triage skipping lines no stage needs,
+/// selective field parsing) must reach the same verdict for every egress as the plain
+/// sequential path that decodes every line in full.
+#[test]
+fn fast_path_equals_sequential_path() {
+    use egresslens::decode::Decoder;
+    use egresslens::event::Origin;
+    let rules = RuleSet::load(None).expect("rules");
+    for format in [LogFormat::Console, LogFormat::Json] {
+        let (data, _) = make(format, 8 << 20, 7, true);
+        let verdicts = |fast: bool| -> HashMap<String, (String, Option<i64>, Vec<String>)> {
+            let opts = Options {
+                all: true,
+                ..Options::default()
+            };
+            let mut engine = Engine::new(&rules, opts, vec!["<generated>".into()]);
+            let mut out = HashMap::new();
+            let mut record = |r: &egresslens::analyze::EgressResult| {
+                let rules: Vec<String> = r.diagnoses.iter().map(|d| d.rule.clone()).collect();
+                out.insert(
+                    r.egress.label(),
+                    (r.egress.status.name().to_string(), r.egress.code, rules),
+                );
+            };
+            if fast {
+                let reader = LineReader::from_bytes(data.clone());
+                run_readers(&mut engine, vec![(0, reader)], &mut |_| {}, &mut record)
+                    .expect("run");
+            } else {
+                let mut dec = Decoder::new();
+                let mut reader = LineReader::from_bytes(data.clone());
+                let mut events = Vec::new();
+                while let Some(l) = reader.next_line().expect("read") {
+                    let o = Origin { source: 0, line: l.number };
+                    dec.push(l.bytes, o, l.truncated, &mut |e| events.push(e));
+                }
+                dec.finish(&mut |e| events.push(e));
+                for ev in events {
+                    engine.push(ev, &mut record);
+                }
+            }
+            let _ = engine.finish_with(egresslens::decode::Stats::default(), &mut record);
+            out
+        };
+        let fast = verdicts(true);
+        let slow = verdicts(false);
+        assert_eq!(fast.len(), slow.len(), "{format:?}");
+        for (id, v) in &slow {
+            assert_eq!(fast.get(id), Some(v), "{format:?} {id}");
+        }
+    }
+}
