@@ -41,7 +41,17 @@ pub fn explain(set: &RuleSet, query: &str) -> String {
                     let _ = writeln!(out, "Code {c} is not a status code LiveKit Egress uses.\n");
                 }
             }
-            set.rules.iter().filter(|r| r.codes.contains(&c)).collect()
+            // The most general rules first: they explain what the code means in most cases.
+            let mut v: Vec<&Rule> = set.rules.iter().filter(|r| r.codes.contains(&c)).collect();
+            v.sort_by_key(|r| {
+                (
+                    std::cmp::Reverse(r.severity),
+                    r.narrowing(),
+                    r.weight(),
+                    r.id.clone(),
+                )
+            });
+            v
         }
         None => set.search(q),
     };

@@ -303,6 +303,28 @@ impl Rule {
     }
 }
 
+impl Rule {
+    /// How specific the rule is: the number of conditions it states.
+    pub fn weight(&self) -> usize {
+        self.cond.weight()
+    }
+
+    /// How many conditions narrow the rule to a subset of the egresses with its outcome
+    /// (request type, timing, lines seen): 0 for the general explanation of an error.
+    pub fn narrowing(&self) -> usize {
+        let c = &self.cond;
+        usize::from(!c.request_type.is_empty())
+            + usize::from(!c.output_type.is_empty())
+            + c.between.len()
+            + c.seen.len()
+            + usize::from(!c.seen_any.is_empty())
+            + c.input_seen.len()
+            + c.input_not_seen.len()
+            + c.reached.len()
+            + usize::from(c.server_only.is_some())
+    }
+}
+
 /// All rules, compiled, with the shared pattern sets used to mark lines.
 #[derive(Debug)]
 pub struct RuleSet {
@@ -655,7 +677,8 @@ impl RuleSet {
         hits.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
-                .then(b.cond.weight().cmp(&a.cond.weight()))
+                .then(a.narrowing().cmp(&b.narrowing()))
+                .then(a.cond.weight().cmp(&b.cond.weight()))
         });
         hits
     }
@@ -666,20 +689,25 @@ impl RuleSet {
             .iter()
             .map(|n| {
                 let v = match *n {
-                    "egress_id" => "the egress",
-                    "room" => "the room",
-                    "waited" | "duration" | "active_for" | "span" => "some time",
-                    "end_reason" | "details" => "the end reason",
-                    "error" => "the error",
-                    "code" => "the code",
-                    "node_id" => "the node",
-                    "version" => "the version",
-                    _ => "?",
+                    "egress_id" => "`EG_…`",
+                    "room" => "`<room>`",
+                    "request_type" => "<request type>",
+                    "output_type" => "<output type>",
+                    "waited" | "duration" | "active_for" | "span" => "<time>",
+                    "end_reason" => "<end reason>",
+                    "details" => "<details>",
+                    "error" => "<error text>",
+                    "code" => "<code>",
+                    "status" => "<status>",
+                    "node_id" => "<node>",
+                    "version" => "<version>",
+                    "egresses" | "failed" => "N",
+                    _ => "<?>",
                 };
                 (*n, v.to_string())
             })
             .collect();
-        build(r, &generic, &Egress::default(), &Marks::default())
+        build(r, &generic, &Egress::default(), &Marks::default(), true)
     }
 
     /// Number of distinct line patterns the rules use.
@@ -706,7 +734,7 @@ impl RuleSet {
             })
             .collect();
         let mut out = rank(matched, |r| {
-            let mut d = build(r, &facts, e, &e.marks);
+            let mut d = build(r, &facts, e, &e.marks, false);
             for &i in &r.cond.input_seen {
                 if let Some(m) = g.all_marks.get(i) {
                     if !d.evidence.iter().any(|x| x.origin == m.first.origin) {
@@ -741,7 +769,7 @@ impl RuleSet {
             .iter()
             .filter(|r| r.scope == Scope::Egress && eval_egress(&r.cond, e, Some(kind)))
             .collect();
-        rank(matched, |r| build(r, &facts, e, &e.marks))
+        rank(matched, |r| build(r, &facts, e, &e.marks, false))
     }
 
     /// Node- and input-level diagnoses from the facts gathered across the input.
@@ -783,7 +811,7 @@ impl RuleSet {
                 .then(a.id.cmp(&b.id))
         });
         all.into_iter()
-            .map(|(r, marks)| build(r, &facts, &empty, marks))
+            .map(|(r, marks)| build(r, &facts, &empty, marks, false))
             .collect()
     }
 }
@@ -1060,7 +1088,7 @@ pub fn fact_names(scope: Scope) -> &'static [&'static str] {
 
 /// Fills `{name}` placeholders from `facts`; `{count}` is the number of lines that matched
 /// the rule's first `seen` pattern.
-fn render(t: &str, facts: &Facts, count: u32) -> String {
+fn render(t: &str, facts: &Facts, count: Option<u32>) -> String {
     let is_name = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_lowercase() || c == b'_');
     let mut out = String::with_capacity(t.len() + 32);
     let mut rest = t;
@@ -1093,7 +1121,10 @@ fn render(t: &str, facts: &Facts, count: u32) -> String {
             Some(close) if is_name(&after[..close]) => {
                 let name = &after[..close];
                 if name == "count" {
-                    out.push_str(&count.to_string());
+                    match count {
+                        Some(n) => out.push_str(&n.to_string()),
+                        None => out.push('N'),
+                    }
                 } else if let Some((_, v)) = facts.iter().find(|(k, _)| *k == name) {
                     out.push_str(v);
                 } else {
@@ -1113,7 +1144,7 @@ fn render(t: &str, facts: &Facts, count: u32) -> String {
     out
 }
 
-fn build(r: &Rule, facts: &Facts, e: &Egress, marks: &Marks) -> Diagnosis {
+fn build(r: &Rule, facts: &Facts, e: &Egress, marks: &Marks, generic: bool) -> Diagnosis {
     let count = r
         .cond
         .seen
@@ -1121,6 +1152,7 @@ fn build(r: &Rule, facts: &Facts, e: &Egress, marks: &Marks) -> Diagnosis {
         .or_else(|| r.cond.count.first().map(|(i, _)| i))
         .or_else(|| r.cond.seen_any.first())
         .map_or(0, |&i| marks.count(i));
+    let count = (!generic).then_some(count);
     let ex = &r.explain;
     let mut evidence: Vec<Evidence> = Vec::new();
     let add = |evidence: &mut Vec<Evidence>, ev: &Evidence| {

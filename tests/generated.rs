@@ -279,14 +279,16 @@ fn fast_path_equals_sequential_path() {
             };
             if fast {
                 let reader = LineReader::from_bytes(data.clone());
-                run_readers(&mut engine, vec![(0, reader)], &mut |_| {}, &mut record)
-                    .expect("run");
+                run_readers(&mut engine, vec![(0, reader)], &mut |_| {}, &mut record).expect("run");
             } else {
                 let mut dec = Decoder::new();
                 let mut reader = LineReader::from_bytes(data.clone());
                 let mut events = Vec::new();
                 while let Some(l) = reader.next_line().expect("read") {
-                    let o = Origin { source: 0, line: l.number };
+                    let o = Origin {
+                        source: 0,
+                        line: l.number,
+                    };
                     dec.push(l.bytes, o, l.truncated, &mut |e| events.push(e));
                 }
                 dec.finish(&mut |e| events.push(e));

@@ -60,7 +60,7 @@ fn durations() {
 fn render_templates() {
     let facts: Facts = vec![("room", "`r`".into())];
     assert_eq!(
-        render("in {room} {count} {x} {", &facts, 3),
+        render("in {room} {count} {x} {", &facts, Some(3)),
         "in `r` 3 {x} {"
     );
 }
