@@ -1,10 +1,12 @@
 //! Turns raw lines into `Event`s. Detects the format of each line (zap JSON, zap console with
 //! tabs or spaces, the pasted `"key": value` form, `EgressInfo` dumps, plain text) after
-//! stripping collector prefixes, and joins continuation lines (Go stack traces, JSON wrapped
+//! unwrapping container and log-store envelopes (docker json-file, CRI, journald, Loki,
+//! Elasticsearch; their partial chunks joined first) and stripping collector prefixes, and joins continuation lines (Go stack traces, JSON wrapped
 //! onto the next line, protobuf-text dumps) to the entry they belong to. It keeps no state
 //! across entries beyond that join, and knows nothing about egress lifecycles or rules.
 
 pub mod dump;
+pub mod envelope;
 pub mod grammar;
 pub mod prefix;
 
@@ -15,6 +17,8 @@ use serde_json::{Map, Value};
 const MAX_JOINED_LINES: u32 = 64;
 /// Most bytes of joined text kept for one entry.
 const MAX_ENTRY_BYTES: usize = 64 * 1024;
+/// Most bytes of one line rebuilt from partial envelope chunks (docker splits at 16 KiB).
+const MAX_CHUNKED_LINE: usize = crate::source::MAX_LINE;
 
 /// Per-run decoding counters, shown in the report footer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,6 +43,11 @@ pub struct Stats {
     pub skipped: u64,
     /// Of the skipped lines, those written by an egress handler process (`handlerID`).
     pub skipped_handler: u64,
+    /// Lines that came in a container or log-store envelope (docker json-file, CRI, journald,
+    /// Loki, Elasticsearch).
+    pub enveloped: u64,
+    /// Partial envelope chunks joined to the line they continue.
+    pub chunks_joined: u64,
 }
 
 impl Stats {
@@ -56,6 +65,8 @@ impl Stats {
         self.blank += o.blank;
         self.skipped += o.skipped;
         self.skipped_handler += o.skipped_handler;
+        self.enveloped += o.enveloped;
+        self.chunks_joined += o.chunks_joined;
     }
 }
 
@@ -78,6 +89,22 @@ struct Pending {
     prefix_ts: Option<Ts>,
     extra_lines: u32,
     join: Join,
+}
+
+/// What an envelope said about the line inside it.
+#[derive(Debug, Default, Clone)]
+struct Meta {
+    ts: Option<Ts>,
+    container: Option<String>,
+}
+
+/// Partial envelope chunks of one line, waiting for the record that completes it.
+struct Chunked {
+    text: String,
+    origin: Origin,
+    meta: Meta,
+    stream: Option<String>,
+    kind: envelope::Kind,
 }
 
 /// The head of a structured line, found without decoding its fields: enough to decide
@@ -103,6 +130,7 @@ pub trait Relevance: Send {
 #[derive(Default)]
 pub struct Decoder {
     pending: Option<Pending>,
+    chunked: Option<Chunked>,
     triage: Option<Box<dyn Relevance>>,
     /// The last entry was skipped: its continuation lines are skipped too.
     skipping: bool,
@@ -147,7 +175,80 @@ impl Decoder {
                 String::from_utf8_lossy(bytes)
             }
         };
-        let (pfx, body) = prefix::strip(&text);
+        let Some(env) = envelope::unwrap(&text) else {
+            self.flush_chunked(out);
+            self.push_text(&text, origin, Meta::default(), out);
+            return;
+        };
+        self.stats.enveloped += 1;
+        let meta = Meta {
+            ts: env.ts,
+            container: env.container,
+        };
+        // A chunk of another stream (or another envelope) ends the line being rebuilt.
+        if self
+            .chunked
+            .as_ref()
+            .is_some_and(|c| c.stream != env.stream || c.kind != env.kind)
+        {
+            self.flush_chunked(out);
+        }
+        if let Some(c) = self.chunked.as_mut() {
+            let room = MAX_CHUNKED_LINE.saturating_sub(c.text.len());
+            if env.line.len() > room {
+                self.stats.truncated += 1;
+            }
+            push_capped_to(&mut c.text, &env.line, MAX_CHUNKED_LINE);
+            self.stats.chunks_joined += 1;
+            if env.partial {
+                return;
+            }
+            if let Some(c) = self.chunked.take() {
+                let meta = Meta {
+                    ts: c.meta.ts.or(meta.ts),
+                    container: c.meta.container.or(meta.container),
+                };
+                self.push_lines(&c.text, c.origin, meta, out);
+            }
+            return;
+        }
+        if env.partial {
+            let mut text = String::with_capacity(env.line.len() * 2);
+            push_capped_to(&mut text, &env.line, MAX_CHUNKED_LINE);
+            self.chunked = Some(Chunked {
+                text,
+                origin,
+                meta,
+                stream: env.stream,
+                kind: env.kind,
+            });
+            return;
+        }
+        self.push_lines(&env.line, origin, meta, out);
+    }
+
+    /// Emits the line rebuilt from partial chunks so far, as it is.
+    fn flush_chunked(&mut self, out: &mut dyn FnMut(Event)) {
+        if let Some(c) = self.chunked.take() {
+            self.push_lines(&c.text, c.origin, c.meta, out);
+        }
+    }
+
+    /// An envelope's inner text, which may hold several lines (journald, Loki).
+    fn push_lines(&mut self, text: &str, origin: Origin, meta: Meta, out: &mut dyn FnMut(Event)) {
+        if memchr::memchr(b'\n', text.as_bytes()).is_none() {
+            self.push_text(text, origin, meta, out);
+            return;
+        }
+        for line in text.split('\n') {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            self.push_text(line, origin, meta.clone(), out);
+        }
+    }
+
+    /// One line (unwrapped from its envelope, if any): prefixes, joining, triage.
+    fn push_text(&mut self, text: &str, origin: Origin, meta: Meta, out: &mut dyn FnMut(Event)) {
+        let (pfx, body) = prefix::strip(text);
 
         if self.skipping && self.pending.is_none() && is_continuation(body) {
             self.stats.continuation += 1;
@@ -216,8 +317,8 @@ impl Decoder {
             raw: None,
             head,
             origin,
-            container: pfx.container.map(str::to_string),
-            prefix_ts: pfx.ts,
+            container: pfx.container.map(str::to_string).or(meta.container),
+            prefix_ts: pfx.ts.or(meta.ts),
             extra_lines: 0,
             join,
         });
@@ -225,12 +326,14 @@ impl Decoder {
 
     /// Emits the entry still held back.
     pub fn finish(&mut self, out: &mut dyn FnMut(Event)) {
+        self.flush_chunked(out);
         self.flush(out);
     }
 
-    /// True when an entry is held back waiting for possible continuation lines.
+    /// True when an entry is held back waiting for possible continuation lines (or a line
+    /// for the rest of its partial chunks).
     pub fn has_pending(&self) -> bool {
-        self.pending.is_some()
+        self.pending.is_some() || self.chunked.is_some()
     }
 
     fn flush(&mut self, out: &mut dyn FnMut(Event)) {
@@ -263,7 +366,11 @@ fn append(p: &mut Pending, line: &str, sep: &str) {
 }
 
 fn push_capped(s: &mut String, add: &str) {
-    let room = MAX_ENTRY_BYTES.saturating_sub(s.len());
+    push_capped_to(s, add, MAX_ENTRY_BYTES);
+}
+
+fn push_capped_to(s: &mut String, add: &str, cap: usize) {
+    let room = cap.saturating_sub(s.len());
     if add.len() <= room {
         s.push_str(add);
     } else {
