@@ -131,6 +131,8 @@ pub trait Relevance: Send {
 pub struct Decoder {
     pending: Option<Pending>,
     chunked: Option<Chunked>,
+    /// Container for entries that name none (the input comes from one container).
+    default_container: Option<String>,
     triage: Option<Box<dyn Relevance>>,
     /// The last entry was skipped: its continuation lines are skipped too.
     skipping: bool,
@@ -150,6 +152,11 @@ impl Decoder {
             triage: Some(triage),
             ..Decoder::default()
         }
+    }
+
+    /// Entries that name no container get this one (the whole input comes from it).
+    pub fn set_default_container(&mut self, c: Option<String>) {
+        self.default_container = c;
     }
 
     /// Feeds one line (without its line end). `truncated` marks a line cut by the reader.
@@ -343,7 +350,7 @@ impl Decoder {
         let mut ev = decode_entry(&p.head, p.join == Join::Proto);
         ev.raw = p.raw.unwrap_or(p.head);
         ev.origin = p.origin;
-        ev.container = p.container;
+        ev.container = p.container.or_else(|| self.default_container.clone());
         ev.continuation_lines = p.extra_lines;
         if ev.ts.is_none() {
             ev.ts = p.prefix_ts;

@@ -65,6 +65,9 @@ pub struct Settings {
     pub all: bool,
     /// Only these egress IDs (empty: all).
     pub egress_ids: Vec<String>,
+    /// Only entries in this window (`--since`, `--until`); entries without a time are kept.
+    pub since: Option<Ts>,
+    pub until: Option<Ts>,
 }
 
 /// Where follow mode's reports go, one at a time.
@@ -212,6 +215,8 @@ impl<'r> Follower<'r> {
             all: settings.all,
             egress_ids: settings.egress_ids.clone(),
             stream: true,
+            since: settings.since,
+            until: settings.until,
         };
         let n = names.len();
         Follower {
@@ -558,6 +563,8 @@ struct WriterSink<'s> {
     w: Box<dyn Write>,
     style: &'s Style,
     error: Option<io::Error>,
+    /// `--quiet`: only the closing summary is written.
+    quiet: bool,
 }
 
 impl WriterSink<'_> {
@@ -574,12 +581,21 @@ impl WriterSink<'_> {
 
 impl Sink for WriterSink<'_> {
     fn egress(&mut self, r: &EgressResult, sources: &[String]) {
+        if self.quiet {
+            return;
+        }
         self.emit(|w, s| report::follow::write_egress(r, sources, s, w));
     }
     fn stall(&mut self, st: &Stall, sources: &[String]) {
+        if self.quiet {
+            return;
+        }
         self.emit(|w, s| report::follow::write_stall(st, sources, s, w));
     }
     fn finding(&mut self, d: &Diagnosis, sources: &[String]) {
+        if self.quiet {
+            return;
+        }
         self.emit(|w, s| report::follow::write_finding(d, sources, s, w));
     }
     fn summary(&mut self, sum: &LiveSummary, open: &[EgressResult], sources: &[String]) {
@@ -650,11 +666,14 @@ pub fn run(a: &AnalyzeConfig, rules: &RuleSet, style: &Style, inputs: Vec<Input>
         w: out,
         style,
         error: None,
+        quiet: a.quiet,
     };
     let settings = Settings {
         stall_after_secs: a.stall_after_secs,
         all: a.all,
         egress_ids: a.egress_ids.clone(),
+        since: a.since.as_ref().map(|b| b.at),
+        until: a.until.as_ref().map(|b| b.at),
     };
     let mut f = Follower::new(rules, settings, names.clone(), Instant::now());
     let mut failure: Option<Error> = None;
