@@ -10,3 +10,4 @@ mod golden;
 mod hostile;
 mod props;
 mod rules;
+mod sources;
