@@ -331,7 +331,7 @@ pub enum Config {
 
 /// The outcome of parsing: a config, or clap's own output (help, version, usage error).
 pub enum Parsed {
-    Run(Config),
+    Run(Box<Config>),
     /// Text for stdout (help/version) and exit 0, or for stderr and exit 2.
     Exit {
         text: String,
@@ -435,7 +435,7 @@ where
             }
         }
     };
-    Parsed::Run(config)
+    Parsed::Run(Box::new(config))
 }
 
 fn analyze_config(source: LogSource, files: Vec<PathBuf>, a: ReportArgs) -> Result<Config, String> {
@@ -511,7 +511,7 @@ mod tests {
 
     fn cfg(args: &[&str]) -> Config {
         match parse(std::iter::once("egresslens").chain(args.iter().copied())) {
-            Parsed::Run(c) => c,
+            Parsed::Run(c) => *c,
             Parsed::Exit { text, .. } => panic!("{text}"),
         }
     }

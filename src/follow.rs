@@ -250,6 +250,14 @@ impl<'r> Follower<'r> {
         }
     }
 
+    /// Entries of input `input` that name no container get `c` (the input is one container's
+    /// log, e.g. `docker logs NAME`).
+    pub fn set_container(&mut self, input: usize, c: Option<String>) {
+        if let Some(d) = self.decoders.get_mut(input) {
+            d.set_default_container(c);
+        }
+    }
+
     /// The engine (for its counters: `held`, `kept`, `global().peak_open`).
     pub fn engine(&self) -> &Engine<'r> {
         &self.engine
@@ -676,6 +684,9 @@ pub fn run(a: &AnalyzeConfig, rules: &RuleSet, style: &Style, inputs: Vec<Input>
         until: a.until.as_ref().map(|b| b.at),
     };
     let mut f = Follower::new(rules, settings, names.clone(), Instant::now());
+    for (i, input) in inputs.iter().enumerate() {
+        f.set_container(i, input.container().map(str::to_string));
+    }
     let mut failure: Option<Error> = None;
     loop {
         if STOP.load(Ordering::SeqCst) || sink.failed() {

@@ -18,7 +18,7 @@ where
     T: Into<OsString> + Clone,
 {
     let config = match cli::parse(args) {
-        Parsed::Run(c) => c,
+        Parsed::Run(c) => *c,
         Parsed::Exit { text, error } => {
             if error {
                 let _ = write!(io::stderr(), "{text}");
