@@ -19,6 +19,8 @@ const MAX_JOINED_LINES: u32 = 64;
 const MAX_ENTRY_BYTES: usize = 64 * 1024;
 /// Most bytes of one line rebuilt from partial envelope chunks (docker splits at 16 KiB).
 const MAX_CHUNKED_LINE: usize = crate::source::MAX_LINE;
+/// Most streams rebuilding a line from chunks at once (stdout and stderr, a few containers).
+const MAX_CHUNKED_STREAMS: usize = 8;
 
 /// Per-run decoding counters, shown in the report footer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -130,7 +132,8 @@ pub trait Relevance: Send {
 #[derive(Default)]
 pub struct Decoder {
     pending: Option<Pending>,
-    chunked: Option<Chunked>,
+    /// Lines being rebuilt from partial envelope chunks, one per stream.
+    chunked: Vec<Chunked>,
     /// Container for entries that name none (the input comes from one container).
     default_container: Option<String>,
     triage: Option<Box<dyn Relevance>>,
@@ -192,51 +195,57 @@ impl Decoder {
             ts: env.ts,
             container: env.container,
         };
-        // A chunk of another stream (or another envelope) ends the line being rebuilt.
-        if self
-            .chunked
-            .as_ref()
-            .is_some_and(|c| c.stream != env.stream || c.kind != env.kind)
-        {
+        // Chunks of another kind of envelope end every line being rebuilt.
+        if self.chunked.iter().any(|c| c.kind != env.kind) {
             self.flush_chunked(out);
         }
-        if let Some(c) = self.chunked.as_mut() {
-            let room = MAX_CHUNKED_LINE.saturating_sub(c.text.len());
-            if env.line.len() > room {
-                self.stats.truncated += 1;
-            }
-            push_capped_to(&mut c.text, &env.line, MAX_CHUNKED_LINE);
-            self.stats.chunks_joined += 1;
-            if env.partial {
-                return;
-            }
-            if let Some(c) = self.chunked.take() {
+        // Streams (stdout, stderr, containers) interleave: each rebuilds its own line.
+        let at = self.chunked.iter().position(|c| c.stream == env.stream);
+        match at {
+            Some(i) => {
+                let c = &mut self.chunked[i];
+                if c.text.len() < MAX_CHUNKED_LINE
+                    && env.line.len() > MAX_CHUNKED_LINE - c.text.len()
+                {
+                    self.stats.truncated += 1;
+                }
+                push_capped_to(&mut c.text, &env.line, MAX_CHUNKED_LINE);
+                self.stats.chunks_joined += 1;
+                if env.partial {
+                    return;
+                }
+                let c = self.chunked.remove(i);
                 let meta = Meta {
                     ts: c.meta.ts.or(meta.ts),
                     container: c.meta.container.or(meta.container),
                 };
                 self.push_lines(&c.text, c.origin, meta, out);
             }
-            return;
+            None if env.partial => {
+                if self.chunked.len() >= MAX_CHUNKED_STREAMS {
+                    let c = self.chunked.remove(0);
+                    self.push_lines(&c.text, c.origin, c.meta, out);
+                }
+                let mut text = String::with_capacity(env.line.len() * 2);
+                push_capped_to(&mut text, &env.line, MAX_CHUNKED_LINE);
+                self.chunked.push(Chunked {
+                    text,
+                    origin,
+                    meta,
+                    stream: env.stream,
+                    kind: env.kind,
+                });
+            }
+            None => self.push_lines(&env.line, origin, meta, out),
         }
-        if env.partial {
-            let mut text = String::with_capacity(env.line.len() * 2);
-            push_capped_to(&mut text, &env.line, MAX_CHUNKED_LINE);
-            self.chunked = Some(Chunked {
-                text,
-                origin,
-                meta,
-                stream: env.stream,
-                kind: env.kind,
-            });
-            return;
-        }
-        self.push_lines(&env.line, origin, meta, out);
     }
 
     /// Emits the line rebuilt from partial chunks so far, as it is.
     fn flush_chunked(&mut self, out: &mut dyn FnMut(Event)) {
-        if let Some(c) = self.chunked.take() {
+        if self.chunked.is_empty() {
+            return;
+        }
+        for c in std::mem::take(&mut self.chunked) {
             self.push_lines(&c.text, c.origin, c.meta, out);
         }
     }
@@ -340,7 +349,7 @@ impl Decoder {
     /// True when an entry is held back waiting for possible continuation lines (or a line
     /// for the rest of its partial chunks).
     pub fn has_pending(&self) -> bool {
-        self.pending.is_some() || self.chunked.is_some()
+        self.pending.is_some() || !self.chunked.is_empty()
     }
 
     fn flush(&mut self, out: &mut dyn FnMut(Event)) {

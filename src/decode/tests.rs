@@ -404,3 +404,14 @@ fn egress_info_json_is_still_a_dump() {
     assert_eq!(evs.len(), 1);
     assert_eq!(st.enveloped, 0);
 }
+
+#[test]
+fn interleaved_streams_rebuild_their_own_lines() {
+    let text = "2026-01-27T11:11:05.179Z stderr P missing \n\
+2026-01-27T11:11:05.179Z stdout F handler line\n\
+2026-01-27T11:11:05.180Z stderr F config";
+    let (evs, st) = decode_all(text);
+    let msgs: Vec<&str> = evs.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(msgs, vec!["handler line", "missing config"]);
+    assert_eq!(st.chunks_joined, 1);
+}
