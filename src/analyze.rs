@@ -25,6 +25,10 @@ pub struct Options {
     /// Follow mode: results go to `done` and are not kept for a final report, so memory stays
     /// flat on endless input (only the counts are kept).
     pub stream: bool,
+    /// Only entries at or after this time (`--since`); entries without a time are kept.
+    pub since: Option<Ts>,
+    /// Only entries before this time (`--until`); entries without a time are kept.
+    pub until: Option<Ts>,
 }
 
 /// One egress with its diagnoses and what the input cannot tell about it.
@@ -186,6 +190,8 @@ pub struct Engine<'r> {
     corr: Correlator<'r>,
     opts: Options,
     out: Analysis,
+    /// Entries left out by `--since` / `--until`.
+    outside_window: u64,
 }
 
 impl<'r> Engine<'r> {
@@ -199,6 +205,7 @@ impl<'r> Engine<'r> {
                 sources,
                 ..Analysis::default()
             },
+            outside_window: 0,
         }
     }
 
@@ -225,6 +232,12 @@ impl<'r> Engine<'r> {
 
     /// Takes one event; `done` sees each egress result as soon as it is final.
     pub fn push(&mut self, ev: Event, done: &mut dyn FnMut(&EgressResult)) {
+        if let Some(ts) = ev.ts {
+            if self.opts.since.is_some_and(|s| ts < s) || self.opts.until.is_some_and(|u| ts >= u) {
+                self.outside_window += 1;
+                return;
+            }
+        }
         let mut finished = Vec::new();
         self.corr.push(ev, &mut |e| finished.push(e));
         for e in finished {
@@ -358,6 +371,12 @@ impl<'r> Engine<'r> {
         self.out.findings = self.rules.diagnose_global(&self.out.global, &summary);
         self.out.stats = stats;
         self.out.hints = hints(&self.out);
+        if self.outside_window > 0 {
+            self.out.hints.push(format!(
+                "{} entries outside the --since/--until window were left out.",
+                self.outside_window
+            ));
+        }
         self.out
     }
 }
@@ -538,6 +557,7 @@ fn decode_source(
     tx: std::sync::mpsc::SyncSender<std::io::Result<Batch>>,
 ) {
     let mut dec = Decoder::with_triage(Box::new(triage));
+    dec.set_default_container(reader.label().map(str::to_string));
     let mut events = Vec::with_capacity(BATCH);
     loop {
         match reader.next_line() {

@@ -3,8 +3,9 @@
 //! this module.
 
 use crate::config_check::InputFile;
+use crate::event::Ts;
 use crate::report::OutputFormat;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "Examples:
@@ -16,10 +17,24 @@ const EXAMPLES: &str = "Examples:
   egresslens --config egress.yaml egress.log    say for each diagnosis whether egress.yaml confirms it
   egresslens check-config egress.yaml livekit.yaml docker-compose.yaml
                                                  find what in the configuration breaks recordings
+  egresslens docker                             read every LiveKit container's log with `docker logs`
+  egresslens kubectl -n livekit                 read the egress and livekit-server pods' logs
+  egresslens --since 2h --quiet egress.log      only the last two hours; print just the summary line
   egresslens explain 412                        what a status code means and how to fix it
   egresslens rules list                         the rules egresslens knows
 
 Exit codes: 0 no failure found, 1 failures diagnosed, 2 usage/input/output error, 3 invalid rule files.";
+
+const DOCKER_EXAMPLES: &str = "Examples:
+  egresslens docker                    every livekit/egress and livekit/livekit-server container
+  egresslens docker egress livekit     these containers, merged by timestamp
+  egresslens docker -f egress          follow: explain each failure as it happens
+  egresslens docker --since 2h --format markdown -o incident.md";
+
+const KUBECTL_EXAMPLES: &str = "Examples:
+  egresslens kubectl -n livekit                     pods labelled app.kubernetes.io/name=egress or livekit-server
+  egresslens kubectl -n livekit -l app=egress -f    follow the pods matching a selector
+  egresslens kubectl -n livekit --since 30m --format json";
 
 const CHECK_EXAMPLES: &str = "Examples:
   egresslens check-config egress.yaml
@@ -52,6 +67,13 @@ struct AnalyzeArgs {
     /// Log files to analyse (stdin when none, or "-"); .gz files are read transparently.
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+/// What to keep and how to report it: shared by the main command, `docker` and `kubectl`.
+#[derive(Args, Debug, Default)]
+struct ReportArgs {
     /// Keep reading (tail -F): explain each egress as it ends, flag egresses stalled before start.
     #[arg(short = 'f', long)]
     follow: bool,
@@ -79,6 +101,16 @@ struct AnalyzeArgs {
     /// Exit 0 even when failures are found.
     #[arg(long)]
     exit_zero: bool,
+    /// Only lines at or after TIME: RFC 3339 (2026-01-27T11:00:00Z) or an age (30m, 2h, 1d).
+    /// Lines without a timestamp are kept.
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Only lines before TIME: RFC 3339 or an age (30m, 2h, 1d).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Print only the summary line (the exit code tells the rest).
+    #[arg(short = 'q', long)]
+    quiet: bool,
     /// In follow mode, warn about an egress still waiting for its start signal after this long.
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     stall_after: String,
@@ -90,6 +122,35 @@ struct AnalyzeArgs {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Analyse docker containers' logs (`docker logs --timestamps`, stdout and stderr merged).
+    #[command(after_help = DOCKER_EXAMPLES)]
+    Docker {
+        /// Containers to read (default: every container whose image is livekit/egress or
+        /// livekit/livekit-server, found with `docker ps`).
+        #[arg(value_name = "CONTAINER")]
+        containers: Vec<String>,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
+    /// Analyse Kubernetes pods' logs (`kubectl logs --prefix --all-containers --timestamps`).
+    #[command(after_help = KUBECTL_EXAMPLES)]
+    Kubectl {
+        /// Namespace (default: kubectl's current one).
+        #[arg(short = 'n', long, value_name = "NS")]
+        namespace: Option<String>,
+        /// Label selector of the pods to read.
+        #[arg(short = 'l', long, value_name = "SELECTOR", default_value = crate::source::command::DEFAULT_SELECTOR)]
+        selector: String,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) generated from these options: `egresslens man > egresslens.1`.
+    Man,
     /// What a status code, error text or end reason means, and how to fix it.
     Explain {
         /// A code (412, 413, 403, 500, 503 ...) or an error text.
@@ -191,10 +252,37 @@ pub enum ColorChoice {
     Never,
 }
 
+/// Where the logs come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogSource {
+    /// `files` (stdin when empty).
+    Files,
+    /// `docker logs` of these containers (found with `docker ps` when empty).
+    Docker { containers: Vec<String> },
+    /// `kubectl logs` of the pods matching `selector`.
+    Kubectl {
+        namespace: Option<String>,
+        selector: String,
+    },
+}
+
+/// A `--since` / `--until` bound: the instant, and the text as given (passed on to `docker` or
+/// `kubectl`, which read such values themselves).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeBound {
+    pub at: Ts,
+    pub text: String,
+}
+
 /// Settings for analysing logs.
 #[derive(Debug, Clone)]
 pub struct AnalyzeConfig {
+    pub source: LogSource,
     pub files: Vec<PathBuf>,
+    pub since: Option<TimeBound>,
+    pub until: Option<TimeBound>,
+    /// Print only the summary line.
+    pub quiet: bool,
     pub follow: bool,
     pub format: OutputFormat,
     pub output: Option<PathBuf>,
@@ -243,7 +331,7 @@ pub enum Config {
 
 /// The outcome of parsing: a config, or clap's own output (help, version, usage error).
 pub enum Parsed {
-    Run(Config),
+    Run(Box<Config>),
     /// Text for stdout (help/version) and exit 0, or for stderr and exit 2.
     Exit {
         text: String,
@@ -297,34 +385,124 @@ where
             },
             RulesAction::Test { dir } => Config::RulesTest { dir: dir.or(rules) },
         },
-        None => {
-            let a = cli.analyze;
-            let Some(stall) = crate::rulebase::parse_duration(&a.stall_after) else {
+        Some(Command::Completions { shell }) => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "egresslens", &mut buf);
+            return Parsed::Exit {
+                text: String::from_utf8_lossy(&buf).into_owned(),
+                error: false,
+            };
+        }
+        Some(Command::Man) => {
+            let mut buf = Vec::new();
+            if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut buf) {
                 return Parsed::Exit {
-                    text: format!(
-                        "error: invalid value '{}' for '--stall-after <DURATION>': use e.g. 30s, 2m, 500ms\n",
-                        a.stall_after
-                    ),
+                    text: format!("error: cannot render the man page: {e}\n"),
                     error: true,
                 };
+            }
+            return Parsed::Exit {
+                text: String::from_utf8_lossy(&buf).into_owned(),
+                error: false,
             };
-            Config::Analyze(AnalyzeConfig {
-                files: a.files,
-                follow: a.follow,
-                format: a.format.into(),
-                output: a.output,
-                all: a.all,
-                egress_ids: a.egress,
-                rules_dir: a.rules,
-                color: a.color.into(),
-                redact: !a.no_redact,
-                exit_zero: a.exit_zero,
-                stall_after_secs: stall,
-                configs: a.config.iter().map(|f| InputFile::from_arg(f)).collect(),
-            })
+        }
+        Some(Command::Docker { containers, report }) => {
+            match analyze_config(LogSource::Docker { containers }, Vec::new(), report) {
+                Ok(c) => c,
+                Err(text) => return Parsed::Exit { text, error: true },
+            }
+        }
+        Some(Command::Kubectl {
+            namespace,
+            selector,
+            report,
+        }) => match analyze_config(
+            LogSource::Kubectl {
+                namespace,
+                selector,
+            },
+            Vec::new(),
+            report,
+        ) {
+            Ok(c) => c,
+            Err(text) => return Parsed::Exit { text, error: true },
+        },
+        None => {
+            let a = cli.analyze;
+            match analyze_config(LogSource::Files, a.files, a.report) {
+                Ok(c) => c,
+                Err(text) => return Parsed::Exit { text, error: true },
+            }
         }
     };
-    Parsed::Run(config)
+    Parsed::Run(Box::new(config))
+}
+
+fn analyze_config(source: LogSource, files: Vec<PathBuf>, a: ReportArgs) -> Result<Config, String> {
+    let Some(stall) = crate::rulebase::parse_duration(&a.stall_after) else {
+        return Err(format!(
+            "error: invalid value '{}' for '--stall-after <DURATION>': use e.g. 30s, 2m, 500ms\n",
+            a.stall_after
+        ));
+    };
+    let now = Ts(chrono::Utc::now().timestamp_micros());
+    let bound = |flag: &str, v: Option<String>| -> Result<Option<TimeBound>, String> {
+        let Some(text) = v else { return Ok(None) };
+        match parse_time(&text, now) {
+            Some(at) => Ok(Some(TimeBound { at, text })),
+            None => Err(format!(
+                "error: invalid value '{text}' for '--{flag} <TIME>': use RFC 3339 (2026-01-27T11:00:00Z) or an age (30m, 2h, 1d)\n"
+            )),
+        }
+    };
+    let since = bound("since", a.since)?;
+    let until = bound("until", a.until)?;
+    Ok(Config::Analyze(AnalyzeConfig {
+        source,
+        files,
+        since,
+        until,
+        quiet: a.quiet,
+        follow: a.follow,
+        format: a.format.into(),
+        output: a.output,
+        all: a.all,
+        egress_ids: a.egress,
+        rules_dir: a.rules,
+        color: a.color.into(),
+        redact: !a.no_redact,
+        exit_zero: a.exit_zero,
+        stall_after_secs: stall,
+        configs: a.config.iter().map(|f| InputFile::from_arg(f)).collect(),
+    }))
+}
+
+/// An RFC 3339 time, or an age before `now` (`30m`, `2h`, `1d`, `90s`).
+pub fn parse_time(s: &str, now: Ts) -> Option<Ts> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(Ts(t.timestamp_micros()));
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Some(Ts(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_micros()));
+    }
+    let secs = match s.strip_suffix('d') {
+        Some(n) => {
+            n.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)?
+                * 86400.0
+        }
+        None => {
+            // A bare number is ambiguous (seconds? a year?): ask for a unit.
+            if s.bytes().last().is_some_and(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            crate::rulebase::parse_duration(s)?
+        }
+    };
+    Some(Ts(now.0 - (secs * 1_000_000.0) as i64))
 }
 
 #[cfg(test)]
@@ -333,7 +511,7 @@ mod tests {
 
     fn cfg(args: &[&str]) -> Config {
         match parse(std::iter::once("egresslens").chain(args.iter().copied())) {
-            Parsed::Run(c) => c,
+            Parsed::Run(c) => *c,
             Parsed::Exit { text, .. } => panic!("{text}"),
         }
     }
@@ -392,6 +570,63 @@ mod tests {
         };
         assert_eq!(a.configs.len(), 2);
         assert_eq!(a.files, vec![PathBuf::from("x.log")]);
+    }
+
+    #[test]
+    fn sources_times_and_quiet() {
+        let Config::Analyze(a) = cfg(&["docker", "-f", "--format", "json", "egress", "lk"]) else {
+            panic!()
+        };
+        assert_eq!(
+            a.source,
+            LogSource::Docker {
+                containers: vec!["egress".into(), "lk".into()]
+            }
+        );
+        assert!(a.follow);
+        assert_eq!(a.format, OutputFormat::Json);
+        let Config::Analyze(a) = cfg(&["kubectl", "-n", "lk", "--quiet"]) else {
+            panic!()
+        };
+        assert!(a.quiet);
+        assert!(
+            matches!(a.source, LogSource::Kubectl { namespace: Some(ref n), ref selector } if n == "lk" && selector.contains("egress"))
+        );
+        let Config::Analyze(a) =
+            cfg(&["--since", "2026-01-27T11:00:00Z", "--until", "2h", "x.log"])
+        else {
+            panic!()
+        };
+        assert_eq!(
+            a.since.map(|b| b.at.iso()).as_deref(),
+            Some("2026-01-27T11:00:00.000Z")
+        );
+        assert!(a.until.is_some());
+        let now = Ts(1_000_000_000_000);
+        assert_eq!(parse_time("30m", now), Some(Ts(now.0 - 1_800_000_000)));
+        assert_eq!(parse_time("1d", now), Some(Ts(now.0 - 86_400_000_000)));
+        assert_eq!(parse_time("12", now), None);
+        assert_eq!(parse_time("yesterday", now), None);
+        assert!(matches!(
+            parse(["egresslens", "--since", "soon"]),
+            Parsed::Exit { error: true, .. }
+        ));
+    }
+
+    #[test]
+    fn completions_and_man_page() {
+        for shell in ["bash", "zsh", "fish", "powershell"] {
+            let Parsed::Exit { text, error: false } = parse(["egresslens", "completions", shell])
+            else {
+                panic!("{shell}")
+            };
+            assert!(text.contains("egresslens"), "{shell}");
+        }
+        let Parsed::Exit { text, error: false } = parse(["egresslens", "man"]) else {
+            panic!()
+        };
+        assert!(text.contains(".TH egresslens"));
+        assert!(text.contains("kubectl"));
     }
 
     #[test]

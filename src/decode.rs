@@ -1,10 +1,12 @@
 //! Turns raw lines into `Event`s. Detects the format of each line (zap JSON, zap console with
 //! tabs or spaces, the pasted `"key": value` form, `EgressInfo` dumps, plain text) after
-//! stripping collector prefixes, and joins continuation lines (Go stack traces, JSON wrapped
+//! unwrapping container and log-store envelopes (docker json-file, CRI, journald, Loki,
+//! Elasticsearch; their partial chunks joined first) and stripping collector prefixes, and joins continuation lines (Go stack traces, JSON wrapped
 //! onto the next line, protobuf-text dumps) to the entry they belong to. It keeps no state
 //! across entries beyond that join, and knows nothing about egress lifecycles or rules.
 
 pub mod dump;
+pub mod envelope;
 pub mod grammar;
 pub mod prefix;
 
@@ -15,6 +17,10 @@ use serde_json::{Map, Value};
 const MAX_JOINED_LINES: u32 = 64;
 /// Most bytes of joined text kept for one entry.
 const MAX_ENTRY_BYTES: usize = 64 * 1024;
+/// Most bytes of one line rebuilt from partial envelope chunks (docker splits at 16 KiB).
+const MAX_CHUNKED_LINE: usize = crate::source::MAX_LINE;
+/// Most streams rebuilding a line from chunks at once (stdout and stderr, a few containers).
+const MAX_CHUNKED_STREAMS: usize = 8;
 
 /// Per-run decoding counters, shown in the report footer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,6 +45,11 @@ pub struct Stats {
     pub skipped: u64,
     /// Of the skipped lines, those written by an egress handler process (`handlerID`).
     pub skipped_handler: u64,
+    /// Lines that came in a container or log-store envelope (docker json-file, CRI, journald,
+    /// Loki, Elasticsearch).
+    pub enveloped: u64,
+    /// Partial envelope chunks joined to the line they continue.
+    pub chunks_joined: u64,
 }
 
 impl Stats {
@@ -56,6 +67,8 @@ impl Stats {
         self.blank += o.blank;
         self.skipped += o.skipped;
         self.skipped_handler += o.skipped_handler;
+        self.enveloped += o.enveloped;
+        self.chunks_joined += o.chunks_joined;
     }
 }
 
@@ -78,6 +91,22 @@ struct Pending {
     prefix_ts: Option<Ts>,
     extra_lines: u32,
     join: Join,
+}
+
+/// What an envelope said about the line inside it.
+#[derive(Debug, Default, Clone)]
+struct Meta {
+    ts: Option<Ts>,
+    container: Option<String>,
+}
+
+/// Partial envelope chunks of one line, waiting for the record that completes it.
+struct Chunked {
+    text: String,
+    origin: Origin,
+    meta: Meta,
+    stream: Option<String>,
+    kind: envelope::Kind,
 }
 
 /// The head of a structured line, found without decoding its fields: enough to decide
@@ -107,6 +136,10 @@ pub trait Relevance: Send {
 #[derive(Default)]
 pub struct Decoder {
     pending: Option<Pending>,
+    /// Lines being rebuilt from partial envelope chunks, one per stream.
+    chunked: Vec<Chunked>,
+    /// Container for entries that name none (the input comes from one container).
+    default_container: Option<String>,
     triage: Option<Box<dyn Relevance>>,
     /// The last entry was skipped: its continuation lines are skipped too.
     skipping: bool,
@@ -134,6 +167,11 @@ impl Decoder {
         }
     }
 
+    /// Entries that name no container get this one (the whole input comes from it).
+    pub fn set_default_container(&mut self, c: Option<String>) {
+        self.default_container = c;
+    }
+
     /// Feeds one line (without its line end). `truncated` marks a line cut by the reader.
     pub fn push(
         &mut self,
@@ -157,7 +195,86 @@ impl Decoder {
                 String::from_utf8_lossy(bytes)
             }
         };
-        let (pfx, body) = prefix::strip(&text);
+        let Some(env) = envelope::unwrap(&text) else {
+            self.flush_chunked(out);
+            self.push_text(&text, origin, Meta::default(), out);
+            return;
+        };
+        self.stats.enveloped += 1;
+        let meta = Meta {
+            ts: env.ts,
+            container: env.container,
+        };
+        // Chunks of another kind of envelope end every line being rebuilt.
+        if self.chunked.iter().any(|c| c.kind != env.kind) {
+            self.flush_chunked(out);
+        }
+        // Streams (stdout, stderr, containers) interleave: each rebuilds its own line.
+        let at = self.chunked.iter().position(|c| c.stream == env.stream);
+        match at {
+            Some(i) => {
+                let c = &mut self.chunked[i];
+                if c.text.len() < MAX_CHUNKED_LINE
+                    && env.line.len() > MAX_CHUNKED_LINE - c.text.len()
+                {
+                    self.stats.truncated += 1;
+                }
+                push_capped_to(&mut c.text, &env.line, MAX_CHUNKED_LINE);
+                self.stats.chunks_joined += 1;
+                if env.partial {
+                    return;
+                }
+                let c = self.chunked.remove(i);
+                let meta = Meta {
+                    ts: c.meta.ts.or(meta.ts),
+                    container: c.meta.container.or(meta.container),
+                };
+                self.push_lines(&c.text, c.origin, meta, out);
+            }
+            None if env.partial => {
+                if self.chunked.len() >= MAX_CHUNKED_STREAMS {
+                    let c = self.chunked.remove(0);
+                    self.push_lines(&c.text, c.origin, c.meta, out);
+                }
+                let mut text = String::with_capacity(env.line.len() * 2);
+                push_capped_to(&mut text, &env.line, MAX_CHUNKED_LINE);
+                self.chunked.push(Chunked {
+                    text,
+                    origin,
+                    meta,
+                    stream: env.stream,
+                    kind: env.kind,
+                });
+            }
+            None => self.push_lines(&env.line, origin, meta, out),
+        }
+    }
+
+    /// Emits the line rebuilt from partial chunks so far, as it is.
+    fn flush_chunked(&mut self, out: &mut dyn FnMut(Event)) {
+        if self.chunked.is_empty() {
+            return;
+        }
+        for c in std::mem::take(&mut self.chunked) {
+            self.push_lines(&c.text, c.origin, c.meta, out);
+        }
+    }
+
+    /// An envelope's inner text, which may hold several lines (journald, Loki).
+    fn push_lines(&mut self, text: &str, origin: Origin, meta: Meta, out: &mut dyn FnMut(Event)) {
+        if memchr::memchr(b'\n', text.as_bytes()).is_none() {
+            self.push_text(text, origin, meta, out);
+            return;
+        }
+        for line in text.split('\n') {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            self.push_text(line, origin, meta.clone(), out);
+        }
+    }
+
+    /// One line (unwrapped from its envelope, if any): prefixes, joining, triage.
+    fn push_text(&mut self, text: &str, origin: Origin, meta: Meta, out: &mut dyn FnMut(Event)) {
+        let (pfx, body) = prefix::strip(text);
 
         if self.skipping && self.pending.is_none() && is_continuation(body) {
             self.stats.continuation += 1;
@@ -228,8 +345,8 @@ impl Decoder {
             raw: None,
             head,
             origin,
-            container: pfx.container.map(str::to_string),
-            prefix_ts: pfx.ts,
+            container: pfx.container.map(str::to_string).or(meta.container),
+            prefix_ts: pfx.ts.or(meta.ts),
             extra_lines: 0,
             join,
         });
@@ -237,12 +354,14 @@ impl Decoder {
 
     /// Emits the entry still held back.
     pub fn finish(&mut self, out: &mut dyn FnMut(Event)) {
+        self.flush_chunked(out);
         self.flush(out);
     }
 
-    /// True when an entry is held back waiting for possible continuation lines.
+    /// True when an entry is held back waiting for possible continuation lines (or a line
+    /// for the rest of its partial chunks).
     pub fn has_pending(&self) -> bool {
-        self.pending.is_some()
+        self.pending.is_some() || !self.chunked.is_empty()
     }
 
     fn flush(&mut self, out: &mut dyn FnMut(Event)) {
@@ -252,7 +371,7 @@ impl Decoder {
         let mut ev = decode_entry_keep(&p.head, p.join == Join::Proto, self.keep.as_ref());
         ev.raw = p.raw.unwrap_or(p.head);
         ev.origin = p.origin;
-        ev.container = p.container;
+        ev.container = p.container.or_else(|| self.default_container.clone());
         ev.continuation_lines = p.extra_lines;
         if ev.ts.is_none() {
             ev.ts = p.prefix_ts;
@@ -275,7 +394,11 @@ fn append(p: &mut Pending, line: &str, sep: &str) {
 }
 
 fn push_capped(s: &mut String, add: &str) {
-    let room = MAX_ENTRY_BYTES.saturating_sub(s.len());
+    push_capped_to(s, add, MAX_ENTRY_BYTES);
+}
+
+fn push_capped_to(s: &mut String, add: &str, cap: usize) {
+    let room = cap.saturating_sub(s.len());
     if add.len() <= room {
         s.push_str(add);
     } else {

@@ -65,6 +65,9 @@ pub struct Settings {
     pub all: bool,
     /// Only these egress IDs (empty: all).
     pub egress_ids: Vec<String>,
+    /// Only entries in this window (`--since`, `--until`); entries without a time are kept.
+    pub since: Option<Ts>,
+    pub until: Option<Ts>,
 }
 
 /// Where follow mode's reports go, one at a time.
@@ -212,6 +215,8 @@ impl<'r> Follower<'r> {
             all: settings.all,
             egress_ids: settings.egress_ids.clone(),
             stream: true,
+            since: settings.since,
+            until: settings.until,
         };
         let n = names.len();
         Follower {
@@ -242,6 +247,14 @@ impl<'r> Follower<'r> {
                 open_at_end: Vec::new(),
             },
             names,
+        }
+    }
+
+    /// Entries of input `input` that name no container get `c` (the input is one container's
+    /// log, e.g. `docker logs NAME`).
+    pub fn set_container(&mut self, input: usize, c: Option<String>) {
+        if let Some(d) = self.decoders.get_mut(input) {
+            d.set_default_container(c);
         }
     }
 
@@ -558,6 +571,8 @@ struct WriterSink<'s> {
     w: Box<dyn Write>,
     style: &'s Style,
     error: Option<io::Error>,
+    /// `--quiet`: only the closing summary is written.
+    quiet: bool,
 }
 
 impl WriterSink<'_> {
@@ -574,12 +589,21 @@ impl WriterSink<'_> {
 
 impl Sink for WriterSink<'_> {
     fn egress(&mut self, r: &EgressResult, sources: &[String]) {
+        if self.quiet {
+            return;
+        }
         self.emit(|w, s| report::follow::write_egress(r, sources, s, w));
     }
     fn stall(&mut self, st: &Stall, sources: &[String]) {
+        if self.quiet {
+            return;
+        }
         self.emit(|w, s| report::follow::write_stall(st, sources, s, w));
     }
     fn finding(&mut self, d: &Diagnosis, sources: &[String]) {
+        if self.quiet {
+            return;
+        }
         self.emit(|w, s| report::follow::write_finding(d, sources, s, w));
     }
     fn summary(&mut self, sum: &LiveSummary, open: &[EgressResult], sources: &[String]) {
@@ -650,13 +674,19 @@ pub fn run(a: &AnalyzeConfig, rules: &RuleSet, style: &Style, inputs: Vec<Input>
         w: out,
         style,
         error: None,
+        quiet: a.quiet,
     };
     let settings = Settings {
         stall_after_secs: a.stall_after_secs,
         all: a.all,
         egress_ids: a.egress_ids.clone(),
+        since: a.since.as_ref().map(|b| b.at),
+        until: a.until.as_ref().map(|b| b.at),
     };
     let mut f = Follower::new(rules, settings, names.clone(), Instant::now());
+    for (i, input) in inputs.iter().enumerate() {
+        f.set_container(i, input.container().map(str::to_string));
+    }
     let mut failure: Option<Error> = None;
     loop {
         if STOP.load(Ordering::SeqCst) || sink.failed() {

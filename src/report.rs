@@ -187,6 +187,11 @@ pub fn human_bytes(b: u64) -> String {
     }
 }
 
+/// `--quiet`: the summary line alone, whatever the format.
+pub fn write_quiet(a: &Analysis, w: &mut dyn Write) -> io::Result<()> {
+    writeln!(w, "{}", summary_line(a))
+}
+
 /// The one-line summary: counts of egresses by outcome.
 pub fn summary_line(a: &Analysis) -> String {
     let s = &a.summary;

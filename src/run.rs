@@ -2,7 +2,7 @@
 //! only module that knows every stage; it holds no stage logic of its own.
 
 use crate::analyze::{run_readers, Engine, Options};
-use crate::cli::{self, AnalyzeConfig, CheckConfigConfig, ColorChoice, Config, Parsed};
+use crate::cli::{self, AnalyzeConfig, CheckConfigConfig, ColorChoice, Config, LogSource, Parsed};
 use crate::error::{Error, Result, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::report::{self, OutputFormat, Style};
 use crate::rulebase::RuleSet;
@@ -18,7 +18,7 @@ where
     T: Into<OsString> + Clone,
 {
     let config = match cli::parse(args) {
-        Parsed::Run(c) => c,
+        Parsed::Run(c) => *c,
         Parsed::Exit { text, error } => {
             if error {
                 let _ = write!(io::stderr(), "{text}");
@@ -154,7 +154,7 @@ fn check_config(c: CheckConfigConfig) -> Result<u8> {
 fn analyze(a: AnalyzeConfig) -> Result<u8> {
     let rules = load_rules(a.rules_dir.as_deref())?;
     let style = style_for(&a);
-    let inputs = Input::from_args(&a.files);
+    let inputs = inputs_for(&a)?;
     // Config files are read before any log, so a bad one fails fast.
     let config = if a.configs.is_empty() {
         None
@@ -181,13 +181,19 @@ fn analyze(a: AnalyzeConfig) -> Result<u8> {
         all: a.all,
         egress_ids: a.egress_ids.clone(),
         stream: false,
+        since: a.since.as_ref().map(|b| b.at),
+        until: a.until.as_ref().map(|b| b.at),
     };
     let mut engine = Engine::new(&rules, opts, names);
     let mut bar = crate::progress::Progress::new(total);
     let stats =
         run_readers(&mut engine, readers, &mut |n| bar.add(n), &mut |_| {}).map_err(|source| {
             Error::Input {
-                path: inputs.first().map_or("<input>".into(), Input::name),
+                path: match &a.source {
+                    LogSource::Files => inputs.first().map_or("<input>".into(), Input::name),
+                    LogSource::Docker { .. } => "docker".into(),
+                    LogSource::Kubectl { .. } => "kubectl".into(),
+                },
                 source,
             }
         })?;
@@ -196,12 +202,59 @@ fn analyze(a: AnalyzeConfig) -> Result<u8> {
     if let Some(c) = &config {
         crate::config_check::annotate(&mut analysis, c);
     }
-    write_report(&a, |w| report::write(&analysis, &style, w))?;
+    if a.quiet {
+        write_report(&a, |w| report::write_quiet(&analysis, w))?;
+    } else {
+        write_report(&a, |w| report::write(&analysis, &style, w))?;
+    }
     Ok(if analysis.has_findings() && !a.exit_zero {
         EXIT_FINDINGS
     } else {
         EXIT_OK
     })
+}
+
+/// The inputs of an analysis: files or stdin, or the commands that print the containers' logs.
+fn inputs_for(a: &AnalyzeConfig) -> Result<Vec<Input>> {
+    use crate::source::command;
+    let since = a.since.as_ref().map(|b| b.at.iso());
+    let until = a.until.as_ref().map(|b| b.at.iso());
+    match &a.source {
+        LogSource::Files => Ok(Input::from_args(&a.files)),
+        LogSource::Docker { containers } => {
+            let names = if containers.is_empty() {
+                let found =
+                    command::find_docker_containers(!a.follow).map_err(|source| Error::Input {
+                        path: "docker ps".into(),
+                        source,
+                    })?;
+                if found.is_empty() {
+                    return Err(Error::Usage(format!(
+                        "no container with an image named {} found by `docker ps`: name the containers (`egresslens docker NAME...`)",
+                        command::DOCKER_IMAGES.join(" or ")
+                    )));
+                }
+                found
+            } else {
+                containers.clone()
+            };
+            Ok(
+                command::docker_logs(&names, a.follow, since.as_deref(), until.as_deref())
+                    .into_iter()
+                    .map(Input::Command)
+                    .collect(),
+            )
+        }
+        LogSource::Kubectl {
+            namespace,
+            selector,
+        } => Ok(vec![Input::Command(command::kubectl_logs(
+            namespace.as_deref(),
+            selector,
+            a.follow,
+            since.as_deref(),
+        ))]),
+    }
 }
 
 /// Writes to stdout, or atomically to `-o FILE` (a temporary file renamed into place).

@@ -1,7 +1,9 @@
-//! Input I/O: opens stdin and files (gzip detected by its magic bytes) and yields raw lines with
-//! their line numbers, in large blocks, without interpreting their content. The only stage that
-//! reads input; it knows nothing about egress.
+//! Input I/O: opens stdin, files (gzip detected by its magic bytes) and the output of commands
+//! (`docker logs`, `kubectl logs`) and yields raw lines with their line numbers, in large
+//! blocks, without interpreting their content. The only stage that reads input; it knows
+//! nothing about egress.
 
+pub mod command;
 pub mod follow;
 
 use crate::error::{Error, Result};
@@ -13,11 +15,12 @@ use std::path::{Path, PathBuf};
 pub const MAX_LINE: usize = 1 << 20;
 const BLOCK: usize = 1 << 20;
 
-/// What to read: standard input or a file.
+/// What to read: standard input, a file, or the output of a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     Stdin,
     File(PathBuf),
+    Command(command::CommandSpec),
 }
 
 impl Input {
@@ -43,6 +46,15 @@ impl Input {
         match self {
             Input::Stdin => "<stdin>".to_string(),
             Input::File(p) => p.display().to_string(),
+            Input::Command(c) => c.name.clone(),
+        }
+    }
+
+    /// The container or pod the whole input comes from, when the input itself tells.
+    pub fn container(&self) -> Option<&str> {
+        match self {
+            Input::Command(c) => c.container.as_deref(),
+            _ => None,
         }
     }
 
@@ -51,6 +63,7 @@ impl Input {
         match self {
             Input::Stdin => None,
             Input::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            Input::Command(_) => None,
         }
     }
 
@@ -59,6 +72,8 @@ impl Input {
         match self {
             Input::Stdin => LineReader::from_buffered(BufReader::with_capacity(BLOCK, io::stdin())),
             Input::File(path) => open_file(path),
+            Input::Command(spec) => command::ChildStream::spawn(spec)
+                .map(|s| LineReader::new(Box::new(s)).with_label(spec.container.clone())),
         }
         .map_err(|source| Error::Input {
             path: self.name(),
@@ -101,6 +116,8 @@ pub struct LineReader {
     bytes: u64,
     /// When set, an unterminated last line at end of data is held back (follow mode).
     hold_partial: bool,
+    /// The container the whole stream comes from, when known.
+    label: Option<String>,
 }
 
 impl LineReader {
@@ -129,7 +146,19 @@ impl LineReader {
             line_no: 0,
             bytes: 0,
             hold_partial: false,
+            label: None,
         }
+    }
+
+    /// Names the container the whole stream comes from.
+    pub fn with_label(mut self, label: Option<String>) -> LineReader {
+        self.label = label;
+        self
+    }
+
+    /// The container the whole stream comes from, when known.
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
     }
 
     /// A reader over bytes in memory (tests, pastes).

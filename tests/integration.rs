@@ -11,3 +11,4 @@ mod golden;
 mod hostile;
 mod props;
 mod rules;
+mod sources;

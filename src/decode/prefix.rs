@@ -1,6 +1,7 @@
 //! Strips what log collectors put in front of a line: `docker compose` (`egress-1  | `),
-//! `kubectl logs --prefix` (`[pod/egress-0/egress] `), `docker logs -t` timestamps and CRI
-//! (`<ts> stderr F `) headers. Returns the inner line untouched otherwise.
+//! `kubectl logs --prefix` (`[pod/egress-0/egress] `) and `docker logs -t` timestamps. Returns
+//! the inner line untouched otherwise. CRI records (`<ts> stderr F `) are envelopes, unwrapped
+//! (and their partial chunks joined) by `envelope` before this runs.
 
 use super::grammar;
 use crate::event::Ts;
@@ -67,8 +68,7 @@ fn kubectl(line: &str) -> Option<(&str, &str)> {
 }
 
 /// A collector timestamp in front of a line that has its own structure after it: a docker
-/// `-t` prefix (followed by another timestamp, a JSON object or plain text) or a CRI header
-/// (`ts stdout|stderr F|P `). A timestamp followed by a level word belongs to the line itself.
+/// `-t` prefix (followed by another timestamp, a JSON object or plain text). A timestamp followed by a level word belongs to the line itself.
 fn collector_ts(line: &str) -> Option<(Ts, &str)> {
     // Cheap rejects first: no date at the start, or a zap console line (its own timestamp
     // followed by a tab).
@@ -86,13 +86,6 @@ fn collector_ts(line: &str) -> Option<(Ts, &str)> {
     }
     let (rest, ts) = grammar::timestamp(line).ok()?;
     let rest = rest.strip_prefix(' ')?;
-    for stream in ["stdout ", "stderr "] {
-        if let Some(r) = rest.strip_prefix(stream) {
-            if let Some(r) = r.strip_prefix("F ").or_else(|| r.strip_prefix("P ")) {
-                return Some((ts, r));
-            }
-        }
-    }
     let rest_trim = rest.trim_start();
     if grammar::ts_level(rest_trim).is_ok() || rest_trim.starts_with('{') {
         return Some((ts, rest_trim));
@@ -145,8 +138,5 @@ mod tests {
         let (p, rest) = strip("2026-01-27T11:11:05.179Z INFO egress request validated");
         assert!(p.ts.is_none());
         assert!(rest.starts_with("2026"));
-        let (p, rest) = strip("2026-01-27T11:11:05.179Z stderr F {\"level\":\"info\"}");
-        assert!(p.ts.is_some());
-        assert_eq!(rest, "{\"level\":\"info\"}");
     }
 }

@@ -323,3 +323,102 @@ fn stack_frames_without_a_package_path() {
     assert_eq!(evs.len(), 1, "{evs:#?}");
     assert_eq!(evs[0].continuation_lines, 4);
 }
+
+#[test]
+fn docker_json_file_lines_decode_and_join_chunks() {
+    let zap = r#"{"level":"info","ts":1769512265.179,"logger":"egress","msg":"egress_aborted","egressID":"EG_Rj7Yh2WbN5cT","error":"Start signal not received","code":412}"#;
+    let whole = serde_json::json!({"log": format!("{zap}\n"), "stream": "stderr", "time": "2026-01-27T11:11:05.180Z"});
+    let (a, b) = zap.split_at(40);
+    let c1 = serde_json::json!({"log": a, "stream": "stderr", "time": "2026-01-27T11:11:05.180Z"});
+    let c2 = serde_json::json!({"log": format!("{b}\n"), "stream": "stderr", "time": "2026-01-27T11:11:05.180Z"});
+    let plain = serde_json::json!({"log": "missing config\n", "stream": "stderr", "time": "2026-01-27T11:11:06Z"});
+    let text = format!("{whole}\n{c1}\n{c2}\n{plain}");
+    let (evs, st) = decode_all(&text);
+    assert_eq!(evs.len(), 3);
+    for e in &evs[..2] {
+        assert_eq!(e.format, Some(Format::Json));
+        assert_eq!(e.message, "egress_aborted");
+        assert_eq!(e.field_i64("code"), Some(412));
+    }
+    assert_eq!(evs[1].origin.line, 2);
+    assert_eq!(evs[2].message, "missing config");
+    assert_eq!(
+        evs[2].ts.map(|t| t.iso()).as_deref(),
+        Some("2026-01-27T11:11:06.000Z")
+    );
+    assert_eq!(st.enveloped, 4);
+    assert_eq!(st.chunks_joined, 1);
+}
+
+#[test]
+fn cri_partial_records_are_joined_until_f() {
+    let text = "2026-01-27T11:11:05.179Z stderr P 2026-01-27T11:11:05.179Z\tINFO\tegress\tegress_aborted\t{\"egressID\": \"EG_Rj7Yh2Wb\n\
+2026-01-27T11:11:05.179Z stderr P N5cT\", \"error\": \"Start signal \n\
+2026-01-27T11:11:05.179Z stderr F not received\", \"code\": 412}\n\
+2026-01-27T11:11:06.000Z stdout F missing config";
+    let (evs, st) = decode_all(text);
+    assert_eq!(evs.len(), 2, "{evs:#?}");
+    assert_eq!(evs[0].format, Some(Format::Console));
+    assert_eq!(
+        evs[0].field_str("egressID").as_deref(),
+        Some("EG_Rj7Yh2WbN5cT")
+    );
+    assert_eq!(
+        evs[0].field_str("error").as_deref(),
+        Some("Start signal not received")
+    );
+    assert_eq!(evs[1].message, "missing config");
+    assert!(evs[1].ts.is_some());
+    assert_eq!(st.chunks_joined, 2);
+}
+
+#[test]
+fn partial_chunk_without_its_end_is_kept() {
+    let text = "2026-01-27T11:11:05.179Z stderr P half a line\nplain text after";
+    let (evs, _) = decode_all(text);
+    assert_eq!(evs.len(), 2);
+    assert_eq!(evs[0].message, "half a line");
+    assert_eq!(evs[1].message, "plain text after");
+}
+
+#[test]
+fn journald_loki_and_elastic_keep_their_container() {
+    let text = [
+        r#"{"__CURSOR":"s=1","__REALTIME_TIMESTAMP":"1769512265179000","MESSAGE":"2026-01-27T11:11:05.179Z\tERROR\tegress\tpipeline failed\t{\"egressID\": \"EG_Rj7Yh2WbN5cT\"}","CONTAINER_NAME":"egress-a"}"#,
+        r#"{"labels":{"pod":"egress-1","container":"egress"},"line":"missing config","timestamp":"2026-01-27T11:11:06Z"}"#,
+        r#"{"_index":"logs","_source":{"@timestamp":"2026-01-27T11:11:07Z","message":"redis: connection refused","kubernetes":{"pod_name":"egress-2","container_name":"egress"}}}"#,
+    ]
+    .join("\n");
+    let (evs, _) = decode_all(&text);
+    assert_eq!(evs.len(), 3);
+    assert_eq!(evs[0].container.as_deref(), Some("egress-a"));
+    assert_eq!(evs[0].level, Some(Level::Error));
+    assert_eq!(
+        evs[0].field_str("egressID").as_deref(),
+        Some("EG_Rj7Yh2WbN5cT")
+    );
+    assert_eq!(evs[1].container.as_deref(), Some("pod/egress-1/egress"));
+    assert_eq!(evs[1].message, "missing config");
+    assert!(evs[1].ts.is_some());
+    assert_eq!(evs[2].container.as_deref(), Some("pod/egress-2/egress"));
+}
+
+#[test]
+fn egress_info_json_is_still_a_dump() {
+    let (evs, st) = decode_all(
+        r#"{"egressId":"EG_Rj7Yh2WbN5cT","roomName":"r","status":"EGRESS_ABORTED","error":"Start signal not received","errorCode":412}"#,
+    );
+    assert_eq!(evs.len(), 1);
+    assert_eq!(st.enveloped, 0);
+}
+
+#[test]
+fn interleaved_streams_rebuild_their_own_lines() {
+    let text = "2026-01-27T11:11:05.179Z stderr P missing \n\
+2026-01-27T11:11:05.179Z stdout F handler line\n\
+2026-01-27T11:11:05.180Z stderr F config";
+    let (evs, st) = decode_all(text);
+    let msgs: Vec<&str> = evs.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(msgs, vec!["handler line", "missing config"]);
+    assert_eq!(st.chunks_joined, 1);
+}

@@ -56,6 +56,8 @@ fn settings(stall_after_secs: f64) -> Settings {
         stall_after_secs,
         all: false,
         egress_ids: Vec::new(),
+        since: None,
+        until: None,
     }
 }
 

@@ -122,6 +122,8 @@ pub fn report_value(a: &Analysis, style: &Style) -> Value {
             "truncated_lines": st.truncated,
             "blank_lines": st.blank,
             "skipped_lines": st.skipped,
+            "enveloped_lines": st.enveloped,
+            "chunks_joined": st.chunks_joined,
         },
         "summary": {
             "egresses": a.summary.egresses,

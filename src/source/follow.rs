@@ -146,6 +146,12 @@ impl Tailer {
                     stdin_taken = true;
                     tails.push(Tail::Stdin(spawn_stdin(wake_tx.clone()).map_err(err)?));
                 }
+                Input::Command(spec) => {
+                    let child = super::command::ChildStream::spawn(spec).map_err(err)?;
+                    tails.push(Tail::Stdin(
+                        spawn_stream("egresslens-command", child, wake_tx.clone()).map_err(err)?,
+                    ));
+                }
                 Input::File(path) => {
                     let (reader, id, pos) = open_followed(path).map_err(err)?;
                     files.push(path.clone());
@@ -470,12 +476,20 @@ impl Read for ChunkReader {
 
 /// Starts the thread that reads stdin as data arrives (gzip detected by its magic bytes).
 fn spawn_stdin(wake: SyncSender<()>) -> io::Result<StdinTail> {
+    spawn_stream("egresslens-stdin", io::stdin(), wake)
+}
+
+/// Starts the thread that reads a stream (stdin, a command's output) as data arrives.
+fn spawn_stream<R: Read + Send + 'static>(
+    name: &str,
+    source: R,
+    wake: SyncSender<()>,
+) -> io::Result<StdinTail> {
     let (tx, rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(STDIN_QUEUE);
     std::thread::Builder::new()
-        .name("egresslens-stdin".into())
+        .name(name.into())
         .spawn(move || {
-            let stdin = io::stdin();
-            let mut buffered = BufReader::with_capacity(STDIN_CHUNK, stdin.lock());
+            let mut buffered = BufReader::with_capacity(STDIN_CHUNK, source);
             let gz = match buffered.fill_buf() {
                 Ok(head) => head.starts_with(&[0x1f, 0x8b]),
                 Err(e) => {

@@ -1,0 +1,437 @@
+//! Unwraps the records that container runtimes and log stores put around a log line: Docker's
+//! json-file driver (`{"log":…,"stream":…,"time":…}`), CRI / containerd files
+//! (`<ts> stderr F <line>`, `P` for a partial chunk), `journalctl -o json` exports, Loki /
+//! logcli JSON lines and Elasticsearch / OpenSearch hits. It returns the inner line with the
+//! envelope's timestamp, container and whether the record is a partial chunk; it must not
+//! decode the inner line, join chunks (the decoder does) or reject a zap JSON / `EgressInfo`
+//! line, which it leaves alone.
+
+use super::grammar;
+use crate::event::Ts;
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+/// Which envelope a line came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Docker's json-file driver.
+    DockerJson,
+    /// CRI / containerd (`/var/log/pods/...`).
+    Cri,
+    /// `journalctl -o json` (docker's journald driver).
+    Journald,
+    /// Loki / logcli JSON lines.
+    Loki,
+    /// Elasticsearch / OpenSearch hits, or a shipper's JSON (fluent-bit, vector) with a
+    /// `kubernetes` object.
+    Elastic,
+}
+
+/// The line inside an envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unwrapped<'a> {
+    pub kind: Kind,
+    /// The inner line, without the trailing newline of a complete record.
+    pub line: Cow<'a, str>,
+    /// The envelope's timestamp (used when the inner line has none).
+    pub ts: Option<Ts>,
+    /// Pod and/or container the line came from.
+    pub container: Option<String>,
+    /// The record is a chunk of a longer line: the next record of the same stream continues it.
+    pub partial: bool,
+    /// Stream or container key that chunks of one line share.
+    pub stream: Option<String>,
+}
+
+/// Unwraps `line` when it is one of the known envelopes; `None` for everything else (console
+/// and zap JSON lines are turned down from their first bytes).
+pub fn unwrap(line: &str) -> Option<Unwrapped<'_>> {
+    let b = line.as_bytes();
+    match b.first()? {
+        b'{' => json(line),
+        c if c.is_ascii_digit() => cri(line),
+        _ => None,
+    }
+}
+
+/// `2026-01-27T11:11:05.179Z stderr F <line>`.
+fn cri(line: &str) -> Option<Unwrapped<'_>> {
+    let b = line.as_bytes();
+    if b.len() < 29 || b[4] != b'-' {
+        return None;
+    }
+    // The timestamp ends at the first space; a zap console line has a tab there instead.
+    let sp = memchr::memchr2(b' ', b'\t', &b[..b.len().min(48)])?;
+    if b[sp] != b' ' {
+        return None;
+    }
+    let rest = &line[sp + 1..];
+    let stream = if rest.starts_with("stderr ") {
+        "stderr"
+    } else if rest.starts_with("stdout ") {
+        "stdout"
+    } else {
+        return None;
+    };
+    let tag = &rest[7..];
+    let partial = match tag.as_bytes().first() {
+        Some(b'F') => false,
+        Some(b'P') => true,
+        _ => return None,
+    };
+    let inner = match tag.as_bytes().get(1) {
+        None => "",
+        Some(b' ') => &tag[2..],
+        Some(_) => return None,
+    };
+    let (after, ts) = grammar::timestamp(&line[..sp]).ok()?;
+    if !after.is_empty() {
+        return None;
+    }
+    Some(Unwrapped {
+        kind: Kind::Cri,
+        line: Cow::Borrowed(inner),
+        ts: Some(ts),
+        container: None,
+        partial,
+        stream: Some(stream.to_string()),
+    })
+}
+
+/// Cheap test of whether a JSON line may be an envelope: zap lines start with `{"level"`, and
+/// envelopes carry keys no zap or `EgressInfo` line has at the top.
+fn may_be_envelope(line: &str) -> bool {
+    if line.starts_with("{\"level\"") || line.starts_with("{\"egressId\"") {
+        return false;
+    }
+    let b = line.as_bytes();
+    let has = |k: &[u8]| memchr::memmem::find(b, k).is_some();
+    line.starts_with("{\"log\":")
+        || has(b"\"MESSAGE\"")
+        || has(b"\"_source\"")
+        || has(b"\"line\"")
+        || (has(b"\"kubernetes\"") && (has(b"\"log\"") || has(b"\"message\"")))
+        || (has(b"\"log\"") && (has(b"\"stream\"") || has(b"\"time\"")))
+}
+
+fn json(line: &str) -> Option<Unwrapped<'static>> {
+    if !may_be_envelope(line) {
+        return None;
+    }
+    let mut stream = serde_json::Deserializer::from_str(line).into_iter::<Value>();
+    let Some(Ok(Value::Object(obj))) = stream.next() else {
+        return None;
+    };
+    // A zap line or an `EgressInfo` with one of the keys by chance: not an envelope.
+    if obj.contains_key("level") || obj.contains_key("msg") || obj.contains_key("egressId") {
+        return None;
+    }
+    journald(&obj)
+        .or_else(|| elastic(&obj))
+        .or_else(|| loki(&obj))
+        .or_else(|| docker(&obj))
+}
+
+fn str_of<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    obj.get(key).and_then(Value::as_str)
+}
+
+/// A string timestamp (RFC 3339), or a number / digit string in s, ms, µs or ns.
+fn any_ts(v: &Value) -> Option<Ts> {
+    match v {
+        Value::String(s) => grammar::timestamp(s)
+            .ok()
+            .map(|(_, t)| t)
+            .or_else(|| s.parse::<i64>().ok().and_then(epoch)),
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(epoch)
+            .or_else(|| n.as_f64().map(|f| Ts((f * 1_000_000.0) as i64))),
+        _ => None,
+    }
+}
+
+/// An integer since the epoch, its unit told by its size.
+fn epoch(n: i64) -> Option<Ts> {
+    if n <= 0 {
+        return None;
+    }
+    Some(Ts(if n >= 1_000_000_000_000_000_000 / 10 {
+        n / 1000 // ns
+    } else if n >= 100_000_000_000_000 {
+        n // µs
+    } else if n >= 100_000_000_000 {
+        n * 1000 // ms
+    } else {
+        n * 1_000_000 // s
+    }))
+}
+
+/// Strips the one newline a complete record ends with.
+fn chomp(s: &str) -> (&str, bool) {
+    match s.strip_suffix('\n') {
+        Some(r) => (r.strip_suffix('\r').unwrap_or(r), true),
+        None => (s, false),
+    }
+}
+
+fn join_names(pod: Option<&str>, container: Option<&str>) -> Option<String> {
+    match (pod, container) {
+        (Some(p), Some(c)) => Some(format!("pod/{p}/{c}")),
+        (Some(p), None) => Some(format!("pod/{p}")),
+        (None, Some(c)) => Some(c.to_string()),
+        (None, None) => None,
+    }
+}
+
+/// `{"log":"...\n","stream":"stderr","time":"..."}`.
+fn docker(obj: &Map<String, Value>) -> Option<Unwrapped<'static>> {
+    let log = str_of(obj, "log")?;
+    let stream = str_of(obj, "stream");
+    let time = obj.get("time");
+    if stream.is_none() && time.is_none() {
+        return None;
+    }
+    let (inner, complete) = chomp(log);
+    Some(Unwrapped {
+        kind: Kind::DockerJson,
+        line: Cow::Owned(inner.to_string()),
+        ts: time.and_then(any_ts),
+        container: None,
+        partial: !complete,
+        stream: stream.map(str::to_string),
+    })
+}
+
+/// `journalctl -o json`: `MESSAGE` (a string, or an array of bytes), `CONTAINER_NAME`,
+/// `__REALTIME_TIMESTAMP` (µs), `CONTAINER_PARTIAL_MESSAGE` for a chunk.
+fn journald(obj: &Map<String, Value>) -> Option<Unwrapped<'static>> {
+    let msg = obj.get("MESSAGE")?;
+    let text = match msg {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => {
+            let bytes: Vec<u8> = items
+                .iter()
+                .filter_map(|v| v.as_u64().and_then(|n| u8::try_from(n).ok()))
+                .collect();
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        _ => return None,
+    };
+    if !obj.contains_key("__REALTIME_TIMESTAMP")
+        && !obj.contains_key("CONTAINER_NAME")
+        && !obj.contains_key("_SYSTEMD_UNIT")
+        && !obj.contains_key("__CURSOR")
+    {
+        return None;
+    }
+    let ts = obj
+        .get("__REALTIME_TIMESTAMP")
+        .and_then(|v| match v {
+            Value::String(s) => s.parse::<i64>().ok(),
+            Value::Number(n) => n.as_i64(),
+            _ => None,
+        })
+        .map(Ts);
+    let container = str_of(obj, "CONTAINER_NAME").map(str::to_string);
+    let partial = matches!(str_of(obj, "CONTAINER_PARTIAL_MESSAGE"), Some("true"));
+    let (inner, _) = chomp(&text);
+    Some(Unwrapped {
+        kind: Kind::Journald,
+        line: Cow::Owned(inner.to_string()),
+        ts,
+        stream: container.clone(),
+        container,
+        partial,
+    })
+}
+
+/// Loki / logcli: `{"labels":{...},"line":"...","timestamp":"..."}` (`stream` for the labels
+/// in some exports).
+fn loki(obj: &Map<String, Value>) -> Option<Unwrapped<'static>> {
+    let line = str_of(obj, "line")?;
+    let labels = obj
+        .get("labels")
+        .or_else(|| obj.get("stream"))
+        .and_then(Value::as_object);
+    if labels.is_none() && !obj.contains_key("timestamp") && !obj.contains_key("ts") {
+        return None;
+    }
+    let container = labels.and_then(|l| {
+        join_names(
+            str_of(l, "pod").or_else(|| str_of(l, "pod_name")),
+            str_of(l, "container")
+                .or_else(|| str_of(l, "container_name"))
+                .or_else(|| str_of(l, "service_name")),
+        )
+    });
+    let ts = obj
+        .get("timestamp")
+        .or_else(|| obj.get("ts"))
+        .and_then(any_ts);
+    let (inner, _) = chomp(line);
+    Some(Unwrapped {
+        kind: Kind::Loki,
+        line: Cow::Owned(inner.to_string()),
+        ts,
+        stream: container.clone(),
+        container,
+        partial: false,
+    })
+}
+
+/// An Elasticsearch / OpenSearch hit (`_source.message` or `_source.log`), or a shipper's
+/// document with the same fields at the top and a `kubernetes` object.
+fn elastic(obj: &Map<String, Value>) -> Option<Unwrapped<'static>> {
+    let doc = match obj.get("_source") {
+        Some(Value::Object(src)) => src,
+        Some(_) => return None,
+        None if obj.contains_key("kubernetes") => obj,
+        None => return None,
+    };
+    let line = str_of(doc, "message").or_else(|| str_of(doc, "log"))?;
+    let k8s = doc.get("kubernetes").and_then(Value::as_object);
+    let container = match k8s {
+        Some(k) => join_names(
+            str_of(k, "pod_name").or_else(|| {
+                k.get("pod")
+                    .and_then(Value::as_object)
+                    .and_then(|p| str_of(p, "name"))
+            }),
+            str_of(k, "container_name").or_else(|| {
+                k.get("container")
+                    .and_then(Value::as_object)
+                    .and_then(|c| str_of(c, "name"))
+            }),
+        ),
+        None => doc
+            .get("container")
+            .and_then(Value::as_object)
+            .and_then(|c| str_of(c, "name"))
+            .map(str::to_string),
+    };
+    let ts = doc
+        .get("@timestamp")
+        .or_else(|| doc.get("time"))
+        .or_else(|| doc.get("timestamp"))
+        .and_then(any_ts);
+    let (inner, _) = chomp(line);
+    Some(Unwrapped {
+        kind: Kind::Elastic,
+        line: Cow::Owned(inner.to_string()),
+        ts,
+        stream: container.clone(),
+        container,
+        partial: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_json_file() {
+        let u = unwrap(r#"{"log":"2026-01-27T11:11:05.179Z\tINFO\tegress\tx\n","stream":"stderr","time":"2026-01-27T11:11:05.180123Z"}"#)
+            .expect("docker");
+        assert_eq!(u.kind, Kind::DockerJson);
+        assert_eq!(u.line, "2026-01-27T11:11:05.179Z\tINFO\tegress\tx");
+        assert!(!u.partial);
+        assert_eq!(
+            u.ts.map(|t| t.iso()).as_deref(),
+            Some("2026-01-27T11:11:05.180Z")
+        );
+        let p = unwrap(r#"{"log":"abc","stream":"stdout","time":"2026-01-27T11:11:05Z"}"#)
+            .expect("partial");
+        assert!(p.partial);
+    }
+
+    #[test]
+    fn zap_and_egress_info_are_not_envelopes() {
+        assert!(unwrap(r#"{"level":"info","ts":1.0,"msg":"x","log":"a","time":"b"}"#).is_none());
+        assert!(unwrap(r#"{"ts":1.0,"msg":"x","stream":"a","log":"b"}"#).is_none());
+        assert!(unwrap(
+            r#"{"egressId":"EG_abcdefabcdef","roomName":"r","status":"EGRESS_FAILED"}"#
+        )
+        .is_none());
+        assert!(unwrap(r#"{"log":"only a log key"}"#).is_none());
+        assert!(unwrap("2026-01-27T11:11:05.179Z\tINFO\tegress\tx").is_none());
+        assert!(unwrap("2026-01-27T11:11:05.179Z INFO egress request validated").is_none());
+        assert!(unwrap("missing config").is_none());
+    }
+
+    #[test]
+    fn cri_records() {
+        let u =
+            unwrap("2026-01-27T11:11:05.179123456Z stderr F {\"level\":\"info\"}").expect("cri");
+        assert_eq!(u.kind, Kind::Cri);
+        assert_eq!(u.line, "{\"level\":\"info\"}");
+        assert!(!u.partial);
+        assert_eq!(u.stream.as_deref(), Some("stderr"));
+        let p = unwrap("2026-01-27T11:11:05.179+00:00 stdout P abc").expect("partial");
+        assert!(p.partial);
+        assert_eq!(p.line, "abc");
+        let empty = unwrap("2026-01-27T11:11:05.179Z stdout F").expect("empty");
+        assert_eq!(empty.line, "");
+        assert!(unwrap("2026-01-27T11:11:05.179Z stderr X abc").is_none());
+        assert!(unwrap("2026-01-27T11:11:05.179Z stderr Fabc").is_none());
+    }
+
+    #[test]
+    fn journald_export() {
+        let u = unwrap(r#"{"__CURSOR":"s=1","__REALTIME_TIMESTAMP":"1769512265179000","MESSAGE":"missing config","CONTAINER_NAME":"egress","PRIORITY":"3"}"#)
+            .expect("journald");
+        assert_eq!(u.kind, Kind::Journald);
+        assert_eq!(u.line, "missing config");
+        assert_eq!(u.container.as_deref(), Some("egress"));
+        assert_eq!(
+            u.ts.map(|t| t.iso()).as_deref(),
+            Some("2026-01-27T11:11:05.179Z")
+        );
+        let bytes =
+            unwrap(r#"{"__REALTIME_TIMESTAMP":"1","MESSAGE":[104,105,255],"CONTAINER_NAME":"e"}"#)
+                .expect("bytes");
+        assert_eq!(bytes.line, "hi\u{fffd}");
+        let part = unwrap(
+            r#"{"__REALTIME_TIMESTAMP":"1","MESSAGE":"ab","CONTAINER_PARTIAL_MESSAGE":"true"}"#,
+        )
+        .expect("partial");
+        assert!(part.partial);
+        assert!(unwrap(r#"{"MESSAGE":"no journald keys"}"#).is_none());
+    }
+
+    #[test]
+    fn loki_lines() {
+        let u = unwrap(r#"{"labels":{"container":"egress","pod":"egress-0","namespace":"lk"},"line":"missing config","timestamp":"2026-01-27T11:11:05.179Z"}"#)
+            .expect("loki");
+        assert_eq!(u.kind, Kind::Loki);
+        assert_eq!(u.line, "missing config");
+        assert_eq!(u.container.as_deref(), Some("pod/egress-0/egress"));
+        assert!(u.ts.is_some());
+        let ns = unwrap(
+            r#"{"stream":{"container":"egress"},"line":"x","timestamp":"1769512265179000000"}"#,
+        )
+        .expect("ns");
+        assert_eq!(
+            ns.ts.map(|t| t.iso()).as_deref(),
+            Some("2026-01-27T11:11:05.179Z")
+        );
+        assert!(unwrap(r#"{"line":42,"labels":{}}"#).is_none());
+        assert!(unwrap(r#"{"line":"x"}"#).is_none());
+    }
+
+    #[test]
+    fn elastic_hits() {
+        let u = unwrap(r#"{"_index":"logs","_id":"1","_source":{"@timestamp":"2026-01-27T11:11:05.179Z","message":"missing config","kubernetes":{"pod_name":"egress-7","container_name":"egress"}}}"#)
+            .expect("es");
+        assert_eq!(u.kind, Kind::Elastic);
+        assert_eq!(u.line, "missing config");
+        assert_eq!(u.container.as_deref(), Some("pod/egress-7/egress"));
+        let fb =
+            unwrap(r#"{"log":"x\n","kubernetes":{"pod":{"name":"p"},"container":{"name":"c"}}}"#)
+                .expect("fluent-bit");
+        assert_eq!(fb.line, "x");
+        assert_eq!(fb.container.as_deref(), Some("pod/p/c"));
+        assert!(unwrap(r#"{"_source":{"other":"x"}}"#).is_none());
+    }
+}
