@@ -362,20 +362,14 @@ fn poll_file(
                 t.gone = true;
                 return Ok((total, false));
             }
-            Check::Truncated => {
-                // copytruncate: what is left of a partial line was cut away; start again.
-                let Ok((reader, id, pos)) = open_followed(&t.path) else {
-                    t.gone = true;
-                    return Ok((total, false));
+            c @ (Check::Truncated | Check::Replaced) => {
+                // copytruncate (what is left of a partial line was cut away) or rotation and
+                // re-creation: start again on the file now at the path.
+                let restart = if matches!(c, Check::Truncated) {
+                    Restart::Truncated
+                } else {
+                    Restart::Replaced
                 };
-                total += drain_all(&mut t.reader, i, f)?;
-                t.reader = reader;
-                t.id = id;
-                t.pos = pos;
-                t.gone = false;
-                f(i, TailEvent::Restart(Restart::Truncated));
-            }
-            Check::Replaced => {
                 let Ok((reader, id, pos)) = open_followed(&t.path) else {
                     t.gone = true;
                     return Ok((total, false));
@@ -386,7 +380,7 @@ fn poll_file(
                 t.id = id;
                 t.pos = pos;
                 t.gone = false;
-                f(i, TailEvent::Restart(Restart::Replaced));
+                f(i, TailEvent::Restart(restart));
             }
         }
     }
