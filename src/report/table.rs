@@ -96,7 +96,13 @@ pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
                 style.clean_line(&e.label(), 40),
                 style.clean_line(e.room.as_deref().unwrap_or("-"), 30),
                 style.clean_line(e.request_type.as_deref().unwrap_or("-"), 20),
-                style.clean_line(&outcome(e), 40),
+                // Keep "34.6 s" and "(412)" on one line when the column wraps.
+                style
+                    .clean_line(&outcome(e), 40)
+                    .replace(" s", "\u{a0}s")
+                    .replace(" ms", "\u{a0}ms")
+                    .replace(" min", "\u{a0}min")
+                    .replace(" (", "\u{a0}("),
                 style.clean_line(&diag, 80),
             ]);
         }
