@@ -1025,7 +1025,7 @@ fn egress_facts(e: &Egress) -> Facts {
             e.t.first
                 .zip(e.t.last)
                 .map(|(a, b)| human_secs(a.secs_until(b)))
-                .unwrap_or_else(unknown),
+                .unwrap_or_else(|| "an unknown time".into()),
         ),
         (
             "active_for",
@@ -1033,7 +1033,7 @@ fn egress_facts(e: &Egress) -> Facts {
                 .or(e.t.playing)
                 .zip(e.t.ended.or(e.t.last))
                 .map(|(a, b)| human_secs(a.secs_until(b)))
-                .unwrap_or_else(unknown),
+                .unwrap_or_else(|| "an unknown time".into()),
         ),
     ]
 }
