@@ -349,10 +349,14 @@ where
         Ok(c) => c,
         Err(e) => {
             let error = e.use_stderr();
-            let text = if error {
-                e.render().to_string()
-            } else {
+            // Styled help only on a terminal, and never with NO_COLOR.
+            let styled = !error
+                && std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let text = if styled {
                 e.render().ansi().to_string()
+            } else {
+                e.render().to_string()
             };
             return Parsed::Exit { text, error };
         }

@@ -201,3 +201,11 @@ fn colour_only_when_asked() {
     let r = run(&["--color", "always", ORIGIN]);
     assert!(r.stdout.contains('\u{1b}'));
 }
+
+#[test]
+fn help_to_a_pipe_is_plain_text() {
+    let r = run(&["--help"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("Usage:"));
+    assert!(!r.stdout.contains('\u{1b}'), "{:?}", &r.stdout[..80]);
+}
