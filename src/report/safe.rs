@@ -77,17 +77,17 @@ static MASKS: LazyLock<Vec<Mask>> = LazyLock::new(|| {
         ),
         // token=... / access_token=... in URLs and text.
         m(
-            r#"(?i)\b((?:access_|room_|auth_)?token=)[^&\s"'<>]+"#,
+            r#"(?i)\b((?:access_|room_|auth_)?token=)[^&\s"'<>`]+"#,
             "${1}[redacted]",
         ),
         // Presigned URL signatures and credentials.
         m(
-            r#"(?i)\b(X-Amz-Signature=|X-Amz-Credential=|X-Amz-Security-Token=|Signature=|sig=|X-Goog-Signature=)[^&\s"'<>]+"#,
+            r#"(?i)\b(X-Amz-Signature=|X-Amz-Credential=|X-Amz-Security-Token=|Signature=|sig=|X-Goog-Signature=)[^&\s"'<>`]+"#,
             "${1}[redacted]",
         ),
         // key: value / key=value / "key": "value" secrets.
         m(
-            r#"(?i)("?\b(?:api_?secret|secret(?:_?key)?|access_?key(?:_?id)?|session_?token|password|passwd|account_?key|credentials_?json|stream_?key|s3_assume_role_key|s3_assume_role_secret)"?\s*[:=]\s*"?)([^"\s,}&]{1,})"#,
+            r#"(?i)("?\b(?:api_?secret|secret(?:_?key)?|access_?key(?:_?id)?|session_?token|password|passwd|account_?key|credentials_?json|stream_?key|s3_assume_role_key|s3_assume_role_secret)"?\s*[:=]\s*"?)([^"\s,}&`]{1,})"#,
             "${1}[redacted]",
         ),
         // Bearer tokens.
@@ -99,12 +99,12 @@ static MASKS: LazyLock<Vec<Mask>> = LazyLock::new(|| {
         ),
         // RTMP/RTMPS stream keys: the last path segment.
         m(
-            r#"(?i)\b(rtmps?://[^\s"'/]+(?:/[^\s"'/]+)*/)([^\s"'/{}]{4,})"#,
-            "${1}[redacted]",
+            r#"(?i)\b(rtmps?://[^\s"'/`]+(?:/[^\s"'/`]+)*/)([^\s"'/{}`<>()\[\],;|]{4,})($|[\s"'`<>()\[\],;|])"#,
+            "${1}[redacted]${3}",
         ),
         // SRT stream ids and passphrases.
         m(
-            r#"(?i)\b((?:streamid|passphrase)=)[^&\s"']+"#,
+            r#"(?i)\b((?:streamid|passphrase)=)[^&\s"'`]+"#,
             "${1}[redacted]",
         ),
         // AWS access key ids.
