@@ -10,7 +10,7 @@ use crate::rulebase::{
     Diagnosis, EgressSummary, Regex, Rule, RuleSet, Severity, StallKind, TextMatcher,
 };
 use crate::source::LineReader;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Most egress results kept for the report; beyond it only counts are kept (flat memory).
 pub const MAX_REPORTED: usize = 500;
@@ -109,7 +109,7 @@ pub struct Triage {
     text: TextMatcher,
     /// Field conditions of the rules: (`"key"` as it appears in JSON, pattern).
     fields: Vec<(String, Regex)>,
-    cache: HashMap<String, bool>,
+    cache: crate::event::FastMap<String, bool>,
 }
 
 impl Triage {
@@ -122,7 +122,7 @@ impl Triage {
                 .into_iter()
                 .map(|(k, re)| (format!("\"{k}\""), re))
                 .collect(),
-            cache: HashMap::new(),
+            cache: crate::event::FastMap::default(),
         }
     }
 }

@@ -5,9 +5,9 @@
 //! ended is handed out after a short grace (for late lines) and then dropped, so memory grows
 //! only with the egresses still open. It must not evaluate rules or format output.
 
-use crate::event::{find_egress_id, is_egress_id, Event, Level, Origin, Ts};
+use crate::event::{find_egress_id, is_egress_id, Event, FastMap, Level, Origin, Ts};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 /// Most lifecycle evidence lines kept per egress.
 pub const MAX_TIMELINE: usize = 40;
@@ -517,17 +517,17 @@ pub fn egress_id_of(ev: &Event) -> Option<String> {
 /// once they have ended (after a grace of [`GRACE_LINES`]) and at [`Correlator::finish`].
 pub struct Correlator<'m> {
     marker: &'m dyn Marker,
-    open: HashMap<String, Egress>,
+    open: FastMap<String, Egress>,
     anon: Option<Egress>,
     closing: VecDeque<(u64, Egress)>,
     /// IDs in `closing`, to route late lines.
-    closing_ids: HashMap<String, usize>,
+    closing_ids: FastMap<String, usize>,
     closing_base: usize,
     seq: u64,
     scratch: Vec<u16>,
     /// The last line was part of an orphan error text.
     orphan_open: bool,
-    mark_cache: HashMap<String, Vec<u16>>,
+    mark_cache: FastMap<String, Vec<u16>>,
     /// IDs of the egresses handed out most recently (bounded by [`RECENT_ENDED`]).
     recent: VecDeque<String>,
     recent_set: std::collections::HashSet<String>,
@@ -540,15 +540,15 @@ impl<'m> Correlator<'m> {
     pub fn new(marker: &'m dyn Marker) -> Correlator<'m> {
         Correlator {
             marker,
-            open: HashMap::new(),
+            open: FastMap::default(),
             anon: None,
             closing: VecDeque::new(),
-            closing_ids: HashMap::new(),
+            closing_ids: FastMap::default(),
             closing_base: 0,
             seq: 0,
             scratch: Vec::new(),
             orphan_open: false,
-            mark_cache: HashMap::new(),
+            mark_cache: FastMap::default(),
             recent: VecDeque::new(),
             recent_set: std::collections::HashSet::new(),
             global: Global::default(),

@@ -219,6 +219,33 @@ fn is_word_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
 
+/// A fast, non-cryptographic hasher (FNV-1a) for the hot per-line maps keyed by short
+/// strings (egress IDs, messages). Log content cannot choose bucket collisions usefully here:
+/// the maps are bounded and only speed depends on them.
+#[derive(Debug, Clone, Copy)]
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// A `HashMap` with the [`Fnv`] hasher.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +269,14 @@ mod tests {
         assert_eq!(Level::parse("WARNING"), Some(Level::Warn));
         assert_eq!(Level::parse("dpanic"), Some(Level::Error));
         assert_eq!(Level::parse("egress"), None);
+    }
+
+    #[test]
+    fn fnv_hashes_like_fnv1a() {
+        use std::hash::Hasher;
+        let mut h = Fnv::default();
+        h.write(b"a");
+        assert_eq!(h.finish(), 0xaf63_dc4c_8601_ec8c);
     }
 
     #[test]
