@@ -5,7 +5,9 @@
 //! ended is handed out after a short grace (for late lines) and then dropped, so memory grows
 //! only with the egresses still open. It must not evaluate rules or format output.
 
-use crate::event::{find_egress_id, is_egress_id, Event, FastMap, Level, Origin, Ts};
+use crate::event::{
+    find_egress_id, is_egress_id, Event, FastMap, Level, Origin, Ts, EGRESS_ID_KEYS,
+};
 use serde::Serialize;
 use std::collections::{BTreeSet, VecDeque};
 
@@ -489,14 +491,7 @@ fn is_server_event(ev: &Event) -> bool {
 
 /// The egress ID an event is about: its ID fields, livekit-server's `participant`, or free text.
 pub fn egress_id_of(ev: &Event) -> Option<String> {
-    for key in [
-        "egressID",
-        "egress_id",
-        "egressId",
-        "EgressId",
-        "participant",
-        "identity",
-    ] {
+    for key in EGRESS_ID_KEYS {
         if let Some(v) = ev.fields.get(key).and_then(|v| v.as_str()) {
             if is_egress_id(v) {
                 return Some(v.to_string());

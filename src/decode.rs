@@ -751,19 +751,13 @@ pub struct KeepFields {
     pub extra: Vec<String>,
 }
 
-/// Fields the correlator, the rule texts and the report read.
+/// Fields the correlator, the rule texts and the report read (besides the egress ID keys).
 const KNOWN_FIELDS: &[&str] = &[
     "level",
     "ts",
     "logger",
     "caller",
     "msg",
-    "egressID",
-    "egress_id",
-    "egressId",
-    "EgressId",
-    "participant",
-    "identity",
     "nodeID",
     "handlerID",
     "clusterID",
@@ -798,7 +792,9 @@ const KNOWN_FIELDS: &[&str] = &[
 
 impl KeepFields {
     fn keeps(&self, key: &str) -> bool {
-        KNOWN_FIELDS.contains(&key) || self.extra.iter().any(|k| k == key)
+        KNOWN_FIELDS.contains(&key)
+            || crate::event::EGRESS_ID_KEYS.contains(&key)
+            || self.extra.iter().any(|k| k == key)
     }
 }
 

@@ -189,6 +189,17 @@ pub fn value_text(v: &Value) -> Option<String> {
     }
 }
 
+/// Fields that carry the egress ID a line is about, in order of preference (livekit-server
+/// names the egress participant by its ID in `participant` / `identity`).
+pub const EGRESS_ID_KEYS: [&str; 6] = [
+    "egressID",
+    "egress_id",
+    "egressId",
+    "EgressId",
+    "participant",
+    "identity",
+];
+
 /// True when `s` is an egress ID: `EG_` followed by 12 ASCII alphanumerics.
 pub fn is_egress_id(s: &str) -> bool {
     let b = s.as_bytes();

@@ -11,7 +11,7 @@ pub mod markdown;
 pub mod safe;
 pub mod table;
 
-use crate::analyze::{Analysis, EgressResult};
+use crate::analyze::Analysis;
 use crate::correlate::{Egress, Evidence};
 use crate::event::Format;
 use crate::rulebase::human_secs;
@@ -81,27 +81,6 @@ pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
         OutputFormat::Table => table::write(a, style, w),
         OutputFormat::Markdown => markdown::write(a, style, w),
         OutputFormat::Json => json::write(a, style, w),
-    }
-}
-
-/// One egress as it ends (follow mode): a terminal block or one JSON line.
-pub fn write_egress_now(
-    r: &EgressResult,
-    sources: &[String],
-    style: &Style,
-    w: &mut dyn Write,
-) -> io::Result<()> {
-    match style.format {
-        OutputFormat::Json => {
-            let v = json::egress_value(r, sources, style);
-            writeln!(
-                w,
-                "{}",
-                serde_json::to_string(&v).map_err(io::Error::other)?
-            )
-        }
-        OutputFormat::Markdown => markdown::write_egress(r, sources, style, w),
-        OutputFormat::Table => table::write_egress(r, sources, style, w),
     }
 }
 

@@ -4,7 +4,7 @@
 //! egress has the report's egress shape, a finding the report's diagnosis shape with
 //! `scope`). It writes into a `&mut dyn Write`; flushing after each piece is the caller's.
 
-use super::{footer, json, markdown, outcome, table, write_egress_now, OutputFormat, Style};
+use super::{footer, json, markdown, outcome, table, OutputFormat, Style};
 use crate::analyze::{Analysis, EgressResult, LiveSummary, Stall};
 use crate::event::Format;
 use crate::rulebase::{human_secs, Diagnosis, StallKind};
@@ -37,7 +37,8 @@ pub fn write_egress(
             w,
             &with_kind(json::egress_value(r, sources, style), "egress"),
         ),
-        _ => write_egress_now(r, sources, style, w),
+        OutputFormat::Markdown => markdown::write_egress(r, sources, style, w),
+        OutputFormat::Table => table::write_egress(r, sources, style, w),
     }
 }
 
