@@ -12,6 +12,10 @@ use crate::rulebase::{
 use crate::source::LineReader;
 use std::collections::BTreeMap;
 
+mod parallel;
+
+pub use parallel::workers;
+
 /// Most egress results kept for the report; beyond it only counts are kept (flat memory).
 pub const MAX_REPORTED: usize = 500;
 
@@ -107,9 +111,16 @@ impl Analysis {
 /// lifecycle messages, and messages some rule pattern matches. Skipped lines are counted.
 pub struct Triage {
     text: TextMatcher,
-    /// Field conditions of the rules: (`"key"` as it appears in JSON, pattern).
-    fields: Vec<(String, Regex)>,
+    /// Field conditions of the rules: (field name, finder for `"name"`, pattern).
+    fields: Vec<(String, memchr::memmem::Finder<'static>, Regex)>,
+    /// Finders for `"error"`, `"reason"`, `"details"` and `"endReason"`.
+    problem_keys: Vec<memchr::memmem::Finder<'static>>,
     cache: crate::event::FastMap<String, bool>,
+}
+
+/// A finder for a quoted JSON key, built once (building one per line costs more than the scan).
+fn key_finder(name: &str) -> memchr::memmem::Finder<'static> {
+    memchr::memmem::Finder::new(format!("\"{name}\"").as_bytes()).into_owned()
 }
 
 impl Triage {
@@ -120,7 +131,14 @@ impl Triage {
             text,
             fields: fields
                 .into_iter()
-                .map(|(k, re)| (format!("\"{k}\""), re))
+                .map(|(k, re)| {
+                    let f = key_finder(&k);
+                    (k, f, re)
+                })
+                .collect(),
+            problem_keys: ["error", "reason", "details", "endReason"]
+                .iter()
+                .map(|k| key_finder(k))
                 .collect(),
             cache: crate::event::FastMap::default(),
         }
@@ -129,10 +147,7 @@ impl Triage {
 
 impl Relevance for Triage {
     fn field_names(&self) -> Vec<String> {
-        self.fields
-            .iter()
-            .map(|(k, _)| k.trim_matches('"').to_string())
-            .collect()
+        self.fields.iter().map(|(k, _, _)| k.clone()).collect()
     }
 
     fn relevant(&mut self, p: &Peek<'_>) -> bool {
@@ -140,15 +155,14 @@ impl Relevance for Triage {
             return true;
         }
         let f = p.fields.as_bytes();
-        let has = |key: &[u8]| memchr::memmem::find(f, key).is_some();
-        if has(b"\"error\"") || has(b"\"reason\"") || has(b"\"details\"") || has(b"\"endReason\"") {
+        if self.problem_keys.iter().any(|k| k.find(f).is_some()) {
             return true;
         }
-        for (key, re) in &self.fields {
-            if let Some(at) = memchr::memmem::find(f, key.as_bytes()) {
+        for (_, key, re) in &self.fields {
+            if let Some(at) = key.find(f) {
                 // The value is matched as written (a JSON string without its quotes, or the
                 // bare scalar): close enough to decide; the full decode matches it exactly.
-                match json_value_at(&f[at + key.len()..]) {
+                match json_value_at(&f[at + key.needle().len()..]) {
                     Some(v) if !re.is_match(v) => {}
                     _ => return true,
                 }
@@ -308,7 +322,7 @@ impl<'r> Engine<'r> {
     }
 
     /// The rule set in use.
-    pub fn rules(&self) -> &RuleSet {
+    pub fn rules(&self) -> &'r RuleSet {
         self.rules
     }
 
@@ -602,6 +616,31 @@ pub fn run_readers(
     progress: &mut dyn FnMut(u64),
     done: &mut dyn FnMut(&EgressResult),
 ) -> std::io::Result<Stats> {
+    run_readers_with(engine, readers, workers(), progress, done)
+}
+
+/// [`run_readers`] with `workers` decoding threads for a single source (one: a decoding thread
+/// per source). The events reach the engine in the same order either way.
+pub fn run_readers_with(
+    engine: &mut Engine<'_>,
+    mut readers: Vec<(u32, LineReader)>,
+    workers: usize,
+    progress: &mut dyn FnMut(u64),
+    done: &mut dyn FnMut(&EgressResult),
+) -> std::io::Result<Stats> {
+    if readers.len() == 1 && workers > 1 {
+        if let Some((idx, reader)) = readers.pop() {
+            let rules = engine.rules();
+            return parallel::decode_parallel(
+                reader,
+                idx,
+                workers,
+                &|| Triage::new(rules),
+                progress,
+                &mut |ev| engine.push(ev, done),
+            );
+        }
+    }
     struct Src {
         rx: std::sync::mpsc::Receiver<std::io::Result<Batch>>,
         queue: std::collections::VecDeque<Event>,

@@ -157,9 +157,7 @@ impl Decoder {
 
     /// A decoder that only decodes the structured lines `triage` accepts.
     pub fn with_triage(triage: Box<dyn Relevance>) -> Decoder {
-        let keep = KeepFields {
-            extra: triage.field_names(),
-        };
+        let keep = KeepFields::new(triage.field_names());
         Decoder {
             triage: Some(triage),
             keep: Some(keep),
@@ -427,6 +425,19 @@ fn looks_like_entry(t: &str) -> bool {
     t.starts_with('{') || grammar::timestamp(t).is_ok() || level_first(t).is_some()
 }
 
+/// True when `line` begins a new entry whatever came before it: a zap console line (timestamp
+/// and level first) or a zap JSON line, with no envelope, prefix or leading space. The decoder
+/// holds nothing back across such a line (no pending entry, continuation or envelope chunk
+/// survives it), so a stream may be cut before it and the parts decoded apart.
+pub fn starts_entry(line: &[u8]) -> bool {
+    let Ok(t) = std::str::from_utf8(line) else {
+        return false;
+    };
+    let shape = t.starts_with("{\"level\":")
+        || t.as_bytes().first().is_some_and(u8::is_ascii_digit) && grammar::ts_level(t).is_ok();
+    shape && prefix::strip(t).1.len() == t.len() && envelope::unwrap(t).is_none()
+}
+
 /// A line that belongs to the entry before it: Go stack frames and goroutine headers,
 /// Python traceback frames, indented file:line references.
 pub fn is_continuation(body: &str) -> bool {
@@ -530,14 +541,14 @@ fn json_balance(s: &str) -> i32 {
 /// decoding its fields. `None` for every other shape (those are always decoded).
 pub fn peek(t: &str) -> Option<Peek<'_>> {
     if let Some(rest) = t.strip_prefix("{\"level\":\"") {
-        let end = rest.find('"')?;
+        let end = memchr::memchr(b'"', rest.as_bytes())?;
         let level = Level::parse(&rest[..end]);
         let at = memchr::memmem::find(t.as_bytes(), b"\"msg\":\"")? + 7;
-        let len = t[at..].find('"')?;
-        let message = &t[at..at + len];
-        if message.contains('\\') {
+        let len = memchr::memchr2(b'"', b'\\', &t.as_bytes()[at..])?;
+        if t.as_bytes()[at + len] == b'\\' {
             return None;
         }
+        let message = &t[at..at + len];
         return Some(Peek {
             format: Format::Json,
             level,
@@ -706,20 +717,25 @@ fn decode_columns(rest: &str, ev: &mut Event, keep: Option<&KeepFields>) {
     ev.format = Some(Format::Console);
     let rest = rest.trim_end();
     if rest.contains('\t') {
-        let cols: Vec<&str> = rest.split('\t').collect();
+        // The first two columns and the rest (which may hold more tabs), with their offsets.
+        let mut cols = [""; 3];
+        let mut n = 0;
+        for c in rest.splitn(3, '\t') {
+            cols[n] = c;
+            n += 1;
+        }
+        let starts = [0, cols[0].len() + 1, cols[0].len() + cols[1].len() + 2];
         let mut i = 0;
-        if cols.len() >= 2 && !cols[0].starts_with('{') && !cols[1].starts_with('{')
-            || cols.len() >= 3
-        {
+        if n >= 2 && !cols[0].starts_with('{') && !cols[1].starts_with('{') || n >= 3 {
             ev.logger = Some(cols[0].trim().to_string());
             i = 1;
         }
-        if i < cols.len() && grammar::is_caller(cols[i].trim()) {
+        if i < n && i < 2 && grammar::is_caller(cols[i].trim()) {
             ev.caller = Some(cols[i].trim().to_string());
             i += 1;
         }
-        let tail = cols[i..].join("\t");
-        split_message_keep(&tail, ev, keep);
+        let tail = if i < n { &rest[starts[i]..] } else { "" };
+        split_message_keep(tail, ev, keep);
         return;
     }
     // Tabs turned into runs of spaces: use token shapes to find logger and caller.
@@ -747,8 +763,8 @@ fn decode_columns(rest: &str, ev: &mut Event, keep: Option<&KeepFields>) {
 /// skipped while parsing, without building values for it.
 #[derive(Debug, Clone, Default)]
 pub struct KeepFields {
-    /// Field names beyond the built-in list (from rule field conditions).
-    pub extra: Vec<String>,
+    /// The built-in names, the egress ID keys and `extra`.
+    names: crate::event::FastSet<String>,
 }
 
 /// Fields the correlator, the rule texts and the report read (besides the egress ID keys).
@@ -791,10 +807,16 @@ const KNOWN_FIELDS: &[&str] = &[
 ];
 
 impl KeepFields {
+    /// The built-in fields plus `extra` (field names from rule conditions).
+    pub fn new(extra: Vec<String>) -> KeepFields {
+        let builtin = KNOWN_FIELDS.iter().chain(&crate::event::EGRESS_ID_KEYS);
+        let mut names: crate::event::FastSet<String> = builtin.map(|k| (*k).to_string()).collect();
+        names.extend(extra);
+        KeepFields { names }
+    }
+
     fn keeps(&self, key: &str) -> bool {
-        KNOWN_FIELDS.contains(&key)
-            || crate::event::EGRESS_ID_KEYS.contains(&key)
-            || self.extra.iter().any(|k| k == key)
+        self.names.contains(key)
     }
 }
 

@@ -257,6 +257,9 @@ impl std::hash::Hasher for Fnv {
 /// A `HashMap` with the [`Fnv`] hasher.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
 
+/// A `HashSet` with the [`Fnv`] hasher.
+pub type FastSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<Fnv>>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

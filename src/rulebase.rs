@@ -359,13 +359,25 @@ impl Marker for RuleSet {
                 .matches(ev.raw.as_bytes(), |i| out.push(self.raw_index[i]));
         }
         for (key, re, idx) in &self.field_patterns {
-            let value = match key.as_str() {
-                "logger" => ev.logger.clone(),
-                "caller" => ev.caller.clone(),
-                "level" => ev.level.map(|l| l.as_str().to_string()),
-                k => ev.field_str(k),
+            let hit = match key.as_str() {
+                "logger" => ev
+                    .logger
+                    .as_deref()
+                    .is_some_and(|v| re.is_match(v.as_bytes())),
+                "caller" => ev
+                    .caller
+                    .as_deref()
+                    .is_some_and(|v| re.is_match(v.as_bytes())),
+                "level" => ev.level.is_some_and(|l| re.is_match(l.as_str().as_bytes())),
+                k => match ev.fields.get(k) {
+                    None => false,
+                    Some(serde_json::Value::String(v)) => re.is_match(v.as_bytes()),
+                    Some(v) => {
+                        crate::event::value_text(v).is_some_and(|v| re.is_match(v.as_bytes()))
+                    }
+                },
             };
-            if value.is_some_and(|v| re.is_match(v.as_bytes())) {
+            if hit {
                 out.push(*idx);
             }
         }

@@ -253,17 +253,29 @@ fn stack_frames_without_a_slash_are_joined() {
     assert_eq!(a.stats.continuation, 6);
 }
 
-/// The fast path (a decoding thread per source, triage skipping lines no stage needs,
-/// selective field parsing) must reach the same verdict for every egress as the plain
-/// sequential path that decodes every line in full.
+/// The fast path (triage skipping lines no stage needs, selective field parsing, one source
+/// cut into chunks decoded on several threads) must reach the same verdict for every egress,
+/// and count the same lines, as the plain sequential path that decodes every line in full.
+/// The docker json-file form has no clean cut points, so its chunks stay with one worker.
 #[test]
 fn fast_path_equals_sequential_path() {
+    use egresslens::analyze::run_readers_with;
     use egresslens::decode::Decoder;
     use egresslens::event::Origin;
+    type Verdicts = HashMap<String, (String, Option<i64>, Vec<String>)>;
     let rules = RuleSet::load(None).expect("rules");
-    for format in [LogFormat::Console, LogFormat::Json] {
-        let (data, _) = make(format, 8 << 20, 7, true);
-        let verdicts = |fast: bool| -> HashMap<String, (String, Option<i64>, Vec<String>)> {
+    let (console, _) = make(LogFormat::Console, 8 << 20, 7, true);
+    let (json, _) = make(LogFormat::Json, 8 << 20, 7, true);
+    // The console log again, each line wrapped as docker's json-file driver stores it.
+    let mut docker = Vec::new();
+    for line in console[..2 << 20].split(|&b| b == b'\n') {
+        let log = format!("{}\n", String::from_utf8_lossy(line));
+        let rec = serde_json::json!({"log": log, "stream": "stderr", "time": "2026-11-25T08:00:00.000000000Z"});
+        docker.extend_from_slice(rec.to_string().as_bytes());
+        docker.push(b'\n');
+    }
+    for (name, data) in [("console", &console), ("json", &json), ("docker", &docker)] {
+        let verdicts = |workers: Option<usize>| -> (Verdicts, u64, u64) {
             let opts = Options {
                 all: true,
                 ..Options::default()
@@ -277,9 +289,16 @@ fn fast_path_equals_sequential_path() {
                     (r.egress.status.name().to_string(), r.egress.code, rules),
                 );
             };
-            if fast {
+            let stats = if let Some(workers) = workers {
                 let reader = LineReader::from_bytes(data.clone());
-                run_readers(&mut engine, vec![(0, reader)], &mut |_| {}, &mut record).expect("run");
+                run_readers_with(
+                    &mut engine,
+                    vec![(0, reader)],
+                    workers,
+                    &mut |_| {},
+                    &mut record,
+                )
+                .expect("run")
             } else {
                 let mut dec = Decoder::new();
                 let mut reader = LineReader::from_bytes(data.clone());
@@ -295,15 +314,24 @@ fn fast_path_equals_sequential_path() {
                 for ev in events {
                     engine.push(ev, &mut record);
                 }
-            }
+                dec.stats.clone()
+            };
             let _ = engine.finish_with(egresslens::decode::Stats::default(), &mut record);
-            out
+            (out, stats.lines, stats.continuation)
         };
-        let fast = verdicts(true);
-        let slow = verdicts(false);
-        assert_eq!(fast.len(), slow.len(), "{format:?}");
-        for (id, v) in &slow {
-            assert_eq!(fast.get(id), Some(v), "{format:?} {id}");
+        let (slow, lines, continuation) = verdicts(None);
+        assert!(slow.len() > 100, "{name}: {} egresses", slow.len());
+        for workers in [1, 2, 3] {
+            let (fast, fast_lines, fast_continuation) = verdicts(Some(workers));
+            assert_eq!(fast.len(), slow.len(), "{name}, {workers} workers");
+            for (id, v) in &slow {
+                assert_eq!(fast.get(id), Some(v), "{name}, {workers} workers: {id}");
+            }
+            assert_eq!(
+                (fast_lines, fast_continuation),
+                (lines, continuation),
+                "{name}, {workers} workers"
+            );
         }
     }
 }

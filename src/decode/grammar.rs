@@ -22,6 +22,66 @@ fn digits<'a>(n: usize) -> impl Parser<&'a str, Output = u32, Error = nom::error
 /// `2026-01-27T11:11:05.179Z`, `2026-01-27 11:11:05,179`, `2025-08-21T10:15:32.123+0200`,
 /// `2026-01-27T11:11:05.179123456+02:00` ... to microseconds since the epoch (UTC).
 pub fn timestamp(i: &str) -> IResult<&str, Ts> {
+    if let Some(done) = timestamp_common(i) {
+        return Ok(done);
+    }
+    timestamp_any(i)
+}
+
+/// The form almost every line has (`2026-01-27T11:11:05.179Z`, or without zone, with a space,
+/// a comma or any number of fraction digits), parsed without the combinators. `None` hands the
+/// line to [`timestamp_any`], which also judges every malformed one.
+fn timestamp_common(i: &str) -> Option<(&str, Ts)> {
+    let b = i.as_bytes();
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |from: usize, n: usize| -> Option<u32> {
+        b[from..from + n].iter().try_fold(0u32, |v, c| {
+            c.is_ascii_digit().then(|| v * 10 + u32::from(c - b'0'))
+        })
+    };
+    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (h, mi, s) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    let mut k = 19;
+    let mut micros: i64 = 0;
+    if k < b.len() && (b[k] == b'.' || b[k] == b',') {
+        k += 1;
+        let start = k;
+        while k < b.len() && b[k].is_ascii_digit() {
+            if k - start < 6 {
+                micros = micros * 10 + i64::from(b[k] - b'0');
+            }
+            k += 1;
+        }
+        if k == start {
+            return None;
+        }
+        for _ in (k - start)..6 {
+            micros *= 10;
+        }
+    }
+    match b.get(k) {
+        Some(b'+' | b'-') => return None,
+        Some(b'Z') => k += 1,
+        _ => {}
+    }
+    if h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let days = days_from_civil(i64::from(y), mo, d)?;
+    let secs = days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s);
+    Some((&i[k..], Ts(secs * 1_000_000 + micros)))
+}
+
+/// [`timestamp`] with every variant: zone offsets, and the errors.
+fn timestamp_any(i: &str) -> IResult<&str, Ts> {
     let (i, (y, _, mo, _, d, _, h, _, mi, _, s)) = (
         digits(4),
         char('-'),
@@ -109,15 +169,20 @@ pub fn level(i: &str) -> IResult<&str, Level> {
 
 /// True for a zap short caller such as `server/server_rpc.go:66`.
 pub fn is_caller(s: &str) -> bool {
-    let Some((path, line)) = s.rsplit_once(".go:") else {
+    // `path.go:123`: the last `:` ends `.go`, digits follow it.
+    let Some(colon) = memchr::memrchr(b':', s.as_bytes()) else {
         return false;
     };
-    let line_ok: IResult<&str, &str> = nom::character::complete::digit1(line);
-    matches!(line_ok, Ok(("", _)))
+    let (path, line) = (&s[..colon], &s[colon + 1..]);
+    let Some(path) = path.strip_suffix(".go") else {
+        return false;
+    };
+    !line.is_empty()
+        && line.bytes().all(|c| c.is_ascii_digit())
         && !path.is_empty()
         && path
             .chars()
-            .all(|c| c.is_alphanumeric() || "._-/@".contains(c))
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '@'))
 }
 
 /// True for a token that names a LiveKit logger (`egress`, `livekit.api`, `egress.lksdk` ...).
@@ -224,6 +289,37 @@ pub fn json_prefix(s: &str) -> Option<(Value, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_timestamps_parse_as_the_full_grammar_does() {
+        let cases = [
+            "2026-01-27T11:11:05.179Z\tINFO",
+            "2026-01-27T11:11:05.179123456Z rest",
+            "2026-01-27 11:11:05,179 x",
+            "2026-01-27T11:11:05Z",
+            "2026-01-27T11:11:05",
+            "2024-02-29T23:59:60.5Z",
+            "1970-01-01T00:00:00.000001Z",
+            "2026-02-29T11:11:05Z",
+            "2026-13-01T11:11:05Z",
+            "2026-01-27T24:00:00Z",
+            "2026-01-27T11:11:05.Z",
+            "2026-01-27T11:11:05.179+02:00",
+            "2026-01-27T11:11:05-0500 x",
+            "2026-01-27T11:11:0x",
+            "2026-01-27X11:11:05Z",
+        ];
+        for c in cases {
+            let fast = timestamp_common(c);
+            let full = timestamp_any(c).ok();
+            if let Some(f) = fast {
+                assert_eq!(Some(f), full, "{c}");
+            }
+            assert_eq!(timestamp(c).ok(), full, "{c}");
+        }
+        assert!(timestamp_common("2026-01-27T11:11:05.179Z").is_some());
+        assert!(timestamp_common("2026-01-27 11:11:05,179").is_some());
+    }
 
     #[test]
     fn timestamps() {

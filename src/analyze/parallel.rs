@@ -1,0 +1,189 @@
+//! Decoding one source on several cores: cuts its lines into chunks before lines that surely
+//! start a new entry, decodes the chunks on worker threads and hands the events back in input
+//! order, so the correlator sees exactly what one decoder would have produced. It does no I/O
+//! beyond pulling lines from a `source` reader, and keeps no analysis state.
+
+use super::Triage;
+use crate::decode::{self, Decoder, Stats};
+use crate::event::{Event, Origin};
+use crate::source::LineReader;
+use std::io;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+
+/// Bytes of lines in a chunk before a cut is sought.
+const CHUNK: usize = 256 * 1024;
+/// Lines past [`CHUNK`] searched for a clean cut. Without one (an envelope format, a long
+/// stack trace) the chunk is cut anyway and the next one goes to the same worker, whose
+/// decoder carries on where it stopped.
+const CUT_SEARCH: usize = 64;
+/// Chunks queued per worker, and decoded batches waiting per worker.
+const QUEUE: usize = 2;
+
+/// Whole lines cut from the source.
+struct Chunk {
+    data: Vec<u8>,
+    /// Per line: end offset in `data`, line number, cut by the reader.
+    lines: Vec<(usize, u64, bool)>,
+    /// The next line starts a new entry (or the input ends): the decoder is flushed after
+    /// this chunk, and the next chunk may go to another worker.
+    clean: bool,
+    /// Bytes read from the source so far.
+    read: u64,
+}
+
+impl Chunk {
+    fn new() -> Chunk {
+        Chunk {
+            data: Vec::with_capacity(CHUNK + 4096),
+            lines: Vec::with_capacity(1024),
+            clean: false,
+            read: 0,
+        }
+    }
+}
+
+/// One chunk decoded.
+struct Decoded {
+    events: Vec<Event>,
+    read: u64,
+    /// The counters for this chunk's lines.
+    stats: Stats,
+}
+
+/// How many decoding workers a single source gets on this machine (1: decode on one thread).
+pub fn workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
+/// Reads `reader` on one thread, decodes it on `workers` threads and calls `each` with every
+/// event in input order, and `progress` with the bytes read since the last call. Returns the
+/// decoding counters.
+pub fn decode_parallel(
+    reader: LineReader,
+    source: u32,
+    workers: usize,
+    triage: &dyn Fn() -> Triage,
+    progress: &mut dyn FnMut(u64),
+    each: &mut dyn FnMut(Event),
+) -> io::Result<Stats> {
+    let workers = workers.max(1);
+    let container = reader.label().map(str::to_string);
+    std::thread::scope(|scope| {
+        let mut inputs = Vec::with_capacity(workers);
+        let mut outputs = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (in_tx, in_rx) = mpsc::sync_channel::<Chunk>(QUEUE);
+            let (out_tx, out_rx) = mpsc::sync_channel::<Decoded>(QUEUE);
+            let t = triage();
+            let c = container.clone();
+            std::thread::Builder::new()
+                .name(format!("decode-{}", inputs.len()))
+                .spawn_scoped(scope, move || decode_chunks(in_rx, out_tx, t, c, source))?;
+            inputs.push(in_tx);
+            outputs.push(out_rx);
+        }
+        // Which worker decodes each chunk, in input order (or the read error that ended it).
+        let (order_tx, order_rx) = mpsc::channel::<io::Result<usize>>();
+        std::thread::Builder::new()
+            .name("read".into())
+            .spawn_scoped(scope, move || split(reader, inputs, order_tx))?;
+
+        let mut stats = Stats::default();
+        let mut reported = 0;
+        for next in order_rx {
+            let Ok(d) = outputs[next?].recv() else {
+                break;
+            };
+            progress(d.read.saturating_sub(reported));
+            reported = d.read;
+            stats.merge(&d.stats);
+            for ev in d.events {
+                each(ev);
+            }
+        }
+        Ok(stats)
+    })
+}
+
+/// Cuts the source into chunks and deals them to the workers, telling `order` who got each.
+fn split(
+    mut reader: LineReader,
+    inputs: Vec<SyncSender<Chunk>>,
+    order: mpsc::Sender<io::Result<usize>>,
+) {
+    let mut worker = 0;
+    let mut chunk = Chunk::new();
+    let mut past = 0;
+    let send = |chunk: Chunk, worker: usize| -> bool {
+        inputs[worker].send(chunk).is_ok() && order.send(Ok(worker)).is_ok()
+    };
+    loop {
+        let line = match reader.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                let _ = order.send(Err(e));
+                return;
+            }
+        };
+        if chunk.data.len() >= CHUNK {
+            let clean = decode::starts_entry(line.bytes);
+            if clean || past >= CUT_SEARCH {
+                chunk.clean = clean;
+                let full = std::mem::replace(&mut chunk, Chunk::new());
+                if !send(full, worker) {
+                    return;
+                }
+                if clean {
+                    worker = (worker + 1) % inputs.len();
+                }
+                past = 0;
+            } else {
+                past += 1;
+            }
+        }
+        chunk.data.extend_from_slice(line.bytes);
+        chunk
+            .lines
+            .push((chunk.data.len(), line.number, line.truncated));
+        chunk.read = reader.bytes_read();
+    }
+    chunk.clean = true;
+    chunk.read = reader.bytes_read();
+    send(chunk, worker);
+}
+
+/// A worker: decodes the chunks it is dealt with one decoder, flushed after clean cuts.
+fn decode_chunks(
+    rx: Receiver<Chunk>,
+    tx: SyncSender<Decoded>,
+    triage: Triage,
+    container: Option<String>,
+    source: u32,
+) {
+    let mut dec = Decoder::with_triage(Box::new(triage));
+    dec.set_default_container(container);
+    for chunk in rx {
+        let mut events = Vec::with_capacity(chunk.lines.len() / 2 + 8);
+        let mut start = 0;
+        for &(end, line, truncated) in &chunk.lines {
+            let origin = Origin { source, line };
+            dec.push(&chunk.data[start..end], origin, truncated, &mut |e| {
+                events.push(e)
+            });
+            start = end;
+        }
+        if chunk.clean {
+            dec.finish(&mut |e| events.push(e));
+        }
+        let stats = std::mem::take(&mut dec.stats);
+        let done = Decoded {
+            events,
+            read: chunk.read,
+            stats,
+        };
+        if tx.send(done).is_err() {
+            return;
+        }
+    }
+}
