@@ -111,17 +111,13 @@ impl Analysis {
 /// lifecycle messages, and messages some rule pattern matches. Skipped lines are counted.
 pub struct Triage {
     text: TextMatcher,
-    /// Field conditions of the rules: (field name, finder for `"name"`, pattern).
-    fields: Vec<(String, memchr::memmem::Finder<'static>, Regex)>,
-    /// Finders for `"error"`, `"reason"`, `"details"` and `"endReason"`.
-    problem_keys: Vec<memchr::memmem::Finder<'static>>,
+    /// Field conditions of the rules: (field name, pattern).
+    fields: Vec<(String, Regex)>,
     cache: crate::event::FastMap<String, bool>,
 }
 
-/// A finder for a quoted JSON key, built once (building one per line costs more than the scan).
-fn key_finder(name: &str) -> memchr::memmem::Finder<'static> {
-    memchr::memmem::Finder::new(format!("\"{name}\"").as_bytes()).into_owned()
-}
+/// Fields whose presence makes a line worth decoding.
+const PROBLEM_KEYS: [&[u8]; 4] = [b"error", b"reason", b"details", b"endReason"];
 
 impl Triage {
     /// A triage for the rules in `rules`.
@@ -129,17 +125,7 @@ impl Triage {
         let (text, fields) = rules.text_matcher();
         Triage {
             text,
-            fields: fields
-                .into_iter()
-                .map(|(k, re)| {
-                    let f = key_finder(&k);
-                    (k, f, re)
-                })
-                .collect(),
-            problem_keys: ["error", "reason", "details", "endReason"]
-                .iter()
-                .map(|k| key_finder(k))
-                .collect(),
+            fields,
             cache: crate::event::FastMap::default(),
         }
     }
@@ -147,24 +133,35 @@ impl Triage {
 
 impl Relevance for Triage {
     fn field_names(&self) -> Vec<String> {
-        self.fields.iter().map(|(k, _, _)| k.clone()).collect()
+        self.fields.iter().map(|(k, _)| k.clone()).collect()
     }
 
     fn relevant(&mut self, p: &Peek<'_>) -> bool {
         if p.level.is_none_or(|l| l >= Level::Warn) {
             return true;
         }
+        // One pass over the keys (`"key":`) of the fields.
         let f = p.fields.as_bytes();
-        if self.problem_keys.iter().any(|k| k.find(f).is_some()) {
-            return true;
-        }
-        for (_, key, re) in &self.fields {
-            if let Some(at) = key.find(f) {
-                // The value is matched as written (a JSON string without its quotes, or the
-                // bare scalar): close enough to decide; the full decode matches it exactly.
-                match json_value_at(&f[at + key.needle().len()..]) {
-                    Some(v) if !re.is_match(v) => {}
-                    _ => return true,
+        for colon in memchr::memchr_iter(b':', f) {
+            if colon == 0 || f[colon - 1] != b'"' {
+                continue;
+            }
+            let Some(open) = memchr::memrchr(b'"', &f[..colon - 1]) else {
+                continue;
+            };
+            let key = &f[open + 1..colon - 1];
+            if PROBLEM_KEYS.contains(&key) {
+                return true;
+            }
+            for (name, re) in &self.fields {
+                if name.as_bytes() == key {
+                    // The value is matched as written (a JSON string without its quotes, or
+                    // the bare scalar): close enough to decide; the full decode matches it
+                    // exactly.
+                    match json_value_at(&f[colon..]) {
+                        Some(v) if !re.is_match(v) => {}
+                        _ => return true,
+                    }
                 }
             }
         }
@@ -245,7 +242,7 @@ impl<'r> Engine<'r> {
     }
 
     /// Takes one event; `done` sees each egress result as soon as it is final.
-    pub fn push(&mut self, ev: Event, done: &mut dyn FnMut(&EgressResult)) {
+    pub fn push(&mut self, ev: &Event, done: &mut dyn FnMut(&EgressResult)) {
         if let Some(ts) = ev.ts {
             if self.opts.since.is_some_and(|s| ts < s) || self.opts.until.is_some_and(|u| ts >= u) {
                 self.outside_window += 1;
@@ -691,7 +688,7 @@ pub fn run_readers_with(
                     break;
                 }
                 while let Some(ev) = s.queue.pop_front() {
-                    engine.push(ev, done);
+                    engine.push(&ev, done);
                 }
             }
         } else {
@@ -712,7 +709,7 @@ pub fn run_readers_with(
                     if ev.ts.is_some() {
                         s.last_ts = ev.ts;
                     }
-                    engine.push(ev, done);
+                    engine.push(&ev, done);
                 }
             }
         }

@@ -111,6 +111,10 @@ struct ReportArgs {
     /// Print only the summary line (the exit code tells the rest).
     #[arg(short = 'q', long)]
     quiet: bool,
+    /// Threads decoding a single input (default: one per CPU, at most 4; 1 decodes it on one
+    /// thread). Several inputs get a thread each.
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    threads: Option<u16>,
     /// In follow mode, warn about an egress still waiting for its start signal after this long.
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     stall_after: String,
@@ -283,6 +287,8 @@ pub struct AnalyzeConfig {
     pub until: Option<TimeBound>,
     /// Print only the summary line.
     pub quiet: bool,
+    /// Decoding threads for a single input (`None`: one per CPU).
+    pub threads: Option<usize>,
     pub follow: bool,
     pub format: OutputFormat,
     pub output: Option<PathBuf>,
@@ -311,7 +317,7 @@ pub struct CheckConfigConfig {
 /// What to do.
 #[derive(Debug, Clone)]
 pub enum Config {
-    Analyze(AnalyzeConfig),
+    Analyze(Box<AnalyzeConfig>),
     Explain {
         query: String,
         rules_dir: Option<PathBuf>,
@@ -461,12 +467,13 @@ fn analyze_config(source: LogSource, files: Vec<PathBuf>, a: ReportArgs) -> Resu
     };
     let since = bound("since", a.since)?;
     let until = bound("until", a.until)?;
-    Ok(Config::Analyze(AnalyzeConfig {
+    Ok(Config::Analyze(Box::new(AnalyzeConfig {
         source,
         files,
         since,
         until,
         quiet: a.quiet,
+        threads: a.threads.map(usize::from),
         follow: a.follow,
         format: a.format.into(),
         output: a.output,
@@ -478,7 +485,7 @@ fn analyze_config(source: LogSource, files: Vec<PathBuf>, a: ReportArgs) -> Resu
         exit_zero: a.exit_zero,
         stall_after_secs: stall,
         configs: a.config.iter().map(|f| InputFile::from_arg(f)).collect(),
-    }))
+    })))
 }
 
 /// An RFC 3339 time, or an age before `now` (`30m`, `2h`, `1d`, `90s`).

@@ -490,22 +490,20 @@ fn is_server_event(ev: &Event) -> bool {
 }
 
 /// The egress ID an event is about: its ID fields, livekit-server's `participant`, or free text.
-pub fn egress_id_of(ev: &Event) -> Option<String> {
+pub fn egress_id_of(ev: &Event) -> Option<&str> {
     for key in EGRESS_ID_KEYS {
         if let Some(v) = ev.fields.get(key).and_then(|v| v.as_str()) {
             if is_egress_id(v) {
-                return Some(v.to_string());
+                return Some(v);
             }
         }
     }
-    find_egress_id(&ev.message)
-        .or_else(|| {
-            ev.fields
-                .get("error")
-                .and_then(|v| v.as_str())
-                .and_then(find_egress_id)
-        })
-        .map(str::to_string)
+    find_egress_id(&ev.message).or_else(|| {
+        ev.fields
+            .get("error")
+            .and_then(|v| v.as_str())
+            .and_then(find_egress_id)
+    })
 }
 
 /// The correlation state machine. Feed events with [`Correlator::push`]; egresses come out
@@ -561,7 +559,7 @@ impl<'m> Correlator<'m> {
     }
 
     /// Takes one event; calls `out` with every egress that has finished.
-    pub fn push(&mut self, ev: Event, out: &mut dyn FnMut(Egress)) {
+    pub fn push(&mut self, ev: &Event, out: &mut dyn FnMut(Egress)) {
         self.seq += 1;
         let g = &mut self.global;
         g.events += 1;
@@ -574,7 +572,7 @@ impl<'m> Correlator<'m> {
                 g.containers.insert(c.clone());
             }
         }
-        let server = is_server_event(&ev);
+        let server = is_server_event(ev);
         if server {
             g.server_lines += 1;
         } else if ev.fields.contains_key("handlerID") {
@@ -607,37 +605,40 @@ impl<'m> Correlator<'m> {
         }
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
-        self.mark(&ev, &mut scratch);
+        self.mark(ev, &mut scratch);
         for &i in &scratch {
-            self.global.all_marks.hit(i, &ev);
+            self.global.all_marks.hit(i, ev);
         }
 
-        let step = step_of(&ev);
-        let id = egress_id_of(&ev);
+        let step = step_of(ev);
+        let id = egress_id_of(ev);
         let lifecycle = !matches!(step, Step::Other | Step::ApiStop);
         match id {
-            Some(id) if self.recent_set.contains(&id) => {
+            Some(id) if self.recent_set.contains(id) => {
                 // A late line about an egress already handed out (the pulse reaper, a webhook):
                 // it must not open a second, phantom egress.
                 self.global.late_lines += 1;
             }
             Some(id) => {
-                if let Some(&pos) = self.closing_ids.get(&id) {
+                if let Some(&pos) = self.closing_ids.get(id) {
                     if let Some((_, e)) = self.closing.get_mut(pos - self.closing_base) {
-                        apply(e, &ev, step, &scratch, server);
+                        apply(e, ev, step, &scratch, server);
                     }
                 } else {
-                    let e = self.open.entry(id.clone()).or_insert_with(|| {
+                    if !self.open.contains_key(id) {
                         self.global.egresses += 1;
-                        Egress {
-                            id: Some(id.clone()),
+                        let e = Egress {
+                            id: Some(id.to_string()),
                             ..Egress::default()
-                        }
-                    });
-                    apply(e, &ev, step, &scratch, server);
-                    if e.status.is_terminal() {
-                        if let Some(done) = self.open.remove(&id) {
-                            self.close(done);
+                        };
+                        self.open.insert(id.to_string(), e);
+                    }
+                    if let Some(e) = self.open.get_mut(id) {
+                        apply(e, ev, step, &scratch, server);
+                        if e.status.is_terminal() {
+                            if let Some(done) = self.open.remove(id) {
+                                self.close(done);
+                            }
                         }
                     }
                 }
@@ -659,16 +660,16 @@ impl<'m> Correlator<'m> {
                     self.global.egresses += 1;
                     Egress::default()
                 });
-                apply(e, &ev, step, &scratch, server);
+                apply(e, ev, step, &scratch, server);
             }
             None => {
                 for &i in &scratch {
-                    self.global.node_marks.hit(i, &ev);
+                    self.global.node_marks.hit(i, ev);
                 }
-                self.collect_orphan(&ev);
-                if is_problem(&ev) {
+                self.collect_orphan(ev);
+                if is_problem(ev) {
                     if self.global.problems.len() < MAX_PROBLEMS {
-                        self.global.problems.push(Evidence::of(&ev));
+                        self.global.problems.push(Evidence::of(ev));
                     } else {
                         self.global.problems_dropped += 1;
                     }

@@ -22,6 +22,14 @@ const MAX_CHUNKED_LINE: usize = crate::source::MAX_LINE;
 /// Most streams rebuilding a line from chunks at once (stdout and stderr, a few containers).
 const MAX_CHUNKED_STREAMS: usize = 8;
 
+/// Finds `"handlerID"` (built once: building a finder costs more than a short search).
+static HANDLER_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"handlerID\""));
+
+/// Finds `"msg":"` in zap JSON lines.
+static MSG_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"msg\":\""));
+
 /// Per-run decoding counters, shown in the report footer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -322,7 +330,7 @@ impl Decoder {
                 if !triage.relevant(&peek) {
                     self.stats.formats[peek.format.index()] += 1;
                     self.stats.skipped += 1;
-                    if memchr::memmem::find(peek.fields.as_bytes(), b"\"handlerID\"").is_some() {
+                    if HANDLER_KEY.find(peek.fields.as_bytes()).is_some() {
                         self.stats.skipped_handler += 1;
                     }
                     self.skipping = true;
@@ -543,7 +551,7 @@ pub fn peek(t: &str) -> Option<Peek<'_>> {
     if let Some(rest) = t.strip_prefix("{\"level\":\"") {
         let end = memchr::memchr(b'"', rest.as_bytes())?;
         let level = Level::parse(&rest[..end]);
-        let at = memchr::memmem::find(t.as_bytes(), b"\"msg\":\"")? + 7;
+        let at = MSG_KEY.find(t.as_bytes())? + 7;
         let len = memchr::memchr2(b'"', b'\\', &t.as_bytes()[at..])?;
         if t.as_bytes()[at + len] == b'\\' {
             return None;
@@ -561,14 +569,14 @@ pub fn peek(t: &str) -> Option<Peek<'_>> {
         return None;
     }
     let (rest, (_, level)) = grammar::ts_level(t).ok()?;
-    let mut cols = rest.splitn(4, '\t');
-    let _logger = cols.next()?;
-    let mut msg = cols.next()?;
-    let mut tail = cols.next().unwrap_or("");
+    // logger, message or caller, and up to two more columns (the last keeps its tabs).
+    let (_logger, after) = split_tab(rest);
+    let (mut msg, after) = split_tab(after?);
+    let (mut tail, after) = after.map_or(("", None), split_tab);
     if grammar::is_caller(msg.trim()) {
         msg = tail;
-        tail = cols.next().unwrap_or("");
-    } else if cols.next().is_some() {
+        tail = after.unwrap_or("");
+    } else if after.is_some() {
         // No caller column and more tabs than columns: let the full decoder judge.
         return None;
     }
@@ -581,6 +589,14 @@ pub fn peek(t: &str) -> Option<Peek<'_>> {
         message: msg.trim(),
         fields: tail,
     })
+}
+
+/// The text before the first tab, and the text after it (`None` without a tab).
+fn split_tab(s: &str) -> (&str, Option<&str>) {
+    match memchr::memchr(b'\t', s.as_bytes()) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    }
 }
 
 /// `INFO egress_aborted ...`: a level word first, without a timestamp.
@@ -716,14 +732,11 @@ fn decode_json(t: &str, ev: &mut Event, keep: Option<&KeepFields>) -> bool {
 fn decode_columns(rest: &str, ev: &mut Event, keep: Option<&KeepFields>) {
     ev.format = Some(Format::Console);
     let rest = rest.trim_end();
-    if rest.contains('\t') {
+    if let (c0, Some(after)) = split_tab(rest) {
         // The first two columns and the rest (which may hold more tabs), with their offsets.
-        let mut cols = [""; 3];
-        let mut n = 0;
-        for c in rest.splitn(3, '\t') {
-            cols[n] = c;
-            n += 1;
-        }
+        let (c1, c2) = split_tab(after);
+        let n = if c2.is_some() { 3 } else { 2 };
+        let cols = [c0, c1, c2.unwrap_or("")];
         let starts = [0, cols[0].len() + 1, cols[0].len() + cols[1].len() + 2];
         let mut i = 0;
         if n >= 2 && !cols[0].starts_with('{') && !cols[1].starts_with('{') || n >= 3 {

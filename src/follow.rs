@@ -284,7 +284,7 @@ impl<'r> Follower<'r> {
         }
         for ev in evs.drain(..) {
             let st = &mut self.st;
-            self.engine.push(ev, &mut |r| st.done(r, sink));
+            self.engine.push(&ev, &mut |r| st.done(r, sink));
         }
         self.scratch = evs;
     }
@@ -335,7 +335,7 @@ impl<'r> Follower<'r> {
                 self.last_ts[i] = ev.ts;
             }
             let st = &mut self.st;
-            self.engine.push(ev, &mut |r| st.done(r, sink));
+            self.engine.push(&ev, &mut |r| st.done(r, sink));
         }
     }
 

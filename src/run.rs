@@ -1,7 +1,7 @@
 //! Wires the stages together for each command and turns the outcome into an exit code. The
 //! only module that knows every stage; it holds no stage logic of its own.
 
-use crate::analyze::{run_readers, Engine, Options};
+use crate::analyze::{run_readers_with, Engine, Options};
 use crate::cli::{self, AnalyzeConfig, CheckConfigConfig, ColorChoice, Config, LogSource, Parsed};
 use crate::error::{Error, Result, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::report::{self, OutputFormat, Style};
@@ -46,7 +46,7 @@ fn is_broken_pipe(e: &Error) -> bool {
 
 fn dispatch(config: Config) -> Result<u8> {
     match config {
-        Config::Analyze(a) => analyze(a),
+        Config::Analyze(a) => analyze(*a),
         Config::CheckConfig(c) => check_config(c),
         Config::Explain { query, rules_dir } => {
             let set = load_rules(rules_dir.as_deref())?;
@@ -186,17 +186,22 @@ fn analyze(a: AnalyzeConfig) -> Result<u8> {
     };
     let mut engine = Engine::new(&rules, opts, names);
     let mut bar = crate::progress::Progress::new(total);
-    let stats =
-        run_readers(&mut engine, readers, &mut |n| bar.add(n), &mut |_| {}).map_err(|source| {
-            Error::Input {
-                path: match &a.source {
-                    LogSource::Files => inputs.first().map_or("<input>".into(), Input::name),
-                    LogSource::Docker { .. } => "docker".into(),
-                    LogSource::Kubectl { .. } => "kubectl".into(),
-                },
-                source,
-            }
-        })?;
+    let threads = a.threads.unwrap_or_else(crate::analyze::workers);
+    let stats = run_readers_with(
+        &mut engine,
+        readers,
+        threads,
+        &mut |n| bar.add(n),
+        &mut |_| {},
+    )
+    .map_err(|source| Error::Input {
+        path: match &a.source {
+            LogSource::Files => inputs.first().map_or("<input>".into(), Input::name),
+            LogSource::Docker { .. } => "docker".into(),
+            LogSource::Kubectl { .. } => "kubectl".into(),
+        },
+        source,
+    })?;
     bar.finish();
     let mut analysis = engine.finish(stats);
     if let Some(c) = &config {

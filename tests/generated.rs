@@ -312,7 +312,7 @@ fn fast_path_equals_sequential_path() {
                 }
                 dec.finish(&mut |e| events.push(e));
                 for ev in events {
-                    engine.push(ev, &mut record);
+                    engine.push(&ev, &mut record);
                 }
                 dec.stats.clone()
             };

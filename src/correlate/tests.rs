@@ -15,7 +15,7 @@ fn run(text: &str) -> (Vec<Egress>, Global) {
     let mut c = Correlator::new(&NoMarks);
     let mut out = Vec::new();
     for ev in events {
-        c.push(ev, &mut |e| out.push(e));
+        c.push(&ev, &mut |e| out.push(e));
     }
     c.finish(&mut |e| out.push(e));
     (out, c.global.clone())

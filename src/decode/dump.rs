@@ -48,6 +48,10 @@ fn put(fields: &mut Map<String, Value>, key: &str, raw: &str) {
 /// One protobuf-text line `key: value` with a known `EgressInfo` key, e.g. `error_code: 412`.
 pub fn proto_line(line: &str) -> Option<(&str, &str)> {
     let t = line.trim().trim_start_matches(['"', '\'']);
+    // Keys start with a lower-case letter: timestamps, JSON and levels are turned down here.
+    if !t.as_bytes().first().is_some_and(u8::is_ascii_lowercase) {
+        return None;
+    }
     let (k, v) = t.split_once(':')?;
     let k = k.trim().trim_end_matches(['"', '\'']);
     // Protobuf text and YAML-ish dumps use lowercase snake_case or camelCase keys; an

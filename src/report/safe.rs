@@ -8,6 +8,16 @@ use std::sync::LazyLock;
 
 /// Removes terminal escape sequences and control characters (keeping `\n`; tabs become spaces).
 pub fn strip_controls(s: &str) -> Cow<'_, str> {
+    // Printable ASCII, line breaks and tabs (most log text): only the tabs change.
+    let b = s.as_bytes();
+    if b.iter()
+        .all(|&c| (0x20..0x7f).contains(&c) || c == b'\n' || c == b'\t')
+    {
+        return match memchr::memchr(b'\t', b) {
+            None => Cow::Borrowed(s),
+            Some(_) => Cow::Owned(s.replace('\t', " ")),
+        };
+    }
     if !s.chars().any(|c| is_unsafe(c) || c == '\t') {
         return Cow::Borrowed(s);
     }
@@ -77,43 +87,57 @@ static MASKS: LazyLock<Vec<Mask>> = LazyLock::new(|| {
         ),
         // token=... / access_token=... in URLs and text.
         m(
-            r#"(?i)\b((?:access_|room_|auth_)?token=)[^&\s"'<>`]+"#,
+            r#"(?i)(?-u:\b)((?:access_|room_|auth_)?token=)[^&\s"'<>`]+"#,
             "${1}[redacted]",
         ),
         // Presigned URL signatures and credentials.
         m(
-            r#"(?i)\b(X-Amz-Signature=|X-Amz-Credential=|X-Amz-Security-Token=|Signature=|sig=|X-Goog-Signature=)[^&\s"'<>`]+"#,
+            r#"(?i)(?-u:\b)(X-Amz-Signature=|X-Amz-Credential=|X-Amz-Security-Token=|Signature=|sig=|X-Goog-Signature=)[^&\s"'<>`]+"#,
             "${1}[redacted]",
         ),
         // key: value / key=value / "key": "value" secrets.
         m(
-            r#"(?i)("?\b(?:api_?secret|secret(?:_?key)?|access_?key(?:_?id)?|session_?token|password|passwd|account_?key|credentials_?json|stream_?key|s3_assume_role_key|s3_assume_role_secret)"?\s*[:=]\s*"?)([^"\s,}&`]{1,})"#,
+            r#"(?i)("?(?-u:\b)(?:api_?secret|secret(?:_?key)?|access_?key(?:_?id)?|session_?token|password|passwd|account_?key|credentials_?json|stream_?key|s3_assume_role_key|s3_assume_role_secret)"?\s*[:=]\s*"?)([^"\s,}&`]{1,})"#,
             "${1}[redacted]",
         ),
         // Bearer tokens.
-        m(r"(?i)\b(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}", "${1}[redacted]"),
+        m(
+            r"(?i)(?-u:\b)(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}",
+            "${1}[redacted]",
+        ),
         // user:password@ in URLs.
         m(
-            r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+@",
+            r"(?i)(?-u:\b)([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+@",
             "${1}[redacted]@",
         ),
         // RTMP/RTMPS stream keys: the last path segment.
         m(
-            r#"(?i)\b(rtmps?://[^\s"'/`]+(?:/[^\s"'/`]+)*/)([^\s"'/{}`<>()\[\],;|]{4,})($|[\s"'`<>()\[\],;|])"#,
+            r#"(?i)(?-u:\b)(rtmps?://[^\s"'/`]+(?:/[^\s"'/`]+)*/)([^\s"'/{}`<>()\[\],;|]{4,})($|[\s"'`<>()\[\],;|])"#,
             "${1}[redacted]${3}",
         ),
         // SRT stream ids and passphrases.
         m(
-            r#"(?i)\b((?:streamid|passphrase)=)[^&\s"'`]+"#,
+            r#"(?i)(?-u:\b)((?:streamid|passphrase)=)[^&\s"'`]+"#,
             "${1}[redacted]",
         ),
         // AWS access key ids.
-        m(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b", "${1}[redacted]"),
+        m(r"(?-u:\b)(AKIA|ASIA)[0-9A-Z]{16}(?-u:\b)", "${1}[redacted]"),
     ]
+});
+
+/// Texts without any of these (ASCII case-insensitive) hold no secret any mask would find.
+static MASK_HINTS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i-u)eyJ|token|sig|secret|key|passw|credential|bearer|://|streamid|passphrase|AKIA|ASIA",
+    )
+    .unwrap_or_else(|e| unreachable!("built-in mask hint regex: {e}"))
 });
 
 /// Masks secrets in `s`.
 pub fn redact(s: &str) -> Cow<'_, str> {
+    if !MASK_HINTS.is_match(s) {
+        return Cow::Borrowed(s);
+    }
     let mut cur: Cow<'_, str> = Cow::Borrowed(s);
     for m in MASKS.iter() {
         if m.re.is_match(&cur) {
