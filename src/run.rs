@@ -152,7 +152,7 @@ fn check_config(c: CheckConfigConfig) -> Result<u8> {
 }
 
 fn analyze(a: AnalyzeConfig) -> Result<u8> {
-    let rules = load_rules(a.rules_dir.as_deref())?;
+    let rules = RuleSet::load_for_analysis(a.rules_dir.as_deref()).map_err(Error::Rules)?;
     let style = style_for(&a);
     let inputs = inputs_for(&a)?;
     // Config files are read before any log, so a bad one fails fast.

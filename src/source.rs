@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 /// Longest line kept whole; the rest of a longer line is skipped and the line marked truncated.
 pub const MAX_LINE: usize = 1 << 20;
 const BLOCK: usize = 1 << 20;
+/// Buffer in front of a file or stdin, only for the gzip magic bytes: the line reader's own
+/// large reads then go to the file directly instead of being copied through it.
+const SNIFF: usize = 64;
 
 /// What to read: standard input, a file, or the output of a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +73,7 @@ impl Input {
     /// Opens the input, decompressing gzip transparently.
     pub fn open(&self) -> Result<LineReader> {
         match self {
-            Input::Stdin => LineReader::from_buffered(BufReader::with_capacity(BLOCK, io::stdin())),
+            Input::Stdin => LineReader::from_buffered(BufReader::with_capacity(SNIFF, io::stdin())),
             Input::File(path) => open_file(path),
             Input::Command(spec) => command::ChildStream::spawn(spec)
                 .map(|s| LineReader::new(Box::new(s)).with_label(spec.container.clone())),
@@ -91,7 +94,7 @@ fn open_file(path: &Path) -> io::Result<LineReader> {
         ));
     }
     let file = File::open(path)?;
-    LineReader::from_buffered(BufReader::with_capacity(BLOCK, file))
+    LineReader::from_buffered(BufReader::with_capacity(SNIFF, file))
 }
 
 /// One line as read: its bytes (without `\n` or `\r\n`) and its 1-based number.

@@ -177,12 +177,15 @@ pub fn is_caller(s: &str) -> bool {
     let Some(path) = path.strip_suffix(".go") else {
         return false;
     };
+    let path_char = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '@');
     !line.is_empty()
         && line.bytes().all(|c| c.is_ascii_digit())
         && !path.is_empty()
-        && path
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '@'))
+        && if path.is_ascii() {
+            path.bytes().all(|c| path_char(char::from(c)))
+        } else {
+            path.chars().all(path_char)
+        }
 }
 
 /// True for a token that names a LiveKit logger (`egress`, `livekit.api`, `egress.lksdk` ...).

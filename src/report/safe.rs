@@ -4,7 +4,7 @@
 
 use regex::Regex;
 use std::borrow::Cow;
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
 /// Removes terminal escape sequences and control characters (keeping `\n`; tabs become spaces).
 pub fn strip_controls(s: &str) -> Cow<'_, str> {
@@ -69,79 +69,98 @@ fn is_unsafe(c: char) -> bool {
         || c == '\u{200f}'
 }
 
+/// One kind of secret: what to look for, what to put instead, and lower-case literals of which
+/// a text must hold one for the pattern to have a chance (checked before the pattern, which is
+/// compiled on first use).
 struct Mask {
-    re: Regex,
+    hints: &'static [&'static str],
+    pattern: &'static str,
     keep: &'static str,
+    re: OnceLock<Regex>,
 }
 
-static MASKS: LazyLock<Vec<Mask>> = LazyLock::new(|| {
-    let m = |re: &str, keep: &'static str| Mask {
-        re: Regex::new(re).unwrap_or_else(|e| unreachable!("built-in mask regex: {e}")),
+const fn mask(hints: &'static [&'static str], pattern: &'static str, keep: &'static str) -> Mask {
+    Mask {
+        hints,
+        pattern,
         keep,
-    };
-    vec![
-        // JWTs anywhere (room tokens).
-        m(
-            r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*",
-            "eyJ[redacted]",
-        ),
-        // token=... / access_token=... in URLs and text.
-        m(
-            r#"(?i)(?-u:\b)((?:access_|room_|auth_)?token=)[^&\s"'<>`]+"#,
-            "${1}[redacted]",
-        ),
-        // Presigned URL signatures and credentials.
-        m(
-            r#"(?i)(?-u:\b)(X-Amz-Signature=|X-Amz-Credential=|X-Amz-Security-Token=|Signature=|sig=|X-Goog-Signature=)[^&\s"'<>`]+"#,
-            "${1}[redacted]",
-        ),
-        // key: value / key=value / "key": "value" secrets.
-        m(
-            r#"(?i)("?(?-u:\b)(?:api_?secret|secret(?:_?key)?|access_?key(?:_?id)?|session_?token|password|passwd|account_?key|credentials_?json|stream_?key|s3_assume_role_key|s3_assume_role_secret)"?\s*[:=]\s*"?)([^"\s,}&`]{1,})"#,
-            "${1}[redacted]",
-        ),
-        // Bearer tokens.
-        m(
-            r"(?i)(?-u:\b)(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}",
-            "${1}[redacted]",
-        ),
-        // user:password@ in URLs.
-        m(
-            r"(?i)(?-u:\b)([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+@",
-            "${1}[redacted]@",
-        ),
-        // RTMP/RTMPS stream keys: the last path segment.
-        m(
-            r#"(?i)(?-u:\b)(rtmps?://[^\s"'/`]+(?:/[^\s"'/`]+)*/)([^\s"'/{}`<>()\[\],;|]{4,})($|[\s"'`<>()\[\],;|])"#,
-            "${1}[redacted]${3}",
-        ),
-        // SRT stream ids and passphrases.
-        m(
-            r#"(?i)(?-u:\b)((?:streamid|passphrase)=)[^&\s"'`]+"#,
-            "${1}[redacted]",
-        ),
-        // AWS access key ids.
-        m(r"(?-u:\b)(AKIA|ASIA)[0-9A-Z]{16}(?-u:\b)", "${1}[redacted]"),
-    ]
-});
+        re: OnceLock::new(),
+    }
+}
 
-/// Texts without any of these (ASCII case-insensitive) hold no secret any mask would find.
-static MASK_HINTS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i-u)eyJ|token|sig|secret|key|passw|credential|bearer|://|streamid|passphrase|AKIA|ASIA",
-    )
-    .unwrap_or_else(|e| unreachable!("built-in mask hint regex: {e}"))
-});
+// ASCII word boundaries (`(?-u:\b)`): the lazy DFA handles them, Unicode ones need the slow
+// PikeVM.
+static MASKS: [Mask; 9] = [
+    // JWTs anywhere (room tokens).
+    mask(
+        &["eyj"],
+        r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*",
+        "eyJ[redacted]",
+    ),
+    // token=... / access_token=... in URLs and text.
+    mask(
+        &["token="],
+        r#"(?i)(?-u:\b)((?:access_|room_|auth_)?token=)[^&\s"'<>`]+"#,
+        "${1}[redacted]",
+    ),
+    // Presigned URL signatures and credentials.
+    mask(
+        &["signature=", "credential=", "token=", "sig="],
+        r#"(?i)(?-u:\b)(X-Amz-Signature=|X-Amz-Credential=|X-Amz-Security-Token=|Signature=|sig=|X-Goog-Signature=)[^&\s"'<>`]+"#,
+        "${1}[redacted]",
+    ),
+    // key: value / key=value / "key": "value" secrets.
+    mask(
+        &["secret", "key", "token", "passw", "credentials"],
+        r#"(?i)("?(?-u:\b)(?:api_?secret|secret(?:_?key)?|access_?key(?:_?id)?|session_?token|password|passwd|account_?key|credentials_?json|stream_?key|s3_assume_role_key|s3_assume_role_secret)"?\s*[:=]\s*"?)([^"\s,}&`]{1,})"#,
+        "${1}[redacted]",
+    ),
+    // Bearer tokens.
+    mask(
+        &["bearer"],
+        r"(?i)(?-u:\b)(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}",
+        "${1}[redacted]",
+    ),
+    // user:password@ in URLs.
+    mask(
+        &["://"],
+        r"(?i)(?-u:\b)([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+@",
+        "${1}[redacted]@",
+    ),
+    // RTMP/RTMPS stream keys: the last path segment.
+    mask(
+        &["rtmp"],
+        r#"(?i)(?-u:\b)(rtmps?://[^\s"'/`]+(?:/[^\s"'/`]+)*/)([^\s"'/{}`<>()\[\],;|]{4,})($|[\s"'`<>()\[\],;|])"#,
+        "${1}[redacted]${3}",
+    ),
+    // SRT stream ids and passphrases.
+    mask(
+        &["streamid=", "passphrase="],
+        r#"(?i)(?-u:\b)((?:streamid|passphrase)=)[^&\s"'`]+"#,
+        "${1}[redacted]",
+    ),
+    // AWS access key ids.
+    mask(
+        &["akia", "asia"],
+        r"(?-u:\b)(AKIA|ASIA)[0-9A-Z]{16}(?-u:\b)",
+        "${1}[redacted]",
+    ),
+];
 
 /// Masks secrets in `s`.
 pub fn redact(s: &str) -> Cow<'_, str> {
-    if !MASK_HINTS.is_match(s) {
-        return Cow::Borrowed(s);
-    }
     let mut cur: Cow<'_, str> = Cow::Borrowed(s);
-    for m in MASKS.iter() {
-        if m.re.is_match(&cur) {
-            cur = Cow::Owned(m.re.replace_all(&cur, m.keep).into_owned());
+    let mut lower = s.to_ascii_lowercase();
+    for m in &MASKS {
+        if !m.hints.iter().any(|h| lower.contains(h)) {
+            continue;
+        }
+        let re = m.re.get_or_init(|| {
+            Regex::new(m.pattern).unwrap_or_else(|e| unreachable!("built-in mask regex: {e}"))
+        });
+        if re.is_match(&cur) {
+            cur = Cow::Owned(re.replace_all(&cur, m.keep).into_owned());
+            lower = cur.to_ascii_lowercase();
         }
     }
     cur

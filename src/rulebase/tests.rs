@@ -85,3 +85,36 @@ fn builtin_rules_load() {
     });
     assert!(!set.rules.is_empty());
 }
+
+/// The lean rule set used for analysis (built-in examples cut, patterns not checked again)
+/// holds the same rules and reaches the same verdicts as the full one.
+#[test]
+fn lean_rules_equal_full_rules() {
+    let full = RuleSet::load(None).expect("full rules");
+    let lean = RuleSet::load_for_analysis(None).expect("lean rules");
+    let ids = |s: &RuleSet| s.rules.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&full), ids(&lean));
+    let mut checked = 0;
+    for r in &full.rules {
+        for t in &r.tests {
+            let verdict = |set: &RuleSet| {
+                let a = crate::analyze::analyze_bytes(set, t.input.as_bytes(), Default::default());
+                let leads: Vec<_> = a
+                    .egresses
+                    .iter()
+                    .map(|e| {
+                        e.diagnoses
+                            .iter()
+                            .map(|d| d.rule.clone())
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                let findings: Vec<_> = a.findings.iter().map(|d| d.rule.clone()).collect();
+                (leads, findings)
+            };
+            assert_eq!(verdict(&full), verdict(&lean), "{} / {}", r.id, t.name);
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked} examples");
+}
