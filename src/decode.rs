@@ -91,6 +91,8 @@ enum Join {
 }
 
 struct Pending {
+    /// The entry already decoded from its peek (usual console lines); `None`: decode `head`.
+    decoded: Option<Event>,
     head: String,
     /// The entry as read, with continuation lines; `None` while it equals `head`.
     raw: Option<String>,
@@ -126,6 +128,9 @@ pub struct Peek<'a> {
     pub message: &'a str,
     /// The undecoded fields (console) or the whole object (JSON), for key lookups.
     pub fields: &'a str,
+    /// For a console line of the usual shape (`ts LEVEL logger caller msg {json}`, no brace in
+    /// the message): its time, logger and caller, so the decoder need not parse it again.
+    head: Option<(Ts, &'a str, &'a str)>,
 }
 
 /// Decides whether a structured line is worth decoding. Lines it turns down are counted but
@@ -325,6 +330,7 @@ impl Decoder {
         // A line ending in `}` is taken as closed; only other lines are scanned for an
         // object that continues on the next line.
         let open_json = !trimmed.ends_with('}') && json_balance(json_part(trimmed)) > 0;
+        let mut decoded = None;
         if let (Some(triage), false) = (self.triage.as_mut(), open_json) {
             if let Some(peek) = peek(trimmed) {
                 if !triage.relevant(&peek) {
@@ -335,6 +341,9 @@ impl Decoder {
                     }
                     self.skipping = true;
                     return;
+                }
+                if trimmed.len() <= MAX_ENTRY_BYTES {
+                    decoded = decode_peeked(&peek, self.keep.as_ref());
                 }
             }
         }
@@ -348,6 +357,7 @@ impl Decoder {
         let mut head = String::with_capacity(trimmed.len());
         push_capped(&mut head, trimmed);
         self.pending = Some(Pending {
+            decoded: decoded.filter(|_| join == Join::Entry),
             raw: None,
             head,
             origin,
@@ -374,7 +384,10 @@ impl Decoder {
         let Some(p) = self.pending.take() else {
             return;
         };
-        let mut ev = decode_entry_keep(&p.head, p.join == Join::Proto, self.keep.as_ref());
+        let mut ev = match p.decoded {
+            Some(ev) => ev,
+            None => decode_entry_keep(&p.head, p.join == Join::Proto, self.keep.as_ref()),
+        };
         ev.raw = p.raw.unwrap_or(p.head);
         ev.origin = p.origin;
         ev.container = p.container.or_else(|| self.default_container.clone());
@@ -562,20 +575,29 @@ pub fn peek(t: &str) -> Option<Peek<'_>> {
             level,
             message,
             fields: t,
+            head: None,
         });
     }
     let first = t.as_bytes().first()?;
     if !first.is_ascii_digit() {
         return None;
     }
-    let (rest, (_, level)) = grammar::ts_level(t).ok()?;
+    let (rest, (ts, level)) = grammar::ts_level(t).ok()?;
     // logger, message or caller, and up to two more columns (the last keeps its tabs).
-    let (_logger, after) = split_tab(rest);
+    let (logger, after) = split_tab(rest);
     let (mut msg, after) = split_tab(after?);
     let (mut tail, after) = after.map_or(("", None), split_tab);
+    let mut head = None;
     if grammar::is_caller(msg.trim()) {
+        let caller = msg;
         msg = tail;
         tail = after.unwrap_or("");
+        if after.is_some_and(|f| f.starts_with('{'))
+            && !logger.starts_with('{')
+            && !msg.contains('{')
+        {
+            head = Some((ts, logger.trim(), caller.trim()));
+        }
     } else if after.is_some() {
         // No caller column and more tabs than columns: let the full decoder judge.
         return None;
@@ -588,6 +610,25 @@ pub fn peek(t: &str) -> Option<Peek<'_>> {
         level: Some(level),
         message: msg.trim(),
         fields: tail,
+        head,
+    })
+}
+
+/// The entry a usual console line decodes to, built from its peek: what
+/// [`decode_entry_keep`] returns for it, without parsing the line again. `None` when the peek
+/// does not have the usual shape or its fields are not one JSON object.
+fn decode_peeked(p: &Peek<'_>, keep: Option<&KeepFields>) -> Option<Event> {
+    let (ts, logger, caller) = p.head?;
+    let fields = parse_object(p.fields.trim_end(), keep)?;
+    Some(Event {
+        ts: Some(ts),
+        level: p.level,
+        logger: Some(logger.to_string()),
+        caller: Some(caller.to_string()),
+        message: p.message.to_string(),
+        fields,
+        format: Some(Format::Console),
+        ..Event::default()
     })
 }
 

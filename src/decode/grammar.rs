@@ -178,13 +178,14 @@ pub fn is_caller(s: &str) -> bool {
         return false;
     };
     let path_char = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '@');
+    let ascii_path_byte =
+        |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'/' | b'@');
     !line.is_empty()
         && line.bytes().all(|c| c.is_ascii_digit())
         && !path.is_empty()
-        && if path.is_ascii() {
-            path.bytes().all(|c| path_char(char::from(c)))
-        } else {
-            path.chars().all(path_char)
+        && match path.bytes().position(|c| !ascii_path_byte(c)) {
+            None => true,
+            Some(at) => path.as_bytes()[at] >= 0x80 && path[at..].chars().all(path_char),
         }
 }
 

@@ -422,3 +422,28 @@ fn interleaved_streams_rebuild_their_own_lines() {
     assert_eq!(msgs, vec!["handler line", "missing config"]);
     assert_eq!(st.chunks_joined, 1);
 }
+
+#[test]
+fn peeked_console_lines_decode_as_in_full() {
+    let keep = KeepFields::new(vec!["clusterID".into()]);
+    let lines = [
+        "2026-11-25T08:00:01.123Z\tINFO\tegress\tserver/server_rpc.go:76\trequest validated\t{\"nodeID\": \"NE_1\", \"clusterID\": \"\", \"egressID\": \"EG_Rj7Yh2WbN5cT\", \"requestType\": \"room_composite\"}",
+        "2026-11-25T08:00:01.123Z\tDEBUG\tegress.lksdk\tsource/sdk.go:274\t  connecting to room  \t{\"nodeID\": \"NE_1\", \"count\": 3, \"ok\": true, \"x\": null}",
+        "2026-11-25T08:00:01Z\tINFO\t\tinfo/io.go:268\tegress_active\t{\"egressID\": \"EG_Rj7Yh2WbN5cT\", \"request\": {\"room\": \"r\"}}",
+        "2026-11-25T08:00:01.5Z\tINFO\tegress\tpipeline/watch.go:275\tpipeline playing\t{}",
+        "2026-11-25T08:00:01.5Z\tINFO\tegress\tpipeline/watch.go:275\tbroken\t{\"a\": }",
+        "2026-11-25T08:00:01.5Z\tINFO\tegress\tpipeline/watch.go:275\tmsg with {brace}\t{\"a\": 1}",
+        "2026-11-25T08:00:01.5Z\tINFO\tegress\tpipeline/watch.go:275\tno fields",
+        "2026-11-25T08:00:01.5Z\tINFO\tegress\tnot a caller\tmsg\t{\"a\": 1}",
+    ];
+    let mut fast = 0;
+    for line in lines {
+        let Some(p) = peek(line) else { continue };
+        let full = decode_entry_keep(line, false, Some(&keep));
+        if let Some(ev) = decode_peeked(&p, Some(&keep)) {
+            assert_eq!(format!("{ev:?}"), format!("{full:?}"), "{line}");
+            fast += 1;
+        }
+    }
+    assert_eq!(fast, 3);
+}
