@@ -144,6 +144,7 @@ for size in $SIZES; do
         header
         measure "egresslens --format json FILE" "$f" "$BIN" --format json "$f"
         python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["summary"]; print("    (egresses %d, failed %d, completed %d, in progress %d)" % (s["egresses"], s["failed"], s["completed"], s["in_progress"]))' "$OUT" 2>/dev/null
+        measure "egresslens -j 1 --format json FILE (one decoding thread)" "$f" "$BIN" -j 1 --format json "$f"
         measure "grep -c egress_ FILE" "$f" grep -c egress_ "$f"
         echo "    (count $(cat "$OUT"))"
         if [ "$fmt" = json ]; then
