@@ -717,6 +717,11 @@ fn dump_event(mut ev: Event, fields: Map<String, Value>) -> Event {
 fn decode_json(t: &str, ev: &mut Event, keep: Option<&KeepFields>) -> bool {
     // Only zap lines are parsed selectively; other objects (dumps, API replies) keep all.
     let zap = t.starts_with("{\"level\":");
+    if let (true, Some(keep)) = (zap, keep) {
+        if decode_zap(t, keep, ev) {
+            return true;
+        }
+    }
     let filtered = if zap { parse_object(t, keep) } else { None };
     let mut obj = match filtered {
         Some(o) => o,
@@ -748,11 +753,7 @@ fn decode_json(t: &str, ev: &mut Event, keep: Option<&KeepFields>) -> bool {
     if let Some(Value::String(l)) = obj.remove("level") {
         ev.level = Level::parse(&l);
     }
-    ev.ts = obj.remove("ts").and_then(|v| match v {
-        Value::Number(n) => n.as_f64().map(|f| Ts((f * 1_000_000.0).round() as i64)),
-        Value::String(s) => grammar::timestamp(&s).ok().map(|(_, ts)| ts),
-        _ => None,
-    });
+    ev.ts = obj.remove("ts").and_then(zap_ts);
     if let Some(Value::String(s)) = obj.remove("logger") {
         ev.logger = Some(s);
     }
@@ -766,6 +767,89 @@ fn decode_json(t: &str, ev: &mut Event, keep: Option<&KeepFields>) -> bool {
     obj.remove("stacktrace");
     ev.fields = obj;
     true
+}
+
+/// A zap JSON line, its fields filtered by `keep`: the header keys (`level`, `ts`, `logger`,
+/// `caller`, `msg`) go straight into the event instead of through the field map. Produces what
+/// the general path does (the last of duplicate keys wins; a header value of the wrong type
+/// is dropped) and returns false, leaving `ev` alone, when `t` is not exactly one object.
+fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
+    #[derive(Default)]
+    struct Zap {
+        fields: Map<String, Value>,
+        level: Option<Value>,
+        ts: Option<Value>,
+        logger: Option<Value>,
+        caller: Option<Value>,
+        msg: Option<Value>,
+    }
+    struct Seed<'k>(&'k KeepFields);
+    impl<'de> serde::de::DeserializeSeed<'de> for Seed<'_> {
+        type Value = Zap;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Zap, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    impl<'de> serde::de::Visitor<'de> for Seed<'_> {
+        type Value = Zap;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Zap, A::Error> {
+            let mut z = Zap::default();
+            while let Some(Key(k)) = m.next_key::<Key<'de>>()? {
+                let slot = match k.as_ref() {
+                    "level" => &mut z.level,
+                    "ts" => &mut z.ts,
+                    "logger" => &mut z.logger,
+                    "caller" => &mut z.caller,
+                    "msg" => &mut z.msg,
+                    key if self.0.keeps(key) && key != "stacktrace" => {
+                        let v: Value = m.next_value()?;
+                        z.fields.insert(k.into_owned(), v);
+                        continue;
+                    }
+                    _ => {
+                        m.next_value::<serde::de::IgnoredAny>()?;
+                        continue;
+                    }
+                };
+                *slot = Some(m.next_value()?);
+            }
+            Ok(z)
+        }
+    }
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(t);
+    let Ok(z) = Seed(keep).deserialize(&mut de) else {
+        return false;
+    };
+    if de.end().is_err() || (z.level.is_none() && z.msg.is_none()) {
+        return false;
+    }
+    let text = |v: Option<Value>| match v {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    };
+    ev.format = Some(Format::Json);
+    ev.level = text(z.level).and_then(|l| Level::parse(&l));
+    ev.ts = z.ts.and_then(zap_ts);
+    ev.logger = text(z.logger);
+    ev.caller = text(z.caller);
+    if let Some(m) = text(z.msg) {
+        ev.message = m;
+    }
+    ev.fields = z.fields;
+    true
+}
+
+/// zap's `ts`: seconds since the epoch as a number, or an ISO 8601 string.
+fn zap_ts(v: Value) -> Option<Ts> {
+    match v {
+        Value::Number(n) => n.as_f64().map(|f| Ts((f * 1_000_000.0).round() as i64)),
+        Value::String(s) => grammar::timestamp(&s).ok().map(|(_, ts)| ts),
+        _ => None,
+    }
 }
 
 /// The columns after `ts LEVEL`: logger, optional caller, message, then a JSON object or

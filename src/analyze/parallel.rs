@@ -69,6 +69,30 @@ pub fn decode_parallel(
 ) -> io::Result<Stats> {
     let workers = workers.max(1);
     let container = reader.label().map(str::to_string);
+    // The first chunk is read here: an input that fits in it (a paste) is decoded right away,
+    // without starting threads.
+    let mut reader = reader;
+    let mut first = Chunk::new();
+    let mut whole = false;
+    while first.data.len() < CHUNK {
+        let Some(line) = reader.next_line()? else {
+            whole = true;
+            break;
+        };
+        first.data.extend_from_slice(line.bytes);
+        first
+            .lines
+            .push((first.data.len(), line.number, line.truncated));
+    }
+    first.read = reader.bytes_read();
+    if whole {
+        let mut dec = Decoder::with_triage(Box::new(triage()));
+        dec.set_default_container(container);
+        decode_chunk(&mut dec, &first, source, &mut |e| each(&e));
+        dec.finish(&mut |e| each(&e));
+        progress(first.read);
+        return Ok(dec.stats);
+    }
     std::thread::scope(|scope| {
         let mut inputs = Vec::with_capacity(workers);
         let mut outputs = Vec::with_capacity(workers);
@@ -87,7 +111,7 @@ pub fn decode_parallel(
         let (order_tx, order_rx) = mpsc::channel::<io::Result<usize>>();
         std::thread::Builder::new()
             .name("read".into())
-            .spawn_scoped(scope, move || split(reader, inputs, order_tx))?;
+            .spawn_scoped(scope, move || split(reader, first, inputs, order_tx))?;
 
         let (spent_tx, spent_rx) = mpsc::sync_channel::<Vec<Event>>(QUEUE * workers);
         std::thread::Builder::new()
@@ -117,11 +141,12 @@ pub fn decode_parallel(
 /// Cuts the source into chunks and deals them to the workers, telling `order` who got each.
 fn split(
     mut reader: LineReader,
+    first: Chunk,
     inputs: Vec<SyncSender<Chunk>>,
     order: mpsc::Sender<io::Result<usize>>,
 ) {
     let mut worker = 0;
-    let mut chunk = Chunk::new();
+    let mut chunk = first;
     let mut past = 0;
     let send = |chunk: Chunk, worker: usize| -> bool {
         inputs[worker].send(chunk).is_ok() && order.send(Ok(worker)).is_ok()
@@ -174,14 +199,7 @@ fn decode_chunks(
     dec.set_default_container(container);
     for chunk in rx {
         let mut events = Vec::with_capacity(chunk.lines.len() / 2 + 8);
-        let mut start = 0;
-        for &(end, line, truncated) in &chunk.lines {
-            let origin = Origin { source, line };
-            dec.push(&chunk.data[start..end], origin, truncated, &mut |e| {
-                events.push(e)
-            });
-            start = end;
-        }
+        decode_chunk(&mut dec, &chunk, source, &mut |e| events.push(e));
         if chunk.clean {
             dec.finish(&mut |e| events.push(e));
         }
@@ -194,5 +212,15 @@ fn decode_chunks(
         if tx.send(done).is_err() {
             return;
         }
+    }
+}
+
+/// Feeds a chunk's lines to `dec`.
+fn decode_chunk(dec: &mut Decoder, chunk: &Chunk, source: u32, out: &mut dyn FnMut(Event)) {
+    let mut start = 0;
+    for &(end, line, truncated) in &chunk.lines {
+        let origin = Origin { source, line };
+        dec.push(&chunk.data[start..end], origin, truncated, out);
+        start = end;
     }
 }
