@@ -605,8 +605,9 @@ fn decode_source(
 }
 
 /// Pulls events from several sources, merged by timestamp (events without a timestamp keep
-/// their place after the previous event of their source). Each source is read and decoded on
-/// its own thread while this thread correlates and diagnoses, so two cores share the work.
+/// their place after the previous event of their source), while this thread correlates and
+/// diagnoses. Several sources are each read and decoded on a thread of their own; a single
+/// source is cut into chunks decoded on [`workers`] threads (see `analyze::parallel`).
 pub fn run_readers(
     engine: &mut Engine<'_>,
     readers: Vec<(u32, LineReader)>,
