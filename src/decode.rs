@@ -749,24 +749,52 @@ fn decode_json(t: &str, ev: &mut Event, keep: Option<&KeepFields>) -> bool {
         ev.fields = obj;
         return true;
     }
-    ev.format = Some(Format::Json);
-    if let Some(Value::String(l)) = obj.remove("level") {
-        ev.level = Level::parse(&l);
-    }
-    ev.ts = obj.remove("ts").and_then(zap_ts);
-    if let Some(Value::String(s)) = obj.remove("logger") {
-        ev.logger = Some(s);
-    }
-    if let Some(Value::String(s)) = obj.remove("caller") {
-        ev.caller = Some(s);
-    }
-    if let Some(Value::String(s)) = obj.remove("msg") {
-        ev.message = s;
-    }
+    let header = ZapHeader {
+        level: obj.remove("level"),
+        ts: obj.remove("ts"),
+        logger: obj.remove("logger"),
+        caller: obj.remove("caller"),
+        msg: obj.remove("msg"),
+    };
     // The stack is kept in raw text only.
     obj.remove("stacktrace");
-    ev.fields = obj;
+    header.apply(ev, obj);
     true
+}
+
+/// The values of a zap JSON line's header keys, as found.
+#[derive(Default)]
+struct ZapHeader {
+    level: Option<Value>,
+    ts: Option<Value>,
+    logger: Option<Value>,
+    caller: Option<Value>,
+    msg: Option<Value>,
+}
+
+impl ZapHeader {
+    /// Fills the event: header values of the wrong type are dropped.
+    fn apply(self, ev: &mut Event, fields: Map<String, Value>) {
+        let text = |v: Option<Value>| match v {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        };
+        ev.format = Some(Format::Json);
+        if let Some(l) = text(self.level) {
+            ev.level = Level::parse(&l);
+        }
+        ev.ts = self.ts.and_then(zap_ts);
+        if let Some(s) = text(self.logger) {
+            ev.logger = Some(s);
+        }
+        if let Some(s) = text(self.caller) {
+            ev.caller = Some(s);
+        }
+        if let Some(m) = text(self.msg) {
+            ev.message = m;
+        }
+        ev.fields = fields;
+    }
 }
 
 /// A zap JSON line, its fields filtered by `keep`: the header keys (`level`, `ts`, `logger`,
@@ -777,11 +805,7 @@ fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
     #[derive(Default)]
     struct Zap {
         fields: Map<String, Value>,
-        level: Option<Value>,
-        ts: Option<Value>,
-        logger: Option<Value>,
-        caller: Option<Value>,
-        msg: Option<Value>,
+        header: ZapHeader,
     }
     struct Seed<'k>(&'k KeepFields);
     impl<'de> serde::de::DeserializeSeed<'de> for Seed<'_> {
@@ -798,12 +822,13 @@ fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
         fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Zap, A::Error> {
             let mut z = Zap::default();
             while let Some(Key(k)) = m.next_key::<Key<'de>>()? {
+                let h = &mut z.header;
                 let slot = match k.as_ref() {
-                    "level" => &mut z.level,
-                    "ts" => &mut z.ts,
-                    "logger" => &mut z.logger,
-                    "caller" => &mut z.caller,
-                    "msg" => &mut z.msg,
+                    "level" => &mut h.level,
+                    "ts" => &mut h.ts,
+                    "logger" => &mut h.logger,
+                    "caller" => &mut h.caller,
+                    "msg" => &mut h.msg,
                     key if self.0.keeps(key) && key != "stacktrace" => {
                         let v: Value = m.next_value()?;
                         z.fields.insert(k.into_owned(), v);
@@ -824,22 +849,10 @@ fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
     let Ok(z) = Seed(keep).deserialize(&mut de) else {
         return false;
     };
-    if de.end().is_err() || (z.level.is_none() && z.msg.is_none()) {
+    if de.end().is_err() || (z.header.level.is_none() && z.header.msg.is_none()) {
         return false;
     }
-    let text = |v: Option<Value>| match v {
-        Some(Value::String(s)) => Some(s),
-        _ => None,
-    };
-    ev.format = Some(Format::Json);
-    ev.level = text(z.level).and_then(|l| Level::parse(&l));
-    ev.ts = z.ts.and_then(zap_ts);
-    ev.logger = text(z.logger);
-    ev.caller = text(z.caller);
-    if let Some(m) = text(z.msg) {
-        ev.message = m;
-    }
-    ev.fields = z.fields;
+    z.header.apply(ev, z.fields);
     true
 }
 
