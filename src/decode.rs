@@ -912,7 +912,7 @@ fn decode_columns(rest: &str, ev: &mut Event, keep: Option<&KeepFields>) {
 /// Which fields of a structured line to keep. The fast path keeps only the fields some stage
 /// reads (the ID, lifecycle and error fields, plus those named by rules); everything else is
 /// skipped while parsing, without building values for it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct KeepFields {
     /// The built-in names, the egress ID keys and `extra`.
     names: crate::event::FastSet<String>,
