@@ -140,6 +140,11 @@ impl Relevance for Triage {
         if p.level.is_none_or(|l| l >= Level::Warn) {
             return true;
         }
+        // A message already known to be wanted decides without looking at the fields.
+        let cached = self.cache.get(p.message).copied();
+        if cached == Some(true) {
+            return true;
+        }
         // One pass over the keys (`"key":`) of the fields.
         let f = p.fields.as_bytes();
         for colon in memchr::memchr_iter(b':', f) {
@@ -165,7 +170,7 @@ impl Relevance for Triage {
                 }
             }
         }
-        if let Some(&known) = self.cache.get(p.message) {
+        if let Some(known) = cached {
             return known;
         }
         let wanted = crate::correlate::wants_message(p.message) || self.text.any(p.message);

@@ -523,7 +523,7 @@ pub struct Correlator<'m> {
     mark_cache: FastMap<String, Vec<u16>>,
     /// IDs of the egresses handed out most recently (bounded by [`RECENT_ENDED`]).
     recent: VecDeque<String>,
-    recent_set: std::collections::HashSet<String>,
+    recent_set: crate::event::FastSet<String>,
     /// Node and input facts.
     pub global: Global,
 }
@@ -543,7 +543,7 @@ impl<'m> Correlator<'m> {
             orphan_open: false,
             mark_cache: FastMap::default(),
             recent: VecDeque::new(),
-            recent_set: std::collections::HashSet::new(),
+            recent_set: crate::event::FastSet::default(),
             global: Global::default(),
         }
     }
@@ -625,20 +625,21 @@ impl<'m> Correlator<'m> {
                         apply(e, ev, step, &scratch, server);
                     }
                 } else {
-                    if !self.open.contains_key(id) {
-                        self.global.egresses += 1;
-                        let e = Egress {
-                            id: Some(id.to_string()),
-                            ..Egress::default()
-                        };
-                        self.open.insert(id.to_string(), e);
-                    }
-                    if let Some(e) = self.open.get_mut(id) {
-                        apply(e, ev, step, &scratch, server);
-                        if e.status.is_terminal() {
-                            if let Some(done) = self.open.remove(id) {
-                                self.close(done);
-                            }
+                    let e = match self.open.get_mut(id) {
+                        Some(e) => e,
+                        None => {
+                            self.global.egresses += 1;
+                            let e = Egress {
+                                id: Some(id.to_string()),
+                                ..Egress::default()
+                            };
+                            self.open.entry(id.to_string()).or_insert(e)
+                        }
+                    };
+                    apply(e, ev, step, &scratch, server);
+                    if e.status.is_terminal() {
+                        if let Some(done) = self.open.remove(id) {
+                            self.close(done);
                         }
                     }
                 }

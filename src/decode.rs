@@ -7,10 +7,11 @@
 
 pub mod dump;
 pub mod envelope;
+mod flat;
 pub mod grammar;
 pub mod prefix;
 
-use crate::event::{Event, Format, Level, Origin, Ts};
+use crate::event::{Event, FieldKey, Fields, Format, Level, Origin, Ts};
 use serde_json::{Map, Value};
 
 /// Most continuation lines joined to one entry; the rest are counted, not kept.
@@ -706,7 +707,7 @@ pub fn decode_entry_keep(text: &str, proto: bool, keep: Option<&KeepFields>) -> 
     ev
 }
 
-fn dump_event(mut ev: Event, fields: Map<String, Value>) -> Event {
+fn dump_event(mut ev: Event, fields: Fields) -> Event {
     ev.format = Some(Format::Dump);
     ev.message = "EgressInfo".to_string();
     ev.fields = fields;
@@ -730,7 +731,7 @@ fn decode_json(t: &str, ev: &mut Event, keep: Option<&KeepFields>) -> bool {
             let Some(Ok(Value::Object(obj))) = stream.next() else {
                 return false;
             };
-            obj
+            obj.into()
         }
     };
     let has_zap = obj.contains_key("level") || obj.contains_key("msg");
@@ -774,7 +775,7 @@ struct ZapHeader {
 
 impl ZapHeader {
     /// Fills the event: header values of the wrong type are dropped.
-    fn apply(self, ev: &mut Event, fields: Map<String, Value>) {
+    fn apply(self, ev: &mut Event, fields: Fields) {
         let text = |v: Option<Value>| match v {
             Some(Value::String(s)) => Some(s),
             _ => None,
@@ -804,7 +805,7 @@ impl ZapHeader {
 fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
     #[derive(Default)]
     struct Zap {
-        fields: Map<String, Value>,
+        fields: Fields,
         header: ZapHeader,
     }
     struct Seed<'k>(&'k KeepFields);
@@ -829,13 +830,14 @@ fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
                     "logger" => &mut h.logger,
                     "caller" => &mut h.caller,
                     "msg" => &mut h.msg,
-                    key if self.0.keeps(key) && key != "stacktrace" => {
-                        let v: Value = m.next_value()?;
-                        z.fields.insert(k.into_owned(), v);
+                    "stacktrace" => {
+                        m.next_value::<serde::de::IgnoredAny>()?;
                         continue;
                     }
-                    _ => {
-                        m.next_value::<serde::de::IgnoredAny>()?;
+                    key => {
+                        if let Some((k, v)) = self.0.value(key, &mut m)? {
+                            z.fields.insert(k, v);
+                        }
                         continue;
                     }
                 };
@@ -843,6 +845,42 @@ fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
             }
             Ok(z)
         }
+    }
+    // The usual flat line without escapes is read directly; anything else by serde_json.
+    let mut z = Zap::default();
+    let mut numbers_ok = true;
+    let read = flat::scan(t, &mut |k, v| {
+        let h = &mut z.header;
+        let slot = match k {
+            "level" => &mut h.level,
+            "ts" => &mut h.ts,
+            "logger" => &mut h.logger,
+            "caller" => &mut h.caller,
+            "msg" => &mut h.msg,
+            "stacktrace" => return,
+            _ => {
+                if let Some(k) = keep.key(k) {
+                    match v.to_value() {
+                        Some(v) => {
+                            z.fields.insert(k, v);
+                        }
+                        None => numbers_ok = false,
+                    }
+                }
+                return;
+            }
+        };
+        match v.to_value() {
+            Some(v) => *slot = Some(v),
+            None => numbers_ok = false,
+        }
+    });
+    if read && numbers_ok {
+        if z.header.level.is_none() && z.header.msg.is_none() {
+            return false;
+        }
+        z.header.apply(ev, z.fields);
+        return true;
     }
     use serde::de::DeserializeSeed;
     let mut de = serde_json::Deserializer::from_str(t);
@@ -914,8 +952,12 @@ fn decode_columns(rest: &str, ev: &mut Event, keep: Option<&KeepFields>) {
 /// skipped while parsing, without building values for it.
 #[derive(Debug, Clone)]
 pub struct KeepFields {
-    /// The built-in names, the egress ID keys and `extra`.
-    names: crate::event::FastSet<String>,
+    /// The built-in names, the egress ID keys and `extra`, grouped by length (the last group
+    /// holds every longer name), each as the key events store: a shared static for the
+    /// built-in ones, so keeping a field allocates nothing for its name.
+    by_len: Vec<Vec<FieldKey>>,
+    /// A rule names `request`: keep the whole request dump, not only its room name.
+    whole_request: bool,
 }
 
 /// Fields the correlator, the rule texts and the report read (besides the egress ID keys).
@@ -957,17 +999,118 @@ const KNOWN_FIELDS: &[&str] = &[
     "duration",
 ];
 
+/// Length groups of [`KeepFields`]: names are mostly shorter than this.
+const KEEP_GROUPS: usize = 24;
+
 impl KeepFields {
     /// The built-in fields plus `extra` (field names from rule conditions).
     pub fn new(extra: Vec<String>) -> KeepFields {
         let builtin = KNOWN_FIELDS.iter().chain(&crate::event::EGRESS_ID_KEYS);
-        let mut names: crate::event::FastSet<String> = builtin.map(|k| (*k).to_string()).collect();
-        names.extend(extra);
-        KeepFields { names }
+        let whole_request = extra.iter().any(|k| k == "request");
+        let mut by_len: Vec<Vec<FieldKey>> = vec![Vec::new(); KEEP_GROUPS];
+        let names = builtin
+            .map(|k| FieldKey::Borrowed(k))
+            .chain(extra.into_iter().map(FieldKey::Owned));
+        for k in names {
+            let group = &mut by_len[k.len().min(KEEP_GROUPS - 1)];
+            if !group.contains(&k) {
+                group.push(k);
+            }
+        }
+        KeepFields {
+            by_len,
+            whole_request,
+        }
     }
 
-    fn keeps(&self, key: &str) -> bool {
-        self.names.contains(key)
+    /// The key to store for field `key`, `None` when it is not kept.
+    fn key(&self, key: &str) -> Option<FieldKey> {
+        let first = *key.as_bytes().first()?;
+        self.by_len[key.len().min(KEEP_GROUPS - 1)]
+            .iter()
+            .find(|k| k.as_bytes()[0] == first && k.as_ref() == key)
+            .cloned()
+    }
+
+    /// Field `key` with its value if it is kept (`None`: skipped without building it). A
+    /// `request` dump, which only its room name is read from, keeps only that name:
+    /// `{"RoomComposite": {"room_name": "x"}}`.
+    fn value<'de, A: serde::de::MapAccess<'de>>(
+        &self,
+        key: &str,
+        m: &mut A,
+    ) -> Result<Option<(FieldKey, Value)>, A::Error> {
+        let Some(k) = self.key(key) else {
+            m.next_value::<serde::de::IgnoredAny>()?;
+            return Ok(None);
+        };
+        if key == "request" && !self.whole_request {
+            return m.next_value::<RoomOnly>().map(|r| Some((k, r.0)));
+        }
+        m.next_value().map(|v| Some((k, v)))
+    }
+}
+
+/// A request dump reduced to what the correlator reads: for each object inside it, only the
+/// `room_name` / `roomName` strings; anything else is skipped without building it.
+struct RoomOnly(Value);
+
+impl<'de> serde::Deserialize<'de> for RoomOnly {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// Depth 0: the request (`{"Kind": {...}}`); depth 1: the kind's object.
+        struct V(u8);
+        impl<'de> serde::de::DeserializeSeed<'de> for V {
+            type Value = Value;
+            fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+                d.deserialize_any(self)
+            }
+        }
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Value;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a request dump")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Value, A::Error> {
+                let mut out = Map::new();
+                while let Some(Key(k)) = m.next_key::<Key<'de>>()? {
+                    if self.0 == 0 {
+                        out.insert(k.into_owned(), m.next_value_seed(V(1))?);
+                    } else if k == "room_name" || k == "roomName" {
+                        let v: Value = m.next_value()?;
+                        if v.is_string() {
+                            out.insert(k.into_owned(), v);
+                        }
+                    } else {
+                        m.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(Value::Object(out))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Value, A::Error> {
+                while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Value::Null)
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+                Ok(Value::String(v.to_string()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_unit<E>(self) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+        }
+        use serde::de::DeserializeSeed;
+        V(0).deserialize(d).map(RoomOnly)
     }
 }
 
@@ -995,22 +1138,38 @@ impl<'de> serde::Deserialize<'de> for Key<'de> {
 
 /// Parses a whole JSON object keeping only the fields `keep` wants; `None` when `t` is not
 /// exactly one object (trailing text other than whitespace is refused).
-fn parse_object(t: &str, keep: Option<&KeepFields>) -> Option<Map<String, Value>> {
+fn parse_object(t: &str, keep: Option<&KeepFields>) -> Option<Fields> {
     let Some(keep) = keep else {
         return match serde_json::from_str::<Value>(t) {
-            Ok(Value::Object(o)) => Some(o),
+            Ok(Value::Object(o)) => Some(o.into()),
             _ => None,
         };
     };
+    // The usual flat object without escapes is read directly; anything else by serde_json.
+    let mut flat = Fields::with_capacity(8);
+    let mut numbers_ok = true;
+    let read = flat::scan(t, &mut |k, v| {
+        if let Some(k) = keep.key(k) {
+            match v.to_value() {
+                Some(v) => {
+                    flat.insert(k, v);
+                }
+                None => numbers_ok = false,
+            }
+        }
+    });
+    if read && numbers_ok {
+        return Some(flat);
+    }
     struct Seed<'k>(&'k KeepFields);
     impl<'de> serde::de::DeserializeSeed<'de> for Seed<'_> {
-        type Value = Map<String, Value>;
+        type Value = Fields;
         fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
             d.deserialize_map(self)
         }
     }
     impl<'de> serde::de::Visitor<'de> for Seed<'_> {
-        type Value = Map<String, Value>;
+        type Value = Fields;
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("an object")
         }
@@ -1018,13 +1177,10 @@ fn parse_object(t: &str, keep: Option<&KeepFields>) -> Option<Map<String, Value>
             self,
             mut m: A,
         ) -> Result<Self::Value, A::Error> {
-            let mut out = Map::new();
+            let mut out = Fields::with_capacity(8);
             while let Some(Key(k)) = m.next_key::<Key<'de>>()? {
-                if self.0.keeps(&k) {
-                    let v: Value = m.next_value()?;
-                    out.insert(k.into_owned(), v);
-                } else {
-                    m.next_value::<serde::de::IgnoredAny>()?;
+                if let Some((k, v)) = self.0.value(&k, &mut m)? {
+                    out.insert(k, v);
                 }
             }
             Ok(out)
@@ -1067,7 +1223,7 @@ fn split_message_keep(s: &str, ev: &mut Event, keep: Option<&KeepFields>) {
     }
     if let Some(at) = grammar::find_pasted_start(s) {
         let msg = s[..at].trim();
-        let mut fields = Map::new();
+        let mut fields = Fields::new();
         grammar::pasted_pairs(&s[at..], &mut fields);
         if !fields.is_empty() {
             ev.format = Some(Format::Pasted);

@@ -139,7 +139,7 @@ pub struct Event {
     /// The message (`msg`), or for raw lines the whole text.
     pub message: String,
     /// Structured fields (last value wins on duplicate keys).
-    pub fields: Map<String, Value>,
+    pub fields: Fields,
     /// The original text of the entry as read (prefixes stripped, continuations joined with `\n`).
     pub raw: String,
     pub origin: Origin,
@@ -175,6 +175,96 @@ impl Event {
     /// The `error` field, or an empty string.
     pub fn error_text(&self) -> String {
         self.field_str("error").unwrap_or_default()
+    }
+}
+
+/// A field name: the usual names are shared statics, others owned.
+pub type FieldKey = std::borrow::Cow<'static, str>;
+
+/// The structured fields of an event, in the order the line wrote them. An event has a
+/// handful, so they live in one small vector: building one costs a single allocation besides
+/// the values, looking a key up a short scan. A repeated key keeps its first place and its
+/// last value (like a JSON object map).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Fields(Vec<(FieldKey, Value)>);
+
+impl Fields {
+    /// No fields.
+    pub fn new() -> Fields {
+        Fields(Vec::new())
+    }
+
+    /// Room for `n` fields.
+    pub fn with_capacity(n: usize) -> Fields {
+        Fields(Vec::with_capacity(n))
+    }
+
+    fn find(&self, key: &str) -> Option<usize> {
+        self.0
+            .iter()
+            .position(|(k, _)| k.len() == key.len() && k == key)
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.find(key).map(|i| &self.0[i].1)
+    }
+
+    /// True when `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.find(key).is_some()
+    }
+
+    /// Sets `key`, returning the value it replaces.
+    pub fn insert(&mut self, key: impl Into<FieldKey>, value: Value) -> Option<Value> {
+        let key = key.into();
+        match self.find(&key) {
+            Some(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            None => {
+                self.0.push((key, value));
+                None
+            }
+        }
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        self.find(key).map(|i| self.0.remove(i).1)
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The fields in the order they were first set.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+}
+
+impl From<Map<String, Value>> for Fields {
+    fn from(m: Map<String, Value>) -> Fields {
+        // Keys of a map are distinct already.
+        Fields(
+            m.into_iter()
+                .map(|(k, v)| (FieldKey::Owned(k), v))
+                .collect(),
+        )
+    }
+}
+
+impl std::ops::Index<&str> for Fields {
+    type Output = Value;
+    /// The value of a key, `null` when absent (like a JSON object map).
+    fn index(&self, key: &str) -> &Value {
+        static NULL: Value = Value::Null;
+        self.get(key).unwrap_or(&NULL)
     }
 }
 
@@ -283,6 +373,30 @@ mod tests {
         assert_eq!(Level::parse("WARNING"), Some(Level::Warn));
         assert_eq!(Level::parse("dpanic"), Some(Level::Error));
         assert_eq!(Level::parse("egress"), None);
+    }
+
+    #[test]
+    fn fields_act_like_an_object_map() {
+        let mut f = Fields::with_capacity(2);
+        assert!(f.is_empty());
+        assert_eq!(f.insert("b", Value::from(1)), None);
+        assert_eq!(f.insert(String::from("a"), Value::from("x")), None);
+        assert_eq!(f.insert("c", Value::Null), None);
+        // The last of duplicate keys wins.
+        assert_eq!(f.insert("b", Value::from(2)), Some(Value::from(1)));
+        let keys: Vec<&str> = f.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["b", "a", "c"]);
+        assert_eq!(f.get("b"), Some(&Value::from(2)));
+        assert!(f.contains_key("c") && !f.contains_key("d"));
+        assert_eq!(f["d"], Value::Null);
+        assert_eq!(f.remove("a"), Some(Value::from("x")));
+        assert_eq!(f.len(), 2);
+        let mut m = Map::new();
+        m.insert("z".into(), Value::from(true));
+        m.insert("y".into(), Value::from(0));
+        let from = Fields::from(m);
+        let keys: Vec<&str> = from.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["y", "z"]);
     }
 
     #[test]

@@ -414,8 +414,8 @@ impl Marker for RuleSet {
 pub fn match_text(ev: &Event) -> std::borrow::Cow<'_, str> {
     // One pass over the (few) fields instead of four map lookups: this runs for every event.
     let mut extra: [Option<&str>; 4] = [None; 4];
-    for (k, v) in &ev.fields {
-        let slot = match k.as_str() {
+    for (k, v) in ev.fields.iter() {
+        let slot = match k {
             "error" => 0,
             "reason" => 1,
             "details" => 2,

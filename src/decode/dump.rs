@@ -3,8 +3,9 @@
 //! and SDK/API JSON (`{"egressId": …, "status": "EGRESS_ABORTED", "errorCode": 412}`).
 //! Fields are normalised to the names the egress log uses (`egressID`, `room`, `code` ...).
 
+use crate::event::Fields;
 use regex::Regex;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::sync::LazyLock;
 
 /// Maps a dump key (any spelling) to the egress log's field name.
@@ -33,7 +34,7 @@ pub fn normalise_key(key: &str) -> Option<&'static str> {
 }
 
 /// Puts a normalised dump field into `fields`.
-fn put(fields: &mut Map<String, Value>, key: &str, raw: &str) {
+fn put(fields: &mut Fields, key: &str, raw: &str) {
     let Some(name) = normalise_key(key) else {
         return;
     };
@@ -42,7 +43,7 @@ fn put(fields: &mut Map<String, Value>, key: &str, raw: &str) {
         Ok(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => v,
         _ => Value::String(raw.trim_matches('"').to_string()),
     };
-    fields.insert(name.to_string(), value);
+    fields.insert(name, value);
 }
 
 /// One protobuf-text line `key: value` with a known `EgressInfo` key, e.g. `error_code: 412`.
@@ -74,13 +75,13 @@ static GO_FIELD: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// A Go-struct dump: `{EgressId:EG_… RoomName:x Status:EGRESS_ABORTED Error:… ErrorCode:412}`.
-pub fn go_struct(text: &str) -> Option<Map<String, Value>> {
+pub fn go_struct(text: &str) -> Option<Fields> {
     if !text.contains("EgressId:") && !text.contains("ErrorCode:") {
         return None;
     }
     let body = text.trim().trim_start_matches('&');
     let caps: Vec<_> = GO_FIELD.captures_iter(body).collect();
-    let mut fields = Map::new();
+    let mut fields = Fields::new();
     for (n, c) in caps.iter().enumerate() {
         let (Some(key), Some(whole)) = (c.get(1), c.get(0)) else {
             continue;
@@ -96,8 +97,8 @@ pub fn go_struct(text: &str) -> Option<Map<String, Value>> {
 }
 
 /// Protobuf-text lines joined into one entry.
-pub fn proto_text(text: &str) -> Option<Map<String, Value>> {
-    let mut fields = Map::new();
+pub fn proto_text(text: &str) -> Option<Fields> {
+    let mut fields = Fields::new();
     for line in text.lines() {
         if let Some((k, v)) = proto_line(line) {
             put(&mut fields, k, v);
@@ -107,11 +108,11 @@ pub fn proto_text(text: &str) -> Option<Map<String, Value>> {
 }
 
 /// An API/SDK JSON object describing an egress (no zap `level`/`msg`).
-pub fn json_object(obj: &Map<String, Value>) -> Option<Map<String, Value>> {
-    let mut fields = Map::new();
-    for (k, v) in obj {
+pub fn json_object(obj: &Fields) -> Option<Fields> {
+    let mut fields = Fields::new();
+    for (k, v) in obj.iter() {
         if let Some(name) = normalise_key(k) {
-            fields.insert(name.to_string(), v.clone());
+            fields.insert(name, v.clone());
         }
     }
     let looks_like_info = fields.contains_key("egressID")

@@ -1,7 +1,7 @@
 //! nom grammars for the text forms: timestamps, level words, zap console columns (tabs or
 //! runs of spaces), and the pasted `"key": value` pairs. Pure functions over `&str`.
 
-use crate::event::{Level, Ts};
+use crate::event::{Fields, Level, Ts};
 use nom::{
     branch::alt,
     bytes::complete::{take_while, take_while1, take_while_m_n},
@@ -10,7 +10,7 @@ use nom::{
     sequence::preceded,
     IResult, Parser,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 fn digits<'a>(n: usize) -> impl Parser<&'a str, Output = u32, Error = nom::error::Error<&'a str>> {
     map_res(
@@ -239,7 +239,7 @@ pub fn find_pasted_start(s: &str) -> Option<usize> {
 
 /// Parses `"k": v "k2": v2, ...` leniently: values are JSON when they parse as JSON, otherwise
 /// the bare word up to the next whitespace. Stops at the first thing that is not a pair.
-pub fn pasted_pairs(mut i: &str, into: &mut Map<String, Value>) {
+pub fn pasted_pairs(mut i: &str, into: &mut Fields) {
     loop {
         let (rest, _) = take_while::<_, &str, nom::error::Error<&str>>(|c: char| {
             c.is_whitespace() || c == ','
@@ -363,7 +363,7 @@ mod tests {
         let s = r#"egress_aborted "error": "Start signal not received" "code": 412 "details": "End reason: StopEgress API""#;
         let at = find_pasted_start(s).unwrap();
         assert_eq!(s[..at].trim(), "egress_aborted");
-        let mut m = Map::new();
+        let mut m = Fields::new();
         pasted_pairs(&s[at..], &mut m);
         assert_eq!(m["error"], "Start signal not received");
         assert_eq!(m["code"], 412);
@@ -372,7 +372,7 @@ mod tests {
 
     #[test]
     fn pasted_bare_values() {
-        let mut m = Map::new();
+        let mut m = Fields::new();
         pasted_pairs(r#""room": my-room, "code": 412abc "x": true"#, &mut m);
         assert_eq!(m["room"], "my-room");
         assert_eq!(m["code"], "412abc");

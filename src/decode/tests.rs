@@ -447,3 +447,37 @@ fn peeked_console_lines_decode_as_in_full() {
     }
     assert_eq!(fast, 3);
 }
+
+#[test]
+fn request_dumps_keep_only_their_room_name() {
+    let line = "{\"level\":\"info\",\"ts\":1764064931.881,\"msg\":\"request validated\",\"egressID\":\"EG_Rj7Yh2WbN5cT\",\"request\":{\"RoomComposite\":{\"room_name\":\"daily\",\"layout\":\"grid\",\"file_outputs\":[{\"filepath\":\"a.mp4\"}],\"audio_only\":false}}}";
+    let ev = decode_entry_keep(line, false, Some(&KeepFields::new(vec![])));
+    assert_eq!(
+        ev.fields.get("request"),
+        Some(&serde_json::json!({"RoomComposite": {"room_name": "daily"}}))
+    );
+    // A rule that names `request` gets the whole dump.
+    let ev = decode_entry_keep(line, false, Some(&KeepFields::new(vec!["request".into()])));
+    assert_eq!(
+        ev.fields["request"]["RoomComposite"]["layout"],
+        serde_json::json!("grid")
+    );
+    // The console form, and odd shapes: a string request is kept, scalars and lists inside
+    // are dropped, a camelCase room name is kept.
+    let keep = KeepFields::new(vec![]);
+    let console = "2026-11-25T08:00:01.123Z\tINFO\tegress\tserver/server_rpc.go:76\trequest validated\t{\"egressID\": \"EG_Rj7Yh2WbN5cT\", \"request\": {\"Web\": {\"url\": \"https://x\", \"roomName\": \"r2\"}, \"n\": 3, \"l\": [1, {\"a\": 2}]}}";
+    let ev = decode_entry_keep(console, false, Some(&keep));
+    assert_eq!(
+        ev.fields.get("request"),
+        Some(&serde_json::json!({"Web": {"roomName": "r2"}, "n": null, "l": null}))
+    );
+    let ev = decode_entry_keep(
+        "2026-11-25T08:00:01.123Z\tINFO\tegress\tx/y.go:1\tm\t{\"request\": \"raw text\"}",
+        false,
+        Some(&keep),
+    );
+    assert_eq!(
+        ev.fields.get("request"),
+        Some(&serde_json::json!("raw text"))
+    );
+}

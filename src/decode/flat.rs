@@ -1,0 +1,254 @@
+//! The fast path for the usual structured fields: one flat JSON object whose keys and string
+//! values have no escapes. It reads only such objects and hands anything else (nesting,
+//! escapes, control characters, malformed text) back to serde_json, so the two always agree.
+
+use serde_json::Value;
+
+/// One scalar value, borrowed from the input.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Flat<'a> {
+    /// A string's contents (no escapes in it).
+    Str(&'a str),
+    /// A JSON number as written.
+    Num(&'a str),
+    Bool(bool),
+    Null,
+}
+
+impl Flat<'_> {
+    /// The owned value serde_json would build (`None` only for a number it refuses).
+    pub fn to_value(self) -> Option<Value> {
+        Some(match self {
+            Flat::Str(s) => Value::String(s.to_string()),
+            Flat::Num(n) => Value::Number(serde_json::from_str(n).ok()?),
+            Flat::Bool(b) => Value::Bool(b),
+            Flat::Null => Value::Null,
+        })
+    }
+}
+
+/// Calls `each` with every key and value of the object `t` (optionally followed by
+/// whitespace) when it is flat and escape-free; returns false, having maybe called `each` for
+/// some leading keys, when it is not, so the caller must start over with serde_json.
+pub fn scan<'a>(t: &'a str, each: &mut dyn FnMut(&'a str, Flat<'a>)) -> bool {
+    let b = t.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return false;
+    }
+    i = skip_ws(b, i + 1);
+    if b.get(i) == Some(&b'}') {
+        return skip_ws(b, i + 1) == b.len();
+    }
+    loop {
+        // "key"
+        if b.get(i) != Some(&b'"') {
+            return false;
+        }
+        let Some((key, after)) = string_at(t, i + 1) else {
+            return false;
+        };
+        i = skip_ws(b, after);
+        if b.get(i) != Some(&b':') {
+            return false;
+        }
+        i = skip_ws(b, i + 1);
+        let (value, after) = match b.get(i) {
+            Some(b'"') => match string_at(t, i + 1) {
+                Some((s, after)) => (Flat::Str(s), after),
+                None => return false,
+            },
+            Some(b't') if b[i..].starts_with(b"true") => (Flat::Bool(true), i + 4),
+            Some(b'f') if b[i..].starts_with(b"false") => (Flat::Bool(false), i + 5),
+            Some(b'n') if b[i..].starts_with(b"null") => (Flat::Null, i + 4),
+            Some(b'-' | b'0'..=b'9') => match number_end(b, i) {
+                Some(end) => (Flat::Num(&t[i..end]), end),
+                None => return false,
+            },
+            _ => return false,
+        };
+        each(key, value);
+        i = skip_ws(b, after);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b'}') => return skip_ws(b, i + 1) == b.len(),
+            _ => return false,
+        }
+    }
+}
+
+/// JSON whitespace.
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
+        i += 1;
+    }
+    i
+}
+
+/// The string starting after its opening quote at `from`, and the index after its closing
+/// quote; `None` for escapes, control characters or no closing quote.
+fn string_at(t: &str, from: usize) -> Option<(&str, usize)> {
+    let b = t.as_bytes();
+    let end = from + special(&b[from..])?;
+    (b[end] == b'"').then(|| (&t[from..end], end + 1))
+}
+
+/// The position of the first `"`, `\` or control character in `b`, eight bytes at a time.
+fn special(b: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        // A byte equal to zero after the xor (or below 0x20) sets its high bit; the lowest
+        // flagged byte is always a true one (borrows only flag bytes above it).
+        let q = w ^ (LO * u64::from(b'"'));
+        let bs = w ^ (LO * u64::from(b'\\'));
+        let hits =
+            (q.wrapping_sub(LO) & !q | bs.wrapping_sub(LO) & !bs | w.wrapping_sub(LO * 0x20) & !w)
+                & HI;
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|p| i + p)
+}
+
+/// The end of a JSON number starting at `i` (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`).
+fn number_end(b: &[u8], mut i: usize) -> Option<usize> {
+    let digits = |b: &[u8], mut i: usize| {
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        (i > start).then_some(i)
+    };
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    i = match b.get(i) {
+        Some(b'0') => i + 1,
+        Some(b'1'..=b'9') => digits(b, i)?,
+        _ => return None,
+    };
+    if b.get(i) == Some(&b'.') {
+        i = digits(b, i + 1)?;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        i = digits(b, i)?;
+    }
+    Some(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(t: &str) -> Option<Vec<(String, Flat<'_>)>> {
+        let mut out = Vec::new();
+        scan(t, &mut |k, v| out.push((k.to_string(), v))).then_some(out)
+    }
+
+    #[test]
+    fn flat_objects_are_read() {
+        let got = pairs(r#"{"a": "x y", "b":-1.5e3, "c" : true,"d":null, "e": 0, "f": "é"}  "#);
+        assert_eq!(
+            got,
+            Some(vec![
+                ("a".into(), Flat::Str("x y")),
+                ("b".into(), Flat::Num("-1.5e3")),
+                ("c".into(), Flat::Bool(true)),
+                ("d".into(), Flat::Null),
+                ("e".into(), Flat::Num("0")),
+                ("f".into(), Flat::Str("é")),
+            ])
+        );
+        assert_eq!(pairs("{}"), Some(vec![]));
+        assert_eq!(pairs(" { } "), Some(vec![]));
+    }
+
+    #[test]
+    fn everything_else_goes_back_to_serde() {
+        for t in [
+            r#"{"a": {"b": 1}}"#,
+            r#"{"a": [1]}"#,
+            r#"{"a": "x\"y"}"#,
+            r#"{"a\n": 1}"#,
+            "{\"a\": \"x\ty\"}",
+            r#"{"a": 01}"#,
+            r#"{"a": 1.}"#,
+            r#"{"a": -}"#,
+            r#"{"a": 1e}"#,
+            r#"{"a": tru}"#,
+            r#"{"a": 1,}"#,
+            r#"{"a": 1} x"#,
+            r#"{"a" 1}"#,
+            r#"{"a": 1"#,
+            r#"{"a": "x"#,
+            r#"{a: 1}"#,
+            "",
+            "[1]",
+        ] {
+            assert_eq!(pairs(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn special_bytes_are_found_word_by_word() {
+        let text = "abcdefghijklmnopqrstuvwxyz0123456789";
+        for at in 0..text.len() {
+            for c in [b'"', b'\\', b'\n', 0x1f, 0] {
+                let mut b = text.as_bytes().to_vec();
+                b[at] = c;
+                // A later special byte does not hide the first one.
+                if at + 1 < b.len() {
+                    b[at + 1] = b'"';
+                }
+                assert_eq!(special(&b), Some(at), "{at} {c}");
+            }
+        }
+        assert_eq!(special(text.as_bytes()), None);
+        assert_eq!(special("é ü \u{7f} \u{80}".as_bytes()), None);
+        assert_eq!(special(b""), None);
+    }
+
+    #[test]
+    fn values_equal_serdes() {
+        let t = r#"{"s": "x", "i": 42, "n": -7, "f": 1764064931.881, "e": 2E-3, "big": 123456789012345678901234567890, "b": false, "z": null}"#;
+        let serde: serde_json::Map<String, Value> = serde_json::from_str(t).unwrap_or_default();
+        let mut ours = serde_json::Map::new();
+        assert!(scan(t, &mut |k, v| {
+            if let Some(v) = v.to_value() {
+                ours.insert(k.to_string(), v);
+            }
+        }));
+        assert_eq!(ours, serde);
+    }
+
+    proptest::proptest! {
+        /// Whenever the scan reads an object, serde_json reads the same object.
+        #[test]
+        fn scan_agrees_with_serde(t in r#"\{( ?"[a-z\\"]{0,3}" ?: ?("[a-z \\"]{0,4}"|-?[0-9]{1,3}(\.[0-9])?|true|null|\{\}) ?,?)*\}"#) {
+            let mut ours = serde_json::Map::new();
+            let mut ok = true;
+            if scan(&t, &mut |k, v| match v.to_value() {
+                Some(v) => { ours.insert(k.to_string(), v); }
+                None => ok = false,
+            }) {
+                let serde: Result<serde_json::Map<String, Value>, _> = serde_json::from_str(&t);
+                proptest::prop_assert!(ok);
+                proptest::prop_assert_eq!(Some(ours), serde.ok());
+            }
+        }
+    }
+}
