@@ -113,6 +113,8 @@ pub struct Triage {
     text: TextMatcher,
     /// Field conditions of the rules: (field name, pattern).
     fields: Vec<(String, Regex)>,
+    /// Length of the longest key the triage looks for.
+    longest_key: usize,
     cache: crate::event::FastMap<String, bool>,
 }
 
@@ -123,9 +125,16 @@ impl Triage {
     /// A triage for the rules in `rules`.
     pub fn new(rules: &RuleSet) -> Triage {
         let (text, fields) = rules.text_matcher();
+        let longest_key = PROBLEM_KEYS
+            .iter()
+            .map(|k| k.len())
+            .chain(fields.iter().map(|(k, _)| k.len()))
+            .max()
+            .unwrap_or(0);
         Triage {
             text,
             fields,
+            longest_key,
             cache: crate::event::FastMap::default(),
         }
     }
@@ -151,10 +160,12 @@ impl Relevance for Triage {
             if colon == 0 || f[colon - 1] != b'"' {
                 continue;
             }
-            let Some(open) = memchr::memrchr(b'"', &f[..colon - 1]) else {
+            // The opening quote, looked for only as far back as the longest wanted key.
+            let from = (colon - 1).saturating_sub(self.longest_key + 1);
+            let Some(open) = f[from..colon - 1].iter().rposition(|&c| c == b'"') else {
                 continue;
             };
-            let key = &f[open + 1..colon - 1];
+            let key = &f[from + open + 1..colon - 1];
             if PROBLEM_KEYS.contains(&key) {
                 return true;
             }

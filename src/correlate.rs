@@ -101,7 +101,7 @@ impl Evidence {
     /// Evidence from an event, its text capped.
     pub fn of(ev: &Event) -> Evidence {
         let mut text = if ev.raw.is_empty() {
-            ev.message.clone()
+            ev.message.to_string()
         } else {
             ev.raw.clone()
         };
@@ -423,7 +423,7 @@ enum Step {
 }
 
 fn step_of(ev: &Event) -> Step {
-    let m = ev.message.as_str();
+    let m: &str = &ev.message;
     match m {
         "request received" => return Step::Received,
         "request validated" => return Step::Validated,
@@ -472,7 +472,7 @@ fn step_of(ev: &Event) -> Step {
 /// lines, livekit-server API calls and webhooks, and the service start banner.
 pub fn wants_message(m: &str) -> bool {
     let ev = Event {
-        message: m.to_string(),
+        message: m.to_string().into(),
         ..Event::default()
     };
     !matches!(step_of(&ev), Step::Other)
@@ -814,7 +814,7 @@ impl<'m> Correlator<'m> {
         e.t.last = first.ts;
         // The error text is all there is: mark it with the patterns it matches.
         let ev = Event {
-            message: text.to_string(),
+            message: text.to_string().into(),
             raw: first.text.clone(),
             origin: first.origin,
             ts: first.ts,

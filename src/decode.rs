@@ -11,7 +11,7 @@ mod flat;
 pub mod grammar;
 pub mod prefix;
 
-use crate::event::{Event, FieldKey, Fields, Format, Level, Origin, Ts};
+use crate::event::{Event, FieldKey, Fields, Format, Level, Origin, Text, Ts};
 use serde_json::{Map, Value};
 
 /// Most continuation lines joined to one entry; the rest are counted, not kept.
@@ -323,7 +323,7 @@ impl Decoder {
         }
         self.flush(out);
 
-        let trimmed = body.trim();
+        let trimmed = trim(body);
         if trimmed.is_empty() || is_fence(trimmed) {
             self.stats.blank += 1;
             return;
@@ -589,7 +589,7 @@ pub fn peek(t: &str) -> Option<Peek<'_>> {
     let (mut msg, after) = split_tab(after?);
     let (mut tail, after) = after.map_or(("", None), split_tab);
     let mut head = None;
-    if grammar::is_caller(msg.trim()) {
+    if grammar::is_caller(trim(msg)) {
         let caller = msg;
         msg = tail;
         tail = after.unwrap_or("");
@@ -597,7 +597,7 @@ pub fn peek(t: &str) -> Option<Peek<'_>> {
             && !logger.starts_with('{')
             && !msg.contains('{')
         {
-            head = Some((ts, logger.trim(), caller.trim()));
+            head = Some((ts, trim(logger), trim(caller)));
         }
     } else if after.is_some() {
         // No caller column and more tabs than columns: let the full decoder judge.
@@ -609,7 +609,7 @@ pub fn peek(t: &str) -> Option<Peek<'_>> {
     Some(Peek {
         format: Format::Console,
         level: Some(level),
-        message: msg.trim(),
+        message: trim(msg),
         fields: tail,
         head,
     })
@@ -624,13 +624,78 @@ fn decode_peeked(p: &Peek<'_>, keep: Option<&KeepFields>) -> Option<Event> {
     Some(Event {
         ts: Some(ts),
         level: p.level,
-        logger: Some(logger.to_string()),
-        caller: Some(caller.to_string()),
-        message: p.message.to_string(),
+        logger: Some(intern(logger)),
+        caller: Some(intern(caller)),
+        message: intern(p.message),
         fields,
         format: Some(Format::Console),
         ..Event::default()
     })
+}
+
+/// Most texts kept process-wide by [`intern`], and the longest one.
+const MAX_INTERNED: usize = 4096;
+const MAX_INTERNED_LEN: usize = 128;
+
+thread_local! {
+    /// This thread's view of the interned texts (no lock on a hit).
+    static INTERNED: std::cell::RefCell<crate::event::FastSet<&'static str>> =
+        std::cell::RefCell::new(crate::event::FastSet::default());
+}
+
+/// Every interned text, shared by the decoding threads.
+static SHARED_INTERNED: std::sync::LazyLock<std::sync::Mutex<crate::event::FastSet<&'static str>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// `s` as a [`Text`]: loggers, callers and messages repeat on most lines, so the first
+/// [`MAX_INTERNED`] short ones are stored once for the whole process (and never freed) and
+/// events share them instead of allocating, copying and freeing a copy each. Later or longer
+/// texts are copied. Bounded, so memory stays flat whatever the input.
+pub fn intern(s: &str) -> Text {
+    lookup_interned(s).map_or_else(|| Text::Owned(s.to_string()), Text::Borrowed)
+}
+
+/// [`intern`] for a text already owned: kept as it is when it is not interned.
+fn intern_owned(s: String) -> Text {
+    lookup_interned(&s).map_or(Text::Owned(s), Text::Borrowed)
+}
+
+fn lookup_interned(s: &str) -> Option<&'static str> {
+    if s.len() > MAX_INTERNED_LEN {
+        return None;
+    }
+    INTERNED.with(|local| {
+        let mut local = local.borrow_mut();
+        if let Some(&k) = local.get(s) {
+            return Some(k);
+        }
+        if local.len() >= MAX_INTERNED {
+            return None;
+        }
+        let mut shared = SHARED_INTERNED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let k = match shared.get(s) {
+            Some(&k) => k,
+            None if shared.len() < MAX_INTERNED => {
+                let k: &'static str = Box::leak(s.to_string().into_boxed_str());
+                shared.insert(k);
+                k
+            }
+            None => return None,
+        };
+        local.insert(k);
+        Some(k)
+    })
+}
+
+/// `str::trim`, answering at once for the usual text that starts and ends with a printable
+/// ASCII character.
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&z)) if (b'!'..0x80).contains(&a) && (b'!'..0x80).contains(&z) => s,
+        _ => s.trim(),
+    }
 }
 
 /// The text before the first tab, and the text after it (`None` without a tab).
@@ -700,7 +765,7 @@ pub fn decode_entry_keep(text: &str, proto: bool, keep: Option<&KeepFields>) -> 
         }
     }
     ev.format = Some(Format::Raw);
-    ev.message = t.to_string();
+    ev.message = Text::Owned(t.to_string());
     if t.starts_with("panic:") || t.starts_with("fatal error:") {
         ev.level = Some(Level::Fatal);
     }
@@ -709,7 +774,7 @@ pub fn decode_entry_keep(text: &str, proto: bool, keep: Option<&KeepFields>) -> 
 
 fn dump_event(mut ev: Event, fields: Fields) -> Event {
     ev.format = Some(Format::Dump);
-    ev.message = "EgressInfo".to_string();
+    ev.message = Text::Borrowed("EgressInfo");
     ev.fields = fields;
     ev
 }
@@ -746,7 +811,8 @@ fn decode_json(t: &str, ev: &mut Event, keep: Option<&KeepFields>) -> bool {
             .get("message")
             .or_else(|| obj.get("error"))
             .and_then(crate::event::value_text)
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into();
         ev.fields = obj;
         return true;
     }
@@ -786,13 +852,13 @@ impl ZapHeader {
         }
         ev.ts = self.ts.and_then(zap_ts);
         if let Some(s) = text(self.logger) {
-            ev.logger = Some(s);
+            ev.logger = Some(intern_owned(s));
         }
         if let Some(s) = text(self.caller) {
-            ev.caller = Some(s);
+            ev.caller = Some(intern_owned(s));
         }
         if let Some(m) = text(self.msg) {
-            ev.message = m;
+            ev.message = intern_owned(m);
         }
         ev.fields = fields;
     }
@@ -916,11 +982,11 @@ fn decode_columns(rest: &str, ev: &mut Event, keep: Option<&KeepFields>) {
         let starts = [0, cols[0].len() + 1, cols[0].len() + cols[1].len() + 2];
         let mut i = 0;
         if n >= 2 && !cols[0].starts_with('{') && !cols[1].starts_with('{') || n >= 3 {
-            ev.logger = Some(cols[0].trim().to_string());
+            ev.logger = Some(intern(cols[0].trim()));
             i = 1;
         }
         if i < n && i < 2 && grammar::is_caller(cols[i].trim()) {
-            ev.caller = Some(cols[i].trim().to_string());
+            ev.caller = Some(intern(cols[i].trim()));
             i += 1;
         }
         let tail = if i < n { &rest[starts[i]..] } else { "" };
@@ -934,14 +1000,14 @@ fn decode_columns(rest: &str, ev: &mut Event, keep: Option<&KeepFields>) {
     let second = s[first.len()..].trim_start();
     let second_tok = second.split(char::is_whitespace).next().unwrap_or("");
     if grammar::is_caller(second_tok) && !first.is_empty() {
-        ev.logger = Some(first.to_string());
-        ev.caller = Some(second_tok.to_string());
+        ev.logger = Some(intern(first));
+        ev.caller = Some(intern(second_tok));
         s = second[second_tok.len()..].trim_start();
     } else if grammar::is_logger(first) {
-        ev.logger = Some(first.to_string());
+        ev.logger = Some(intern(first));
         s = second;
     } else if grammar::is_caller(first) {
-        ev.caller = Some(first.to_string());
+        ev.caller = Some(intern(first));
         s = second;
     }
     split_message_keep(s, ev, keep);
@@ -1216,7 +1282,7 @@ fn split_message_keep(s: &str, ev: &mut Event, keep: Option<&KeepFields>) {
         }
         let tail = s[at..].trim_end();
         if let Some(obj) = parse_object(tail, keep) {
-            ev.message = s[..at].trim().to_string();
+            ev.message = intern(s[..at].trim());
             ev.fields = obj;
             return;
         }
@@ -1227,12 +1293,12 @@ fn split_message_keep(s: &str, ev: &mut Event, keep: Option<&KeepFields>) {
         grammar::pasted_pairs(&s[at..], &mut fields);
         if !fields.is_empty() {
             ev.format = Some(Format::Pasted);
-            ev.message = msg.to_string();
+            ev.message = intern(msg);
             ev.fields = fields;
             return;
         }
     }
-    ev.message = s.trim().to_string();
+    ev.message = intern(s.trim());
 }
 
 #[cfg(test)]

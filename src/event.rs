@@ -134,10 +134,10 @@ pub struct Origin {
 pub struct Event {
     pub ts: Option<Ts>,
     pub level: Option<Level>,
-    pub logger: Option<String>,
-    pub caller: Option<String>,
+    pub logger: Option<Text>,
+    pub caller: Option<Text>,
     /// The message (`msg`), or for raw lines the whole text.
-    pub message: String,
+    pub message: Text,
     /// Structured fields (last value wins on duplicate keys).
     pub fields: Fields,
     /// The original text of the entry as read (prefixes stripped, continuations joined with `\n`).
@@ -177,6 +177,10 @@ impl Event {
         self.field_str("error").unwrap_or_default()
     }
 }
+
+/// Text of an event that often repeats (logger, caller, message): shared when the decoder
+/// interned it, owned otherwise.
+pub type Text = std::borrow::Cow<'static, str>;
 
 /// A field name: the usual names are shared statics, others owned.
 pub type FieldKey = std::borrow::Cow<'static, str>;

@@ -205,10 +205,36 @@ pub fn is_logger(s: &str) -> bool {
 /// The leading part of a text line: timestamp, level and the rest, with whitespace eaten.
 pub fn ts_level(i: &str) -> IResult<&str, (Ts, Level)> {
     let (i, ts) = timestamp(i)?;
+    if let Some((rest, lvl)) = zap_level(i) {
+        return Ok((rest, (ts, lvl)));
+    }
     let (i, _) = space1(i)?;
     let (i, lvl) = level(i)?;
     let (i, _) = alt((space1, nom::combinator::eof)).parse(i)?;
     Ok((i, (ts, lvl)))
+}
+
+/// The usual `\tINFO\t` after a zap console timestamp, read without the combinators: one tab,
+/// an upper-case level and one tab before a column that does not start with a blank. `None`
+/// hands the text to the general grammar.
+fn zap_level(i: &str) -> Option<(&str, Level)> {
+    let b = i.as_bytes();
+    if b.first() != Some(&b'\t') {
+        return None;
+    }
+    let end = 1 + b[1..].iter().position(|&c| c == b'\t')?;
+    let lvl = match &b[1..end] {
+        b"DEBUG" => Level::Debug,
+        b"INFO" => Level::Info,
+        b"WARN" => Level::Warn,
+        b"ERROR" | b"DPANIC" => Level::Error,
+        b"FATAL" | b"PANIC" => Level::Fatal,
+        _ => return None,
+    };
+    match b.get(end + 1) {
+        Some(b' ' | b'\t') => None,
+        _ => Some((&i[end + 1..], lvl)),
+    }
 }
 
 /// A JSON key in the pasted form: `"key":` followed by optional spaces.

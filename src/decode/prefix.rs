@@ -18,7 +18,12 @@ pub struct Prefix<'a> {
 /// Splits `line` into its collector prefix and the log line proper.
 pub fn strip(mut line: &str) -> (Prefix<'_>, &str) {
     let mut p = Prefix::default();
-    if let Some((name, rest)) = compose(line).or_else(|| kubectl(line)) {
+    let named = if starts_with_time(line.as_bytes()) {
+        None
+    } else {
+        compose(line).or_else(|| kubectl(line))
+    };
+    if let Some((name, rest)) = named {
         p.container = Some(name);
         line = rest;
     }
@@ -27,6 +32,21 @@ pub fn strip(mut line: &str) -> (Prefix<'_>, &str) {
         line = rest;
     }
     (p, line)
+}
+
+/// True when `b` starts with `YYYY-MM-DDTHH:` or `YYYY-MM-DD HH:`: such a line has no compose
+/// or kubectl prefix (a service name would stop at the space or the `:`, with no `|` there).
+fn starts_with_time(b: &[u8]) -> bool {
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    b.len() > 13
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && (b[10] == b'T' || b[10] == b' ')
+        && digits(11..13)
+        && b[13] == b':'
 }
 
 /// `name  | rest`: a docker compose service prefix.
@@ -117,6 +137,18 @@ mod tests {
         assert_eq!(p.container, Some("egress-1"));
         assert_eq!(rest, "       /workspace/pkg/x.go:1");
         assert_eq!(strip("a|b").0.container, None);
+    }
+
+    #[test]
+    fn dated_lines_have_no_service_prefix() {
+        assert!(starts_with_time(b"2026-01-27T11:11:05.179Z\tINFO"));
+        assert!(starts_with_time(b"2026-01-27 11:11:05 x"));
+        assert!(!starts_with_time(b"1234- | 2026-01-27T11:11:05Z"));
+        assert_eq!(strip("1234- | x").0.container, Some("1234-"));
+        assert_eq!(
+            strip("2026-01-27T11:11:05.179Z\tINFO\tegress").0,
+            Prefix::default()
+        );
     }
 
     #[test]

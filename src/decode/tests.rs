@@ -418,7 +418,7 @@ fn interleaved_streams_rebuild_their_own_lines() {
 2026-01-27T11:11:05.179Z stdout F handler line\n\
 2026-01-27T11:11:05.180Z stderr F config";
     let (evs, st) = decode_all(text);
-    let msgs: Vec<&str> = evs.iter().map(|e| e.message.as_str()).collect();
+    let msgs: Vec<&str> = evs.iter().map(|e| e.message.as_ref()).collect();
     assert_eq!(msgs, vec!["handler line", "missing config"]);
     assert_eq!(st.chunks_joined, 1);
 }
@@ -480,4 +480,18 @@ fn request_dumps_keep_only_their_room_name() {
         ev.fields.get("request"),
         Some(&serde_json::json!("raw text"))
     );
+}
+
+#[test]
+fn repeated_texts_are_shared() {
+    let a = intern("request validated");
+    let b = intern(&String::from("request validated"));
+    match (&a, &b) {
+        (Text::Borrowed(x), Text::Borrowed(y)) => assert!(std::ptr::eq(*x, *y)),
+        _ => panic!("short texts are interned: {a:?} {b:?}"),
+    }
+    // Long texts (raw lines, error dumps) get their own copy.
+    let long = "x".repeat(MAX_INTERNED_LEN + 1);
+    assert!(matches!(intern(&long), Text::Owned(ref s) if *s == long));
+    assert_eq!(intern_owned("handler ready".into()), "handler ready");
 }
