@@ -57,8 +57,10 @@ pub fn workers() -> usize {
 
 /// Reads `reader` on one thread, decodes it on `workers` threads and calls `each` with every
 /// event in input order, and `progress` with the bytes read since the last call. Returns the
-/// decoding counters. Events are freed on another thread: freeing costs about as much as
-/// correlating, and the calling thread is the one every event passes through.
+/// decoding counters. Spent batches go back to the worker that decoded them, which frees them
+/// between chunks: freeing costs about as much as correlating, the calling thread is the one
+/// every event passes through, and memory freed by the thread that allocated it takes the
+/// allocator's fast path.
 pub fn decode_parallel(
     reader: LineReader,
     source: u32,
@@ -96,16 +98,26 @@ pub fn decode_parallel(
     std::thread::scope(|scope| {
         let mut inputs = Vec::with_capacity(workers);
         let mut outputs = Vec::with_capacity(workers);
+        let mut returns = Vec::with_capacity(workers);
         for _ in 0..workers {
             let (in_tx, in_rx) = mpsc::sync_channel::<Chunk>(QUEUE);
             let (out_tx, out_rx) = mpsc::sync_channel::<Decoded>(QUEUE);
+            // Unbounded, so handing a batch back never waits: a worker holds at most the
+            // batches it decoded since it last took a chunk.
+            let (spent_tx, spent_rx) = mpsc::channel::<Vec<Event>>();
             let t = triage();
             let c = container.clone();
+            let w = Worker {
+                chunks: in_rx,
+                decoded: out_tx,
+                spent: spent_rx,
+            };
             std::thread::Builder::new()
                 .name(format!("decode-{}", inputs.len()))
-                .spawn_scoped(scope, move || decode_chunks(in_rx, out_tx, t, c, source))?;
+                .spawn_scoped(scope, move || decode_chunks(w, t, c, source))?;
             inputs.push(in_tx);
             outputs.push(out_rx);
+            returns.push(spent_tx);
         }
         // Which worker decodes each chunk, in input order (or the read error that ended it).
         let (order_tx, order_rx) = mpsc::channel::<io::Result<usize>>();
@@ -113,15 +125,11 @@ pub fn decode_parallel(
             .name("read".into())
             .spawn_scoped(scope, move || split(reader, first, inputs, order_tx))?;
 
-        let (spent_tx, spent_rx) = mpsc::sync_channel::<Vec<Event>>(QUEUE * workers);
-        std::thread::Builder::new()
-            .name("free".into())
-            .spawn_scoped(scope, move || spent_rx.into_iter().for_each(drop))?;
-
         let mut stats = Stats::default();
         let mut reported = 0;
         for next in order_rx {
-            let Ok(d) = outputs[next?].recv() else {
+            let next = next?;
+            let Ok(d) = outputs[next].recv() else {
                 break;
             };
             progress(d.read.saturating_sub(reported));
@@ -130,7 +138,7 @@ pub fn decode_parallel(
             for ev in &d.events {
                 each(ev);
             }
-            if let Err(mpsc::SendError(events)) = spent_tx.send(d.events) {
+            if let Err(mpsc::SendError(events)) = returns[next].send(d.events) {
                 drop(events);
             }
         }
@@ -187,18 +195,30 @@ fn split(
     send(chunk, worker);
 }
 
-/// A worker: decodes the chunks it is dealt with one decoder, flushed after clean cuts.
-fn decode_chunks(
-    rx: Receiver<Chunk>,
-    tx: SyncSender<Decoded>,
-    triage: Triage,
-    container: Option<String>,
-    source: u32,
-) {
+/// A worker's channels.
+struct Worker {
+    /// Chunks to decode.
+    chunks: Receiver<Chunk>,
+    /// Their events.
+    decoded: SyncSender<Decoded>,
+    /// Batches of this worker's events the correlator is done with, to free.
+    spent: Receiver<Vec<Event>>,
+}
+
+/// A worker: decodes the chunks it is dealt with one decoder, flushed after clean cuts, and
+/// frees the batches handed back (reusing the last one's room for the next batch).
+fn decode_chunks(w: Worker, triage: Triage, container: Option<String>, source: u32) {
     let mut dec = Decoder::with_triage(Box::new(triage));
     dec.set_default_container(container);
-    for chunk in rx {
-        let mut events = Vec::with_capacity(chunk.lines.len() / 2 + 8);
+    let mut room: Option<Vec<Event>> = None;
+    for chunk in w.chunks {
+        for mut spent in w.spent.try_iter() {
+            spent.clear();
+            room = Some(spent);
+        }
+        let mut events = room
+            .take()
+            .unwrap_or_else(|| Vec::with_capacity(chunk.lines.len() / 2 + 8));
         decode_chunk(&mut dec, &chunk, source, &mut |e| events.push(e));
         if chunk.clean {
             dec.finish(&mut |e| events.push(e));
@@ -209,7 +229,7 @@ fn decode_chunks(
             read: chunk.read,
             stats,
         };
-        if tx.send(done).is_err() {
+        if w.decoded.send(done).is_err() {
             return;
         }
     }
