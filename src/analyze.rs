@@ -113,8 +113,9 @@ pub struct Triage {
     text: TextMatcher,
     /// Field conditions of the rules: (field name, pattern).
     fields: Vec<(String, Regex)>,
-    /// Length of the longest key the triage looks for.
-    longest_key: usize,
+    /// Every key the triage looks for, with the index of its pattern in `fields` (`None`: the
+    /// key alone makes the line relevant).
+    keys: Vec<(Vec<u8>, Option<usize>)>,
     cache: crate::event::FastMap<String, bool>,
 }
 
@@ -125,16 +126,21 @@ impl Triage {
     /// A triage for the rules in `rules`.
     pub fn new(rules: &RuleSet) -> Triage {
         let (text, fields) = rules.text_matcher();
-        let longest_key = PROBLEM_KEYS
+        let keys = PROBLEM_KEYS
             .iter()
-            .map(|k| k.len())
-            .chain(fields.iter().map(|(k, _)| k.len()))
-            .max()
-            .unwrap_or(0);
+            .map(|k| (k.to_vec(), None))
+            .chain(
+                fields
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (k, _))| !k.is_empty())
+                    .map(|(i, (k, _))| (k.as_bytes().to_vec(), Some(i))),
+            )
+            .collect();
         Triage {
             text,
             fields,
-            longest_key,
+            keys,
             cache: crate::event::FastMap::default(),
         }
     }
@@ -154,30 +160,31 @@ impl Relevance for Triage {
         if cached == Some(true) {
             return true;
         }
-        // One pass over the keys (`"key":`) of the fields.
+        // One pass over the keys (`"key":`) of the fields: at each `":`, does one of the
+        // wanted keys end there (its last byte first, the cheap reject)?
         let f = p.fields.as_bytes();
         for colon in memchr::memchr_iter(b':', f) {
-            if colon == 0 || f[colon - 1] != b'"' {
+            if colon < 3 || f[colon - 1] != b'"' {
                 continue;
             }
-            // The opening quote, looked for only as far back as the longest wanted key.
-            let from = (colon - 1).saturating_sub(self.longest_key + 1);
-            let Some(open) = f[from..colon - 1].iter().rposition(|&c| c == b'"') else {
-                continue;
-            };
-            let key = &f[from + open + 1..colon - 1];
-            if PROBLEM_KEYS.contains(&key) {
-                return true;
-            }
-            for (name, re) in &self.fields {
-                if name.as_bytes() == key {
-                    // The value is matched as written (a JSON string without its quotes, or
-                    // the bare scalar): close enough to decide; the full decode matches it
-                    // exactly.
-                    match json_value_at(&f[colon..]) {
-                        Some(v) if !re.is_match(v) => {}
-                        _ => return true,
-                    }
+            let last = f[colon - 2];
+            for (key, pattern) in &self.keys {
+                let n = key.len();
+                if key[n - 1] != last
+                    || colon < n + 2
+                    || f[colon - 2 - n] != b'"'
+                    || &f[colon - 1 - n..colon - 1] != key.as_slice()
+                {
+                    continue;
+                }
+                let Some(i) = pattern else {
+                    return true;
+                };
+                // The value is matched as written (a JSON string without its quotes, or the
+                // bare scalar): close enough to decide; the full decode matches it exactly.
+                match json_value_at(&f[colon..]) {
+                    Some(v) if !self.fields[*i].1.is_match(v) => {}
+                    _ => return true,
                 }
             }
         }

@@ -324,27 +324,47 @@ fn is_word_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
 
-/// A fast, non-cryptographic hasher (FNV-1a) for the hot per-line maps keyed by short
-/// strings (egress IDs, messages). Log content cannot choose bucket collisions usefully here:
-/// the maps are bounded and only speed depends on them.
-#[derive(Debug, Clone, Copy)]
+/// A fast, non-cryptographic hasher for the hot per-line maps keyed by short strings (egress
+/// IDs, messages): eight bytes per multiply (the scheme of rustc's `FxHasher`), so a
+/// 25-byte message costs four dependent multiplies instead of one per byte. Log content cannot
+/// choose bucket collisions usefully here: the maps are bounded and only speed depends on them.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Fnv(u64);
 
-impl Default for Fnv {
-    fn default() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
+impl Fnv {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(26) ^ word).wrapping_mul(Self::K);
     }
 }
 
 impl std::hash::Hasher for Fnv {
     fn finish(&self) -> u64 {
-        self.0
+        // Spread the high bits, which the multiply mixes best, into the low ones the table
+        // indexes with.
+        self.0.rotate_left(20)
     }
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
         }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            // The length keeps `ab` and `ab\0` apart.
+            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
     }
 }
 
@@ -404,11 +424,24 @@ mod tests {
     }
 
     #[test]
-    fn fnv_hashes_like_fnv1a() {
-        use std::hash::Hasher;
-        let mut h = Fnv::default();
-        h.write(b"a");
-        assert_eq!(h.finish(), 0xaf63_dc4c_8601_ec8c);
+    fn fast_hash_tells_short_strings_apart() {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let b = BuildHasherDefault::<Fnv>::default();
+        let texts = [
+            "",
+            "a",
+            "ab",
+            "ab\0",
+            "request received",
+            "request validated",
+            "EG_Rj7Yh2WbN5cT",
+            "EG_Rj7Yh2WbN5cU",
+            "12345678",
+            "123456789",
+        ];
+        let hashes: FastSet<u64> = texts.iter().map(|t| b.hash_one(t)).collect();
+        assert_eq!(hashes.len(), texts.len());
+        assert_eq!(b.hash_one("egress"), b.hash_one(String::from("egress")));
     }
 
     #[test]
