@@ -6,7 +6,7 @@
 //! only with the egresses still open. It must not evaluate rules or format output.
 
 use crate::event::{
-    find_egress_id, is_egress_id, Event, FastMap, Level, Origin, Ts, EGRESS_ID_KEYS,
+    find_egress_id, is_egress_id, Event, FastMap, Level, Origin, Shared, Ts, EGRESS_ID_KEYS,
 };
 use serde::Serialize;
 use std::collections::{BTreeSet, VecDeque};
@@ -94,16 +94,25 @@ pub struct Evidence {
     pub origin: Origin,
     pub ts: Option<Ts>,
     pub level: Option<Level>,
-    pub text: String,
+    /// The line as read (shared with the event when it fits the cap).
+    pub text: Shared,
 }
 
 impl Evidence {
     /// Evidence from an event, its text capped.
     pub fn of(ev: &Event) -> Evidence {
+        if !ev.raw.is_empty() && ev.raw.len() <= MAX_EVIDENCE_TEXT {
+            return Evidence {
+                origin: ev.origin,
+                ts: ev.ts,
+                level: ev.level,
+                text: Shared::clone(&ev.raw),
+            };
+        }
         let mut text = if ev.raw.is_empty() {
             ev.message.to_string()
         } else {
-            ev.raw.clone()
+            ev.raw.to_string()
         };
         if text.len() > MAX_EVIDENCE_TEXT {
             let mut cut = MAX_EVIDENCE_TEXT;
@@ -117,7 +126,7 @@ impl Evidence {
             origin: ev.origin,
             ts: ev.ts,
             level: ev.level,
-            text,
+            text: Shared::new(text),
         }
     }
 }
@@ -725,8 +734,9 @@ impl<'m> Correlator<'m> {
         if raw && self.orphan_open {
             if let Some(last) = orphans.last_mut() {
                 if last.text.len() < MAX_EVIDENCE_TEXT {
-                    last.text.push('\n');
-                    last.text.push_str(&ev.message);
+                    let text = Shared::make_mut(&mut last.text);
+                    text.push('\n');
+                    text.push_str(&ev.message);
                 }
                 return;
             }

@@ -389,7 +389,7 @@ impl Decoder {
             Some(ev) => ev,
             None => decode_entry_keep(&p.head, p.join == Join::Proto, self.keep.as_ref()),
         };
-        ev.raw = p.raw.unwrap_or(p.head);
+        ev.raw = crate::event::Shared::new(p.raw.unwrap_or(p.head));
         ev.origin = p.origin;
         ev.container = p.container.or_else(|| self.default_container.clone());
         ev.continuation_lines = p.extra_lines;

@@ -141,7 +141,7 @@ pub struct Event {
     /// Structured fields (last value wins on duplicate keys).
     pub fields: Fields,
     /// The original text of the entry as read (prefixes stripped, continuations joined with `\n`).
-    pub raw: String,
+    pub raw: Shared,
     pub origin: Origin,
     pub format: Option<Format>,
     /// Name of the container/pod/service from a `docker compose` or `kubectl --prefix` prefix.
@@ -177,6 +177,10 @@ impl Event {
         self.field_str("error").unwrap_or_default()
     }
 }
+
+/// Text shared between an event and the evidence that cites it: citing a line costs a
+/// reference count, not a copy.
+pub type Shared = std::sync::Arc<String>;
 
 /// Text of an event that often repeats (logger, caller, message): shared when the decoder
 /// interned it, owned otherwise.
