@@ -515,15 +515,33 @@ pub fn egress_id_of(ev: &Event) -> Option<&str> {
     })
 }
 
+/// An egress ID as a map key, inline: IDs are 15 bytes (`EG_` and 12 alphanumerics, see
+/// `is_egress_id`); the last byte holds the length, so any text up to 15 bytes keys exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct IdKey([u8; 16]);
+
+impl IdKey {
+    fn of(id: &str) -> IdKey {
+        let b = id.as_bytes();
+        let n = b.len().min(15);
+        let mut k = [0u8; 16];
+        k[..n].copy_from_slice(&b[..n]);
+        k[15] = u8::try_from(b.len()).unwrap_or(u8::MAX);
+        IdKey(k)
+    }
+}
+
 /// The correlation state machine. Feed events with [`Correlator::push`]; egresses come out
 /// once they have ended (after a grace of [`GRACE_LINES`]) and at [`Correlator::finish`].
 pub struct Correlator<'m> {
     marker: &'m dyn Marker,
-    open: FastMap<String, Egress>,
+    /// Open egresses by ID. Keys are inline and values boxed, so a lookup's probe stays in a
+    /// compact table instead of striding over whole egresses and key strings.
+    open: FastMap<IdKey, Box<Egress>>,
     anon: Option<Egress>,
     closing: VecDeque<(u64, Egress)>,
     /// IDs in `closing`, to route late lines.
-    closing_ids: FastMap<String, usize>,
+    closing_ids: FastMap<IdKey, usize>,
     closing_base: usize,
     seq: u64,
     scratch: Vec<u16>,
@@ -531,8 +549,8 @@ pub struct Correlator<'m> {
     orphan_open: bool,
     mark_cache: FastMap<String, Vec<u16>>,
     /// IDs of the egresses handed out most recently (bounded by [`RECENT_ENDED`]).
-    recent: VecDeque<String>,
-    recent_set: crate::event::FastSet<String>,
+    recent: VecDeque<IdKey>,
+    recent_set: crate::event::FastSet<IdKey>,
     /// Node and input facts.
     pub global: Global,
 }
@@ -564,7 +582,7 @@ impl<'m> Correlator<'m> {
 
     /// The open egresses (for stall checks).
     pub fn open_egresses(&self) -> impl Iterator<Item = &Egress> {
-        self.open.values().chain(self.anon.iter())
+        self.open.values().map(|e| &**e).chain(self.anon.iter())
     }
 
     /// Takes one event; calls `out` with every egress that has finished.
@@ -623,18 +641,19 @@ impl<'m> Correlator<'m> {
         let id = egress_id_of(ev);
         let lifecycle = !matches!(step, Step::Other | Step::ApiStop);
         match id {
-            Some(id) if self.recent_set.contains(id) => {
+            Some(id) if self.recent_set.contains(&IdKey::of(id)) => {
                 // A late line about an egress already handed out (the pulse reaper, a webhook):
                 // it must not open a second, phantom egress.
                 self.global.late_lines += 1;
             }
             Some(id) => {
-                if let Some(&pos) = self.closing_ids.get(id) {
+                let key = IdKey::of(id);
+                if let Some(&pos) = self.closing_ids.get(&key) {
                     if let Some((_, e)) = self.closing.get_mut(pos - self.closing_base) {
                         apply(e, ev, step, &scratch, server);
                     }
                 } else {
-                    let e = match self.open.get_mut(id) {
+                    let e = match self.open.get_mut(&key) {
                         Some(e) => e,
                         None => {
                             self.global.egresses += 1;
@@ -642,13 +661,13 @@ impl<'m> Correlator<'m> {
                                 id: Some(id.to_string()),
                                 ..Egress::default()
                             };
-                            self.open.entry(id.to_string()).or_insert(e)
+                            self.open.entry(key).or_insert(Box::new(e))
                         }
                     };
                     apply(e, ev, step, &scratch, server);
                     if e.status.is_terminal() {
-                        if let Some(done) = self.open.remove(id) {
-                            self.close(done);
+                        if let Some(done) = self.open.remove(&key) {
+                            self.close(*done);
                         }
                     }
                 }
@@ -693,8 +712,9 @@ impl<'m> Correlator<'m> {
 
     /// Remembers a handed-out egress ID (bounded), so late lines about it are recognised.
     fn remember_ended(&mut self, id: &str) {
-        if self.recent_set.insert(id.to_string()) {
-            self.recent.push_back(id.to_string());
+        let key = IdKey::of(id);
+        if self.recent_set.insert(key) {
+            self.recent.push_back(key);
             if self.recent.len() > RECENT_ENDED {
                 if let Some(old) = self.recent.pop_front() {
                     self.recent_set.remove(&old);
@@ -747,7 +767,7 @@ impl<'m> Correlator<'m> {
     fn close(&mut self, e: Egress) {
         if let Some(id) = &e.id {
             self.closing_ids
-                .insert(id.clone(), self.closing_base + self.closing.len());
+                .insert(IdKey::of(id), self.closing_base + self.closing.len());
         }
         self.closing.push_back((self.seq + GRACE_LINES, e));
     }
@@ -763,7 +783,7 @@ impl<'m> Correlator<'m> {
             };
             self.closing_base += 1;
             if let Some(id) = &e.id {
-                self.closing_ids.remove(id);
+                self.closing_ids.remove(&IdKey::of(id));
                 self.remember_ended(id);
             }
             out(e);
@@ -779,18 +799,18 @@ impl<'m> Correlator<'m> {
     /// Removes and returns open egresses whose last line is older than `cutoff` (follow mode
     /// eviction of egresses that never ended).
     pub fn evict_idle(&mut self, cutoff: Ts) -> Vec<Egress> {
-        let stale: Vec<String> = self
+        let stale: Vec<IdKey> = self
             .open
             .iter()
             .filter(|(_, e)| e.t.last.is_some_and(|l| l < cutoff))
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| *k)
             .collect();
         stale
             .into_iter()
             .filter_map(|k| self.open.remove(&k))
             .map(|mut e| {
                 e.open_at_end = true;
-                e
+                *e
             })
             .collect()
     }
@@ -843,7 +863,7 @@ impl<'m> Correlator<'m> {
     /// Ends the input: every egress still held comes out, open ones marked `open_at_end`.
     pub fn finish(&mut self, out: &mut dyn FnMut(Egress)) {
         self.release(true, out);
-        let mut rest: Vec<Egress> = self.open.drain().map(|(_, e)| e).collect();
+        let mut rest: Vec<Egress> = self.open.drain().map(|(_, e)| *e).collect();
         rest.extend(self.anon.take());
         if self.global.egresses == 0 {
             if let Some(e) = self.orphan_egress() {

@@ -154,8 +154,8 @@ impl Event {
     /// Reads one word of each heap part the correlator looks at (fields, raw text), so a
     /// caller can have them fetched into the cache ahead of use; returns a value to sink.
     pub fn touch(&self) -> usize {
-        let field = self.fields.0.first().map_or(0, |(k, _)| k.len());
-        field ^ self.raw.len()
+        let fields = self.fields.0.iter().fold(0, |n, (k, _)| n ^ k.len());
+        fields ^ self.raw.len()
     }
 
     /// A field as text: strings as they are, numbers and booleans printed; `None` when absent or null.

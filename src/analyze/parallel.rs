@@ -16,6 +16,8 @@ const CHUNK: usize = 256 * 1024;
 /// stack trace) the chunk is cut anyway and the next one goes to the same worker, whose
 /// decoder carries on where it stopped.
 const CUT_SEARCH: usize = 64;
+/// Events whose parts the correlating thread fetches ahead of correlating them.
+const AHEAD: usize = 16;
 /// Chunks queued per worker, and decoded batches waiting per worker.
 const QUEUE: usize = 2;
 
@@ -136,12 +138,17 @@ pub fn decode_parallel(
             reported = d.read;
             stats.merge(&d.stats);
             // Events were built on another core: the correlator's first look at each one
-            // waits on memory. A tight pass touching every event's heap parts first lets the
-            // processor fetch many of them at once.
-            std::hint::black_box(d.events.iter().fold(0, |n, ev| n ^ ev.touch()));
-            for ev in &d.events {
+            // waits on memory. Touching the heap parts of the next few events in one tight
+            // pass, ahead of correlating them, lets the processor fetch many at once.
+            let mut sink = 0;
+            for (i, ev) in d.events.iter().enumerate() {
+                if i % AHEAD == 0 {
+                    let next = d.events.iter().skip(i).take(2 * AHEAD);
+                    sink ^= next.fold(0, |n, ev| n ^ ev.touch());
+                }
                 each(ev);
             }
+            std::hint::black_box(sink);
             if let Err(mpsc::SendError(events)) = returns[next].send(d.events) {
                 drop(events);
             }
