@@ -595,7 +595,7 @@ pub fn peek(t: &str) -> Option<Peek<'_>> {
         tail = after.unwrap_or("");
         if after.is_some_and(|f| f.starts_with('{'))
             && !logger.starts_with('{')
-            && !msg.contains('{')
+            && memchr::memchr(b'{', msg.as_bytes()).is_none()
         {
             head = Some((ts, trim(logger), trim(caller)));
         }

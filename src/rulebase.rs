@@ -304,9 +304,8 @@ pub struct Rule {
     pub tests: Vec<RuleTest>,
     /// File the rule came from (`rules/x.toml` or a user path).
     pub file: String,
-    /// The `[when]` table as written.
-    pub when_text: String,
-    /// The whole rule file, for `rules show`.
+    /// The whole rule file, for `rules show` (for built-in rules loaded to analyse logs: their
+    /// lean JSON form, without examples).
     pub source_text: String,
     /// Status codes the rule is about (for `explain 412`).
     pub codes: Vec<i64>,
@@ -543,17 +542,21 @@ impl RuleSet {
     }
 
     fn load_with(extra: Option<&Path>, lean: bool) -> Result<RuleSet, Vec<RuleError>> {
-        let mut files: Vec<(String, String)> = embedded::EMBEDDED
+        let mut files: Vec<(String, file::Text)> = embedded::EMBEDDED
             .iter()
-            .map(|(n, t)| {
-                let t = if lean { without_tests(t) } else { t };
-                (format!("rules/{n}"), t.to_string())
+            .map(|(n, toml, json)| {
+                let text = match (lean, json) {
+                    (true, Some(json)) => file::Text::LeanJson(json),
+                    (true, None) => file::Text::Toml(without_tests(toml).to_string()),
+                    (false, _) => file::Text::Toml((*toml).to_string()),
+                };
+                (format!("rules/{n}"), text)
             })
             .collect();
         let mut errors = Vec::new();
         if let Some(dir) = extra {
             match read_dir_rules(dir) {
-                Ok(user) => files.extend(user),
+                Ok(user) => files.extend(user.into_iter().map(|(n, t)| (n, file::Text::Toml(t)))),
                 Err(e) => errors.push(e),
             }
         }
@@ -577,12 +580,16 @@ impl RuleSet {
     /// Compiles rules from `(file name, TOML text)` pairs; later files replace earlier ones
     /// with the same id.
     pub fn from_texts(files: &[(String, String)]) -> Result<RuleSet, Vec<RuleError>> {
-        RuleSet::from_texts_checked(files, |_| true)
+        let files: Vec<(String, file::Text)> = files
+            .iter()
+            .map(|(n, t)| (n.clone(), file::Text::Toml(t.clone())))
+            .collect();
+        RuleSet::from_texts_checked(&files, |_| true)
     }
 
     /// [`RuleSet::from_texts`], checking the patterns of the files `check` names.
     fn from_texts_checked(
-        files: &[(String, String)],
+        files: &[(String, file::Text)],
         check: impl Fn(&str) -> bool,
     ) -> Result<RuleSet, Vec<RuleError>> {
         let mut errors = Vec::new();
@@ -668,7 +675,6 @@ impl RuleSet {
                 explain: p.explain,
                 tests: p.tests,
                 file: p.file,
-                when_text: p.when_text,
                 source_text: p.source_text,
                 codes: cond.code.clone(),
                 texts: p.texts,

@@ -28,7 +28,7 @@ struct RuleFile {
     tests: Vec<TestFile>,
 }
 
-#[derive(Deserialize, Default, serde::Serialize)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct WhenFile {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -71,7 +71,7 @@ struct WhenFile {
     stall: Vec<String>,
 }
 
-#[derive(Deserialize, serde::Serialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BetweenFile {
     from: String,
@@ -82,7 +82,7 @@ struct BetweenFile {
     max: Option<String>,
 }
 
-#[derive(Deserialize, serde::Serialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CountFile {
     pattern: String,
@@ -122,7 +122,6 @@ pub(super) struct Parsed {
     pub explain: Explain,
     pub tests: Vec<RuleTest>,
     pub file: String,
-    pub when_text: String,
     pub source_text: String,
     pub texts: Vec<String>,
     pub cond: Cond,
@@ -154,12 +153,20 @@ pub fn parse_duration(s: &str) -> Option<f64> {
     (v.is_finite() && v >= 0.0).then_some(v * mult)
 }
 
+/// The text of a rule file.
+pub(crate) enum Text {
+    /// As written.
+    Toml(String),
+    /// A built-in rule without its `[[test]]` examples, turned into JSON by `build.rs`.
+    LeanJson(&'static str),
+}
+
 /// Parses and validates one rule file. `check_patterns` is false only for the built-in rules
 /// loaded without their examples: the test suite checks their patterns and examples, and
 /// checking the patterns again costs most of a paste's run.
 pub(super) fn parse(
     file: &str,
-    text: &str,
+    text: &Text,
     check_patterns: bool,
 ) -> Result<Parsed, Vec<RuleError>> {
     let check_pattern = |p: &str| {
@@ -174,16 +181,21 @@ pub(super) fn parse(
         field: field.to_string(),
         message,
     };
-    let rf: RuleFile = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-        let msg = e.message().trim().to_string();
-        vec![err(
-            &line.map_or(String::new(), |l| format!("line {l}")),
-            msg,
-        )]
-    })?;
+    let rf: RuleFile = match text {
+        Text::Toml(text) => toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let msg = e.message().trim().to_string();
+            vec![err(
+                &line.map_or(String::new(), |l| format!("line {l}")),
+                msg,
+            )]
+        })?,
+        Text::LeanJson(json) => {
+            serde_json::from_str(json).map_err(|e| vec![err("", e.to_string())])?
+        }
+    };
     let mut errors = Vec::new();
     let stem = std::path::Path::new(file)
         .file_stem()
@@ -486,7 +498,6 @@ pub(super) fn parse(
     if !errors.is_empty() {
         return Err(errors);
     }
-    let when_text = toml::to_string(&rf.when).unwrap_or_default();
     Ok(Parsed {
         id: rf.id,
         title: rf.title,
@@ -503,8 +514,10 @@ pub(super) fn parse(
         },
         tests,
         file: file.to_string(),
-        when_text,
-        source_text: text.to_string(),
+        source_text: match text {
+            Text::Toml(t) => t.clone(),
+            Text::LeanJson(j) => (*j).to_string(),
+        },
         texts,
         seen: rf.when.seen,
         seen_any: rf.when.seen_any,
