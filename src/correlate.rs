@@ -126,7 +126,7 @@ impl Evidence {
             origin: ev.origin,
             ts: ev.ts,
             level: ev.level,
-            text: Shared::new(text),
+            text: text.into(),
         }
     }
 }
@@ -754,9 +754,7 @@ impl<'m> Correlator<'m> {
         if raw && self.orphan_open {
             if let Some(last) = orphans.last_mut() {
                 if last.text.len() < MAX_EVIDENCE_TEXT {
-                    let text = Shared::make_mut(&mut last.text);
-                    text.push('\n');
-                    text.push_str(&ev.message);
+                    last.text = format!("{}\n{}", last.text, ev.message).into();
                 }
                 return;
             }

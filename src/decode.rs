@@ -94,7 +94,8 @@ enum Join {
 struct Pending {
     /// The entry already decoded from its peek (usual console lines); `None`: decode `head`.
     decoded: Option<Event>,
-    head: String,
+    /// The line (capped), shared with the event it becomes: one allocation for both.
+    head: crate::event::Shared,
     /// The entry as read, with continuation lines; `None` while it equals `head`.
     raw: Option<String>,
     origin: Origin,
@@ -312,7 +313,7 @@ impl Decoder {
             {
                 if p.extra_lines < MAX_JOINED_LINES {
                     let line = body.trim_end();
-                    let raw = p.raw.get_or_insert_with(|| p.head.clone());
+                    let raw = p.raw.get_or_insert_with(|| p.head.to_string());
                     raw.push('\n');
                     push_capped(raw, line);
                 }
@@ -355,8 +356,7 @@ impl Decoder {
         } else {
             Join::Entry
         };
-        let mut head = String::with_capacity(trimmed.len());
-        push_capped(&mut head, trimmed);
+        let head = crate::event::Shared::from(capped(trimmed, MAX_ENTRY_BYTES));
         self.pending = Some(Pending {
             decoded: decoded.filter(|_| join == Join::Entry),
             raw: None,
@@ -389,7 +389,10 @@ impl Decoder {
             Some(ev) => ev,
             None => decode_entry_keep(&p.head, p.join == Join::Proto, self.keep.as_ref()),
         };
-        ev.raw = crate::event::Shared::new(p.raw.unwrap_or(p.head));
+        ev.raw = match p.raw {
+            Some(raw) => raw.into(),
+            None => p.head,
+        };
         ev.origin = p.origin;
         ev.container = p.container.or_else(|| self.default_container.clone());
         ev.continuation_lines = p.extra_lines;
@@ -405,11 +408,13 @@ impl Decoder {
 fn append(p: &mut Pending, line: &str, sep: &str) {
     p.extra_lines += 1;
     if p.head.len() < MAX_ENTRY_BYTES {
-        let raw = p.raw.get_or_insert_with(|| p.head.clone());
+        let raw = p.raw.get_or_insert_with(|| p.head.to_string());
         raw.push('\n');
         push_capped(raw, line);
-        p.head.push_str(sep);
-        push_capped(&mut p.head, line);
+        let mut head = p.head.to_string();
+        head.push_str(sep);
+        push_capped(&mut head, line);
+        p.head = head.into();
     }
 }
 
@@ -418,16 +423,19 @@ fn push_capped(s: &mut String, add: &str) {
 }
 
 fn push_capped_to(s: &mut String, add: &str, cap: usize) {
-    let room = cap.saturating_sub(s.len());
-    if add.len() <= room {
-        s.push_str(add);
-    } else {
-        let mut cut = room;
-        while cut > 0 && !add.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.push_str(&add[..cut]);
+    s.push_str(capped(add, cap.saturating_sub(s.len())));
+}
+
+/// The longest start of `s` that fits in `room` bytes, cut on a character boundary.
+fn capped(s: &str, room: usize) -> &str {
+    if s.len() <= room {
+        return s;
     }
+    let mut cut = room;
+    while cut > 0 && !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &s[..cut]
 }
 
 fn is_fence(t: &str) -> bool {

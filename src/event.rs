@@ -187,7 +187,7 @@ impl Event {
 
 /// Text shared between an event and the evidence that cites it: citing a line costs a
 /// reference count, not a copy.
-pub type Shared = std::sync::Arc<String>;
+pub type Shared = std::sync::Arc<str>;
 
 /// Text of an event that often repeats (logger, caller, message): shared when the decoder
 /// interned it, owned otherwise.
