@@ -848,6 +848,18 @@ struct ZapHeader {
 }
 
 impl ZapHeader {
+    /// Where the value of header key `key` goes; `None` for every other key.
+    fn slot(&mut self, key: &str) -> Option<&mut Option<Value>> {
+        Some(match key {
+            "level" => &mut self.level,
+            "ts" => &mut self.ts,
+            "logger" => &mut self.logger,
+            "caller" => &mut self.caller,
+            "msg" => &mut self.msg,
+            _ => return None,
+        })
+    }
+
     /// Fills the event: header values of the wrong type are dropped.
     fn apply(self, ev: &mut Event, fields: Fields) {
         let text = |v: Option<Value>| match v {
@@ -897,25 +909,13 @@ fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
         fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Zap, A::Error> {
             let mut z = Zap::default();
             while let Some(Key(k)) = m.next_key::<Key<'de>>()? {
-                let h = &mut z.header;
-                let slot = match k.as_ref() {
-                    "level" => &mut h.level,
-                    "ts" => &mut h.ts,
-                    "logger" => &mut h.logger,
-                    "caller" => &mut h.caller,
-                    "msg" => &mut h.msg,
-                    "stacktrace" => {
-                        m.next_value::<serde::de::IgnoredAny>()?;
-                        continue;
-                    }
-                    key => {
-                        if let Some((k, v)) = self.0.value(key, &mut m)? {
-                            z.fields.insert(k, v);
-                        }
-                        continue;
-                    }
-                };
-                *slot = Some(m.next_value()?);
+                if let Some(slot) = z.header.slot(&k) {
+                    *slot = Some(m.next_value()?);
+                } else if k == "stacktrace" {
+                    m.next_value::<serde::de::IgnoredAny>()?;
+                } else if let Some((k, v)) = self.0.value(&k, &mut m)? {
+                    z.fields.insert(k, v);
+                }
             }
             Ok(z)
         }
@@ -924,29 +924,18 @@ fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
     let mut z = Zap::default();
     let mut numbers_ok = true;
     let read = flat::scan(t, &mut |k, v| {
-        let h = &mut z.header;
-        let slot = match k {
-            "level" => &mut h.level,
-            "ts" => &mut h.ts,
-            "logger" => &mut h.logger,
-            "caller" => &mut h.caller,
-            "msg" => &mut h.msg,
-            "stacktrace" => return,
-            _ => {
-                if let Some(k) = keep.key(k) {
-                    match v.to_value() {
-                        Some(v) => {
-                            z.fields.insert(k, v);
-                        }
-                        None => numbers_ok = false,
-                    }
-                }
-                return;
+        if let Some(slot) = z.header.slot(k) {
+            match v.to_value() {
+                Some(v) => *slot = Some(v),
+                None => numbers_ok = false,
             }
-        };
-        match v.to_value() {
-            Some(v) => *slot = Some(v),
-            None => numbers_ok = false,
+        } else if let Some(key) = keep.key(k).filter(|_| k != "stacktrace") {
+            match v.to_value() {
+                Some(v) => {
+                    z.fields.insert(key, v);
+                }
+                None => numbers_ok = false,
+            }
         }
     });
     if read && numbers_ok {
