@@ -1,6 +1,7 @@
 //! The fast path for the usual structured fields: one flat JSON object whose keys and string
 //! values have no escapes. It reads only such objects and hands anything else (nesting,
 //! escapes, control characters, malformed text) back to serde_json, so the two always agree.
+//! It reads syntax only: which fields to keep, and what they mean, is the decoder's business.
 
 use serde_json::Value;
 
