@@ -517,6 +517,8 @@ pub fn egress_id_of(ev: &Event) -> Option<&str> {
 
 /// An egress ID as a map key, inline: IDs are 15 bytes (`EG_` and 12 alphanumerics, see
 /// `is_egress_id`); the last byte holds the length, so any text up to 15 bytes keys exactly.
+/// (`egress_id_of` only returns such IDs; longer texts would share a key when their first 15
+/// bytes and length agree.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct IdKey([u8; 16]);
 

@@ -96,6 +96,9 @@ struct Pending {
     decoded: Option<Event>,
     /// The line (capped), shared with the event it becomes: one allocation for both.
     head: crate::event::Shared,
+    /// `head` with the lines of a wrapped JSON object or a protobuf dump joined to it (what
+    /// is decoded); `None` while nothing is joined.
+    joined: Option<String>,
     /// The entry as read, with continuation lines; `None` while it equals `head`.
     raw: Option<String>,
     origin: Origin,
@@ -298,7 +301,7 @@ impl Decoder {
             if p.join == Join::OpenJson && !starts_new_entry(body.trim()) {
                 append(p, body.trim(), " ");
                 self.stats.continuation += 1;
-                if json_balance(&p.head) <= 0 || p.extra_lines >= MAX_JOINED_LINES {
+                if json_balance(p.text()) <= 0 || p.extra_lines >= MAX_JOINED_LINES {
                     self.flush(out);
                 }
                 return;
@@ -359,6 +362,7 @@ impl Decoder {
         let head = crate::event::Shared::from(capped(trimmed, MAX_ENTRY_BYTES));
         self.pending = Some(Pending {
             decoded: decoded.filter(|_| join == Join::Entry),
+            joined: None,
             raw: None,
             head,
             origin,
@@ -387,7 +391,7 @@ impl Decoder {
         };
         let mut ev = match p.decoded {
             Some(ev) => ev,
-            None => decode_entry_keep(&p.head, p.join == Join::Proto, self.keep.as_ref()),
+            None => decode_entry_keep(p.text(), p.join == Join::Proto, self.keep.as_ref()),
         };
         ev.raw = match p.raw {
             Some(raw) => raw.into(),
@@ -405,16 +409,22 @@ impl Decoder {
     }
 }
 
+impl Pending {
+    /// The text to decode: the line, with any joined lines.
+    fn text(&self) -> &str {
+        self.joined.as_deref().unwrap_or(&self.head)
+    }
+}
+
 fn append(p: &mut Pending, line: &str, sep: &str) {
     p.extra_lines += 1;
-    if p.head.len() < MAX_ENTRY_BYTES {
+    if p.text().len() < MAX_ENTRY_BYTES {
         let raw = p.raw.get_or_insert_with(|| p.head.to_string());
         raw.push('\n');
         push_capped(raw, line);
-        let mut head = p.head.to_string();
-        head.push_str(sep);
-        push_capped(&mut head, line);
-        p.head = head.into();
+        let joined = p.joined.get_or_insert_with(|| p.head.to_string());
+        joined.push_str(sep);
+        push_capped(joined, line);
     }
 }
 

@@ -340,9 +340,9 @@ fn is_word_byte(c: u8) -> bool {
 /// 25-byte message costs four dependent multiplies instead of one per byte. Log content cannot
 /// choose bucket collisions usefully here: the maps are bounded and only speed depends on them.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Fnv(u64);
+pub struct FastHasher(u64);
 
-impl Fnv {
+impl FastHasher {
     const K: u64 = 0xf135_7aea_2e62_a9c5;
 
     fn add(&mut self, word: u64) {
@@ -350,7 +350,7 @@ impl Fnv {
     }
 }
 
-impl std::hash::Hasher for Fnv {
+impl std::hash::Hasher for FastHasher {
     fn finish(&self) -> u64 {
         // Spread the high bits, which the multiply mixes best, into the low ones the table
         // indexes with.
@@ -379,11 +379,11 @@ impl std::hash::Hasher for Fnv {
     }
 }
 
-/// A `HashMap` with the [`Fnv`] hasher.
-pub type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<Fnv>>;
+/// A `HashMap` with the [`FastHasher`] hasher.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
 
-/// A `HashSet` with the [`Fnv`] hasher.
-pub type FastSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<Fnv>>;
+/// A `HashSet` with the [`FastHasher`] hasher.
+pub type FastSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<FastHasher>>;
 
 #[cfg(test)]
 mod tests {
@@ -437,7 +437,7 @@ mod tests {
     #[test]
     fn fast_hash_tells_short_strings_apart() {
         use std::hash::{BuildHasher, BuildHasherDefault};
-        let b = BuildHasherDefault::<Fnv>::default();
+        let b = BuildHasherDefault::<FastHasher>::default();
         let texts = [
             "",
             "a",

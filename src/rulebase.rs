@@ -542,24 +542,26 @@ impl RuleSet {
     }
 
     fn load_with(extra: Option<&Path>, lean: bool) -> Result<RuleSet, Vec<RuleError>> {
-        let mut files: Vec<(String, file::Text)> = embedded::EMBEDDED
-            .iter()
-            .map(|(n, toml, json)| {
-                let text = match (lean, json) {
-                    (true, Some(json)) => file::Text::LeanJson(json),
-                    (true, None) => file::Text::Toml(without_tests(toml).to_string()),
-                    (false, _) => file::Text::Toml((*toml).to_string()),
-                };
-                (format!("rules/{n}"), text)
-            })
-            .collect();
         let mut errors = Vec::new();
-        if let Some(dir) = extra {
-            match read_dir_rules(dir) {
-                Ok(user) => files.extend(user.into_iter().map(|(n, t)| (n, file::Text::Toml(t)))),
-                Err(e) => errors.push(e),
+        let user = match extra.map(read_dir_rules) {
+            Some(Ok(user)) => user,
+            Some(Err(e)) => {
+                errors.push(e);
+                Vec::new()
             }
-        }
+            None => Vec::new(),
+        };
+        let builtin = embedded::EMBEDDED.iter().map(|(n, toml, json)| {
+            let text = match (lean, json) {
+                (true, Some(json)) => file::Text::LeanJson(json),
+                (true, None) => file::Text::Toml(without_tests(toml)),
+                (false, _) => file::Text::Toml(toml),
+            };
+            (format!("rules/{n}"), text)
+        });
+        let files: Vec<(String, file::Text)> = builtin
+            .chain(user.iter().map(|(n, t)| (n.clone(), file::Text::Toml(t))))
+            .collect();
         let set = RuleSet::from_texts_checked(&files, |name| !lean || !name.starts_with("rules/"));
         match set {
             Ok(s) if errors.is_empty() => Ok(s),
@@ -582,14 +584,14 @@ impl RuleSet {
     pub fn from_texts(files: &[(String, String)]) -> Result<RuleSet, Vec<RuleError>> {
         let files: Vec<(String, file::Text)> = files
             .iter()
-            .map(|(n, t)| (n.clone(), file::Text::Toml(t.clone())))
+            .map(|(n, t)| (n.clone(), file::Text::Toml(t)))
             .collect();
         RuleSet::from_texts_checked(&files, |_| true)
     }
 
     /// [`RuleSet::from_texts`], checking the patterns of the files `check` names.
     fn from_texts_checked(
-        files: &[(String, file::Text)],
+        files: &[(String, file::Text<'_>)],
         check: impl Fn(&str) -> bool,
     ) -> Result<RuleSet, Vec<RuleError>> {
         let mut errors = Vec::new();

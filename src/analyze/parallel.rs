@@ -143,8 +143,8 @@ pub fn decode_parallel(
             let mut sink = 0;
             for (i, ev) in d.events.iter().enumerate() {
                 if i % AHEAD == 0 {
-                    let next = d.events.iter().skip(i).take(2 * AHEAD);
-                    sink ^= next.fold(0, |n, ev| n ^ ev.touch());
+                    let window = d.events.iter().skip(i).take(2 * AHEAD);
+                    sink ^= window.fold(0, |n, ev| n ^ ev.touch());
                 }
                 each(ev);
             }

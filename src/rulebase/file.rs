@@ -154,11 +154,11 @@ pub fn parse_duration(s: &str) -> Option<f64> {
 }
 
 /// The text of a rule file.
-pub(crate) enum Text {
+pub(crate) enum Text<'a> {
     /// As written.
-    Toml(String),
+    Toml(&'a str),
     /// A built-in rule without its `[[test]]` examples, turned into JSON by `build.rs`.
-    LeanJson(&'static str),
+    LeanJson(&'a str),
 }
 
 /// Parses and validates one rule file. `check_patterns` is false only for the built-in rules
@@ -166,7 +166,7 @@ pub(crate) enum Text {
 /// checking the patterns again costs most of a paste's run.
 pub(super) fn parse(
     file: &str,
-    text: &Text,
+    text: &Text<'_>,
     check_patterns: bool,
 ) -> Result<Parsed, Vec<RuleError>> {
     let check_pattern = |p: &str| {
@@ -515,8 +515,7 @@ pub(super) fn parse(
         tests,
         file: file.to_string(),
         source_text: match text {
-            Text::Toml(t) => t.clone(),
-            Text::LeanJson(j) => (*j).to_string(),
+            Text::Toml(t) | Text::LeanJson(t) => (*t).to_string(),
         },
         texts,
         seen: rf.when.seen,
