@@ -495,3 +495,52 @@ fn repeated_texts_are_shared() {
     assert!(matches!(intern(&long), Text::Owned(ref s) if *s == long));
     assert_eq!(intern_owned("handler ready".into()), "handler ready");
 }
+
+#[test]
+fn flat_json_lines_decode_as_the_full_parse() {
+    let keep = KeepFields::new(vec!["clusterID".into()]);
+    let lines = [
+        r#"{"level":"info","ts":1764064931.881,"logger":"egress","caller":"server/server_rpc.go:76","msg":"request validated","nodeID":"NE_1","clusterID":"","egressID":"EG_Rj7Yh2WbN5cT","extra":7}"#,
+        r#"{"level":"warn","ts":1764064931,"msg":"x","msg":"last wins","error":"boom","error":"again","code":412,"ok":true,"n":null}"#,
+        r#"{"level":"error","ts":"2026-11-25T08:00:01.5Z","msg":"with stack","stacktrace":"goroutine 1","details":"d é"}"#,
+        r#"{"level":"info","ts":1.5e9,"msg":"big","egressID":"EG_Rj7Yh2WbN5cT","count":123456789012345678901234567890}"#,
+        r#"{"level":"info","ts":1,"msg":"nested","request":{"RoomComposite":{"room_name":"r"}},"egressID":"EG_Rj7Yh2WbN5cT"}"#,
+        r#"{"level":"info","ts":1,"msg":"escaped \"quote\"","egressID":"EG_Rj7Yh2WbN5cT"}"#,
+        r#"{"level":"info","ts":1e999,"msg":"out of range"}"#,
+    ];
+    for line in lines {
+        let full = decode_entry_keep(line, false, None);
+        let fast = decode_entry_keep(line, false, Some(&keep));
+        assert_eq!(
+            (
+                &fast.level,
+                &fast.ts,
+                &fast.logger,
+                &fast.caller,
+                &fast.message,
+                &fast.format
+            ),
+            (
+                &full.level,
+                &full.ts,
+                &full.logger,
+                &full.caller,
+                &full.message,
+                &full.format
+            ),
+            "{line}"
+        );
+        for (k, v) in fast.fields.iter() {
+            if k != "request" {
+                assert_eq!(full.fields.get(k), Some(v), "{line}: {k}");
+            }
+        }
+        for (k, _) in full.fields.iter() {
+            assert_eq!(
+                fast.fields.contains_key(k),
+                keep.key(k).is_some() && k != "stacktrace",
+                "{line}: {k}"
+            );
+        }
+    }
+}
