@@ -116,8 +116,16 @@ pub struct Triage {
     /// Every key the triage looks for, with the index of its pattern in `fields` (`None`: the
     /// key alone makes the line relevant).
     keys: Vec<(Vec<u8>, Option<usize>)>,
+    /// For each byte, the keys in `keys` that end with it: at a `":` only those are compared.
+    by_last: Vec<Vec<usize>>,
+    /// Per pattern in `fields`: the last value it was matched against and the verdict (field
+    /// values such as `"clusterID": ""` repeat on every line).
+    memo: Vec<Option<(Vec<u8>, bool)>>,
     cache: crate::event::FastMap<String, bool>,
 }
+
+/// Longest field value [`Triage`] remembers its verdict for (longer ones are rarely repeated).
+const MEMO_VALUE: usize = 64;
 
 /// Fields whose presence makes a line worth decoding.
 const PROBLEM_KEYS: [&[u8]; 4] = [b"error", b"reason", b"details", b"endReason"];
@@ -136,11 +144,19 @@ impl Triage {
                     .filter(|(_, (k, _))| !k.is_empty())
                     .map(|(i, (k, _))| (k.as_bytes().to_vec(), Some(i))),
             )
-            .collect();
+            .collect::<Vec<_>>();
+        let mut by_last = vec![Vec::new(); 256];
+        for (i, (k, _)) in keys.iter().enumerate() {
+            if let Some(&last) = k.last() {
+                by_last[usize::from(last)].push(i);
+            }
+        }
         Triage {
+            memo: vec![None; fields.len()],
             text,
             fields,
             keys,
+            by_last,
             cache: crate::event::FastMap::default(),
         }
     }
@@ -167,24 +183,35 @@ impl Relevance for Triage {
             if colon < 3 || f[colon - 1] != b'"' {
                 continue;
             }
-            let last = f[colon - 2];
-            for (key, pattern) in &self.keys {
+            for &k in &self.by_last[usize::from(f[colon - 2])] {
+                let (key, pattern) = &self.keys[k];
                 let n = key.len();
-                if key[n - 1] != last
-                    || colon < n + 2
+                if colon < n + 2
                     || f[colon - 2 - n] != b'"'
                     || &f[colon - 1 - n..colon - 1] != key.as_slice()
                 {
                     continue;
                 }
-                let Some(i) = pattern else {
+                let Some(i) = *pattern else {
                     return true;
                 };
                 // The value is matched as written (a JSON string without its quotes, or the
                 // bare scalar): close enough to decide; the full decode matches it exactly.
-                match json_value_at(&f[colon..]) {
-                    Some(v) if !self.fields[*i].1.is_match(v) => {}
-                    _ => return true,
+                let Some(v) = json_value_at(&f[colon..]) else {
+                    return true;
+                };
+                let hit = match &self.memo[i] {
+                    Some((last, hit)) if last.as_slice() == v => *hit,
+                    _ => {
+                        let hit = self.fields[i].1.is_match(v);
+                        if v.len() <= MEMO_VALUE {
+                            self.memo[i] = Some((v.to_vec(), hit));
+                        }
+                        hit
+                    }
+                };
+                if hit {
+                    return true;
                 }
             }
         }

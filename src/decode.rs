@@ -12,6 +12,7 @@ pub mod grammar;
 pub mod prefix;
 
 use crate::event::{Event, FieldKey, Fields, Format, Level, Origin, Text, Ts};
+use flat::Flat;
 use serde_json::{Map, Value};
 
 /// Most continuation lines joined to one entry; the rest are counted, not kept.
@@ -894,6 +895,71 @@ impl ZapHeader {
     }
 }
 
+/// [`ZapHeader`] as the flat reader finds it: values borrowed from the line, so the header
+/// costs no allocation beyond the texts the event keeps (and none for interned ones).
+#[derive(Default)]
+struct FlatHeader<'a> {
+    level: Option<Flat<'a>>,
+    ts: Option<Flat<'a>>,
+    logger: Option<Flat<'a>>,
+    caller: Option<Flat<'a>>,
+    msg: Option<Flat<'a>>,
+}
+
+impl<'a> FlatHeader<'a> {
+    fn slot(&mut self, key: &str) -> Option<&mut Option<Flat<'a>>> {
+        Some(match key {
+            "level" => &mut self.level,
+            "ts" => &mut self.ts,
+            "logger" => &mut self.logger,
+            "caller" => &mut self.caller,
+            "msg" => &mut self.msg,
+            _ => return None,
+        })
+    }
+
+    /// False when a header number is one serde_json refuses (out of the `f64` range), so the
+    /// line goes the general way and is judged the same.
+    fn numbers_ok(&self) -> bool {
+        [self.level, self.ts, self.logger, self.caller, self.msg]
+            .iter()
+            .all(|v| match v {
+                Some(Flat::Num(n)) => n.parse::<f64>().is_ok_and(f64::is_finite),
+                _ => true,
+            })
+    }
+
+    /// What [`ZapHeader::apply`] makes of the same values.
+    fn apply(self, ev: &mut Event, fields: Fields) {
+        let text = |v: Option<Flat<'a>>| match v {
+            Some(Flat::Str(s)) => Some(s),
+            _ => None,
+        };
+        ev.format = Some(Format::Json);
+        if let Some(l) = text(self.level) {
+            ev.level = Level::parse(l);
+        }
+        ev.ts = match self.ts {
+            Some(Flat::Num(n)) => n
+                .parse::<f64>()
+                .ok()
+                .map(|f| Ts((f * 1_000_000.0).round() as i64)),
+            Some(Flat::Str(s)) => grammar::timestamp(s).ok().map(|(_, ts)| ts),
+            _ => None,
+        };
+        if let Some(s) = text(self.logger) {
+            ev.logger = Some(intern(s));
+        }
+        if let Some(s) = text(self.caller) {
+            ev.caller = Some(intern(s));
+        }
+        if let Some(m) = text(self.msg) {
+            ev.message = intern(m);
+        }
+        ev.fields = fields;
+    }
+}
+
 /// A zap JSON line, its fields filtered by `keep`: the header keys (`level`, `ts`, `logger`,
 /// `caller`, `msg`) go straight into the event instead of through the field map. Produces what
 /// the general path does (the last of duplicate keys wins; a header value of the wrong type
@@ -931,28 +997,26 @@ fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
         }
     }
     // The usual flat line without escapes is read directly; anything else by serde_json.
-    let mut z = Zap::default();
+    let mut header = FlatHeader::default();
+    let mut fields = Fields::with_capacity(8);
     let mut numbers_ok = true;
     let read = flat::scan(t, &mut |k, v| {
-        if let Some(slot) = z.header.slot(k) {
-            match v.to_value() {
-                Some(v) => *slot = Some(v),
-                None => numbers_ok = false,
-            }
+        if let Some(slot) = header.slot(k) {
+            *slot = Some(v);
         } else if let Some(key) = keep.key(k).filter(|_| k != "stacktrace") {
             match v.to_value() {
                 Some(v) => {
-                    z.fields.insert(key, v);
+                    fields.insert(key, v);
                 }
                 None => numbers_ok = false,
             }
         }
     });
-    if read && numbers_ok {
-        if z.header.level.is_none() && z.header.msg.is_none() {
+    if read && numbers_ok && header.numbers_ok() {
+        if header.level.is_none() && header.msg.is_none() {
             return false;
         }
-        z.header.apply(ev, z.fields);
+        header.apply(ev, fields);
         return true;
     }
     use serde::de::DeserializeSeed;

@@ -17,10 +17,29 @@ impl Ts {
 
     /// ISO 8601 in UTC with milliseconds, e.g. `2026-01-27T11:11:05.179Z`.
     pub fn iso(self) -> String {
-        match chrono::DateTime::from_timestamp_micros(self.0) {
-            Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
-            None => format!("@{}us", self.0),
+        use chrono::{Datelike, Timelike};
+        let Some(t) = chrono::DateTime::from_timestamp_micros(self.0) else {
+            return format!("@{}us", self.0);
+        };
+        if !(0..=9999).contains(&t.year()) {
+            return t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
         }
+        // Written digit by digit: this runs for every timeline entry of a report.
+        let mut out = String::with_capacity(24);
+        let mut digits = |n: u32, width: u32, after: char| {
+            for k in (0..width).rev() {
+                out.push(char::from(b'0' + (n / 10u32.pow(k) % 10) as u8));
+            }
+            out.push(after);
+        };
+        digits(t.year() as u32, 4, '-');
+        digits(t.month(), 2, '-');
+        digits(t.day(), 2, 'T');
+        digits(t.hour(), 2, ':');
+        digits(t.minute(), 2, ':');
+        digits(t.second(), 2, '.');
+        digits(t.timestamp_subsec_millis().min(999), 3, 'Z');
+        out
     }
 }
 
@@ -458,5 +477,11 @@ mod tests {
     #[test]
     fn ts_iso() {
         assert_eq!(Ts(1_769_512_265_179_000).iso(), "2026-01-27T11:11:05.179Z");
+        assert_eq!(Ts(0).iso(), "1970-01-01T00:00:00.000Z");
+        assert_eq!(Ts(-1).iso(), "1969-12-31T23:59:59.999Z");
+        assert_eq!(Ts(951_782_400_000_999).iso(), "2000-02-29T00:00:00.000Z");
+        assert_eq!(Ts(i64::MAX).iso(), format!("@{}us", i64::MAX));
+        let far = Ts(253_402_300_800_000_000); // 10000-01-01
+        assert_eq!(far.iso(), "+10000-01-01T00:00:00.000Z");
     }
 }

@@ -800,7 +800,6 @@ impl RuleSet {
     /// as alternatives when they share its severity. Falls back to "unrecognised" for a
     /// failure no rule explains.
     pub fn diagnose_egress(&self, e: &Egress, g: &Global) -> Vec<Diagnosis> {
-        let facts = egress_facts(e);
         let matched: Vec<&Rule> = self
             .rules
             .iter()
@@ -814,8 +813,11 @@ impl RuleSet {
                         .all(|(i, _)| g.all_marks.count(*i) == 0)
             })
             .collect();
+        // Most egresses end well and match nothing: their facts are never rendered.
+        let facts = std::cell::OnceCell::new();
+        let facts = || facts.get_or_init(|| egress_facts(e));
         let mut out = rank(matched, |r| {
-            let mut d = build(r, &facts, e, &e.marks, false);
+            let mut d = build(r, facts(), e, &e.marks, false);
             for &i in &r.cond.input_seen {
                 if let Some(m) = g.all_marks.get(i) {
                     if !d.evidence.iter().any(|x| x.origin == m.first.origin) {
@@ -831,7 +833,7 @@ impl RuleSet {
             d
         });
         if out.is_empty() {
-            if let Some(d) = unrecognised(e, &facts) {
+            if let Some(d) = unrecognised(e, facts) {
                 out.push(d);
             }
         }
@@ -1302,7 +1304,7 @@ fn build(r: &Rule, facts: &Facts, e: &Egress, marks: &Marks, generic: bool) -> D
 }
 
 /// The diagnosis for a failure (or an egress with errors) that no rule explains.
-fn unrecognised(e: &Egress, facts: &Facts) -> Option<Diagnosis> {
+fn unrecognised<'f>(e: &Egress, facts: impl FnOnce() -> &'f Facts) -> Option<Diagnosis> {
     let errors_without_end = !e.status.is_terminal()
         && e.problems
             .iter()
@@ -1315,6 +1317,7 @@ fn unrecognised(e: &Egress, facts: &Facts) -> Option<Diagnosis> {
         evidence.push(t.clone());
     }
     evidence.sort_by_key(|ev| ev.origin);
+    let facts = facts();
     let get = |k: &str| {
         facts
             .iter()

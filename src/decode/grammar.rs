@@ -42,13 +42,15 @@ fn timestamp_common(i: &str) -> Option<(&str, Ts)> {
     {
         return None;
     }
-    let num = |from: usize, n: usize| -> Option<u32> {
-        b[from..from + n].iter().try_fold(0u32, |v, c| {
-            c.is_ascii_digit().then(|| v * 10 + u32::from(c - b'0'))
-        })
-    };
-    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-    let (h, mi, s) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    // Every digit position at once: a byte that is not a digit leaves a value above 9.
+    let digit = |at: usize| u32::from(b[at].wrapping_sub(b'0'));
+    let positions = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    if positions.iter().any(|&at| digit(at) > 9) {
+        return None;
+    }
+    let two = |at: usize| digit(at) * 10 + digit(at + 1);
+    let y = two(0) * 100 + two(2);
+    let (mo, d, h, mi, s) = (two(5), two(8), two(11), two(14), two(17));
     let mut k = 19;
     let mut micros: i64 = 0;
     if k < b.len() && (b[k] == b'.' || b[k] == b',') {
@@ -167,6 +169,19 @@ pub fn level(i: &str) -> IResult<&str, Level> {
     .parse(i)
 }
 
+/// ASCII bytes of a Go source path in a caller (`a-z A-Z 0-9 . _ - / @`), as a table: every
+/// console line's caller is checked.
+static PATH_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b'@');
+        c += 1;
+    }
+    t
+};
+
 /// True for a zap short caller such as `server/server_rpc.go:66`.
 pub fn is_caller(s: &str) -> bool {
     // `path.go:123`: the last `:` ends `.go`, digits follow it.
@@ -178,12 +193,10 @@ pub fn is_caller(s: &str) -> bool {
         return false;
     };
     let path_char = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '@');
-    let ascii_path_byte =
-        |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'/' | b'@');
     !line.is_empty()
         && line.bytes().all(|c| c.is_ascii_digit())
         && !path.is_empty()
-        && match path.bytes().position(|c| !ascii_path_byte(c)) {
+        && match path.bytes().position(|c| !PATH_BYTE[usize::from(c)]) {
             None => true,
             Some(at) => path.as_bytes()[at] >= 0x80 && path[at..].chars().all(path_char),
         }

@@ -2,6 +2,7 @@
 //! characters, masks secrets (JWTs, `token=`, API secrets, storage keys, credentials in URLs,
 //! stream keys, presigned signatures), and escapes markdown.
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 use std::borrow::Cow;
 use std::sync::OnceLock;
@@ -147,12 +148,46 @@ static MASKS: [Mask; 9] = [
     ),
 ];
 
+/// One automaton over every mask's hints (ASCII case ignored): pattern `i` belongs to mask
+/// `owner[i]`.
+struct Hints {
+    ac: Option<AhoCorasick>,
+    owner: Vec<usize>,
+}
+
+fn hints() -> &'static Hints {
+    static HINTS: OnceLock<Hints> = OnceLock::new();
+    HINTS.get_or_init(|| {
+        let (owner, words): (Vec<usize>, Vec<&str>) = MASKS
+            .iter()
+            .enumerate()
+            .flat_map(|(i, m)| m.hints.iter().map(move |h| (i, *h)))
+            .unzip();
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(words)
+            .ok();
+        Hints { ac, owner }
+    })
+}
+
+/// Which masks have one of their hints in `s` (bit `i` for mask `i`).
+fn hinted(s: &str) -> u32 {
+    let h = hints();
+    let Some(ac) = &h.ac else {
+        // Cannot happen with the built-in hints; every mask is then tried.
+        return u32::MAX;
+    };
+    ac.find_overlapping_iter(s)
+        .fold(0, |set, m| set | 1 << h.owner[m.pattern().as_usize()])
+}
+
 /// Masks secrets in `s`.
 pub fn redact(s: &str) -> Cow<'_, str> {
     let mut cur: Cow<'_, str> = Cow::Borrowed(s);
-    let mut lower = s.to_ascii_lowercase();
-    for m in &MASKS {
-        if !m.hints.iter().any(|h| lower.contains(h)) {
+    let mut set = hinted(s);
+    for (i, m) in MASKS.iter().enumerate() {
+        if set & 1 << i == 0 {
             continue;
         }
         let re = m.re.get_or_init(|| {
@@ -160,7 +195,7 @@ pub fn redact(s: &str) -> Cow<'_, str> {
         });
         if re.is_match(&cur) {
             cur = Cow::Owned(re.replace_all(&cur, m.keep).into_owned());
-            lower = cur.to_ascii_lowercase();
+            set = hinted(&cur);
         }
     }
     cur
@@ -276,6 +311,17 @@ mod tests {
         );
         assert_eq!(strip_controls("a\u{0}b\u{8}c\td\u{202e}e"), "abc de");
         assert_eq!(strip_controls("keep\nlines"), "keep\nlines");
+    }
+
+    #[test]
+    fn every_mask_has_a_hint_bit() {
+        assert!(MASKS.len() <= 32);
+        assert!(MASKS.iter().all(|m| !m.hints.is_empty()));
+        assert_eq!(
+            hinted("a Bearer TOKEN= here"),
+            1 << 1 | 1 << 2 | 1 << 3 | 1 << 4
+        );
+        assert_eq!(hinted("nothing to hide"), 0);
     }
 
     #[test]
