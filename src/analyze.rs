@@ -188,7 +188,7 @@ impl Relevance for Triage {
                 let n = key.len();
                 if colon < n + 2
                     || f[colon - 2 - n] != b'"'
-                    || &f[colon - 1 - n..colon - 1] != key.as_slice()
+                    || !crate::event::same_bytes(&f[colon - 1 - n..colon - 1], key)
                 {
                     continue;
                 }

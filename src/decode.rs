@@ -744,7 +744,10 @@ pub fn decode_entry(text: &str, proto: bool) -> Event {
 /// [`decode_entry`], keeping only the fields `keep` wants (all when `None`).
 pub fn decode_entry_keep(text: &str, proto: bool, keep: Option<&KeepFields>) -> Event {
     let mut ev = Event::default();
-    let t = text.trim().trim_matches('`').trim();
+    let mut t = trim(text);
+    if t.starts_with('`') || t.ends_with('`') {
+        t = t.trim_matches('`').trim();
+    }
     if proto {
         if let Some(fields) = dump::proto_text(t) {
             return dump_event(ev, fields);
@@ -918,10 +921,11 @@ impl<'a> FlatHeader<'a> {
         })
     }
 
-    /// False when a header number is one serde_json refuses (out of the `f64` range), so the
-    /// line goes the general way and is judged the same.
+    /// False when a header number other than `ts` is one serde_json refuses (out of the `f64`
+    /// range), so the line goes the general way and is judged the same ([`FlatHeader::ts`]
+    /// judges `ts`).
     fn numbers_ok(&self) -> bool {
-        [self.level, self.ts, self.logger, self.caller, self.msg]
+        [self.level, self.logger, self.caller, self.msg]
             .iter()
             .all(|v| match v {
                 Some(Flat::Num(n)) => n.parse::<f64>().is_ok_and(f64::is_finite),
@@ -929,8 +933,23 @@ impl<'a> FlatHeader<'a> {
             })
     }
 
-    /// What [`ZapHeader::apply`] makes of the same values.
-    fn apply(self, ev: &mut Event, fields: Fields) {
+    /// The time: `Err` for a number serde_json refuses (see [`FlatHeader::numbers_ok`]).
+    fn ts(&self) -> Result<Option<Ts>, ()> {
+        Ok(match self.ts {
+            Some(Flat::Num(n)) => {
+                let f = n.parse::<f64>().map_err(|_| ())?;
+                if !f.is_finite() {
+                    return Err(());
+                }
+                Some(Ts((f * 1_000_000.0).round() as i64))
+            }
+            Some(Flat::Str(s)) => grammar::timestamp(s).ok().map(|(_, ts)| ts),
+            _ => None,
+        })
+    }
+
+    /// What [`ZapHeader::apply`] makes of the same values, the time already read.
+    fn apply(self, ev: &mut Event, ts: Option<Ts>, fields: Fields) {
         let text = |v: Option<Flat<'a>>| match v {
             Some(Flat::Str(s)) => Some(s),
             _ => None,
@@ -939,14 +958,7 @@ impl<'a> FlatHeader<'a> {
         if let Some(l) = text(self.level) {
             ev.level = Level::parse(l);
         }
-        ev.ts = match self.ts {
-            Some(Flat::Num(n)) => n
-                .parse::<f64>()
-                .ok()
-                .map(|f| Ts((f * 1_000_000.0).round() as i64)),
-            Some(Flat::Str(s)) => grammar::timestamp(s).ok().map(|(_, ts)| ts),
-            _ => None,
-        };
+        ev.ts = ts;
         if let Some(s) = text(self.logger) {
             ev.logger = Some(intern(s));
         }
@@ -1000,7 +1012,7 @@ fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
     let mut header = FlatHeader::default();
     let mut fields = Fields::with_capacity(8);
     let mut numbers_ok = true;
-    let read = flat::scan(t, &mut |k, v| {
+    let read = flat::scan(t, |k, v| {
         if let Some(slot) = header.slot(k) {
             *slot = Some(v);
         } else if let Some(key) = keep.key(k).filter(|_| k != "stacktrace") {
@@ -1012,11 +1024,11 @@ fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
             }
         }
     });
-    if read && numbers_ok && header.numbers_ok() {
+    if let (true, true, true, Ok(ts)) = (read, numbers_ok, header.numbers_ok(), header.ts()) {
         if header.level.is_none() && header.msg.is_none() {
             return false;
         }
-        header.apply(ev, fields);
+        header.apply(ev, ts, fields);
         return true;
     }
     use serde::de::DeserializeSeed;
@@ -1089,12 +1101,25 @@ fn decode_columns(rest: &str, ev: &mut Event, keep: Option<&KeepFields>) {
 /// skipped while parsing, without building values for it.
 #[derive(Debug, Clone)]
 pub struct KeepFields {
-    /// The built-in names, the egress ID keys and `extra`, grouped by length (the last group
-    /// holds every longer name), each as the key events store: a shared static for the
-    /// built-in ones, so keeping a field allocates nothing for its name.
-    by_len: Vec<Vec<FieldKey>>,
+    /// The built-in names, the egress ID keys and `extra` as events store them (a shared static
+    /// for the built-in ones, so keeping a field allocates nothing for its name), in
+    /// [`KEEP_SLOTS`] buckets by [`keep_slot`]: most keys of a line land in an empty bucket.
+    slots: Vec<Vec<FieldKey>>,
     /// A rule names `request`: keep the whole request dump, not only its room name.
     whole_request: bool,
+}
+
+/// Buckets of [`KeepFields`].
+const KEEP_SLOTS: usize = 128;
+
+/// The [`KeepFields`] bucket of a key: from its length and its first and last bytes.
+fn keep_slot(key: &[u8]) -> usize {
+    match (key.first(), key.last()) {
+        (Some(&a), Some(&z)) => {
+            (key.len() * 5 + usize::from(a) * 3 + usize::from(z) * 11) % KEEP_SLOTS
+        }
+        _ => 0,
+    }
 }
 
 /// Fields the correlator, the rule texts and the report read (besides the egress ID keys).
@@ -1136,36 +1161,32 @@ const KNOWN_FIELDS: &[&str] = &[
     "duration",
 ];
 
-/// Length groups of [`KeepFields`]: names are mostly shorter than this.
-const KEEP_GROUPS: usize = 24;
-
 impl KeepFields {
     /// The built-in fields plus `extra` (field names from rule conditions).
     pub fn new(extra: Vec<String>) -> KeepFields {
         let builtin = KNOWN_FIELDS.iter().chain(&crate::event::EGRESS_ID_KEYS);
         let whole_request = extra.iter().any(|k| k == "request");
-        let mut by_len: Vec<Vec<FieldKey>> = vec![Vec::new(); KEEP_GROUPS];
+        let mut slots: Vec<Vec<FieldKey>> = vec![Vec::new(); KEEP_SLOTS];
         let names = builtin
             .map(|k| FieldKey::Borrowed(k))
             .chain(extra.into_iter().map(FieldKey::Owned));
         for k in names {
-            let group = &mut by_len[k.len().min(KEEP_GROUPS - 1)];
-            if !group.contains(&k) {
-                group.push(k);
+            let slot = &mut slots[keep_slot(k.as_bytes())];
+            if !slot.contains(&k) {
+                slot.push(k);
             }
         }
         KeepFields {
-            by_len,
+            slots,
             whole_request,
         }
     }
 
     /// The key to store for field `key`, `None` when it is not kept.
     fn key(&self, key: &str) -> Option<FieldKey> {
-        let first = *key.as_bytes().first()?;
-        self.by_len[key.len().min(KEEP_GROUPS - 1)]
+        self.slots[keep_slot(key.as_bytes())]
             .iter()
-            .find(|k| k.as_bytes()[0] == first && k.as_ref() == key)
+            .find(|k| crate::event::same_bytes(k.as_bytes(), key.as_bytes()))
             .cloned()
     }
 
@@ -1285,7 +1306,7 @@ fn parse_object(t: &str, keep: Option<&KeepFields>) -> Option<Fields> {
     // The usual flat object without escapes is read directly; anything else by serde_json.
     let mut flat = Fields::with_capacity(8);
     let mut numbers_ok = true;
-    let read = flat::scan(t, &mut |k, v| {
+    let read = flat::scan(t, |k, v| {
         if let Some(k) = keep.key(k) {
             match v.to_value() {
                 Some(v) => {

@@ -31,7 +31,7 @@ impl Flat<'_> {
 /// Calls `each` with every key and value of the object `t` (optionally followed by
 /// whitespace) when it is flat and escape-free; returns false, having maybe called `each` for
 /// some leading keys, when it is not, so the caller must start over with serde_json.
-pub fn scan<'a>(t: &'a str, each: &mut dyn FnMut(&'a str, Flat<'a>)) -> bool {
+pub fn scan<'a>(t: &'a str, mut each: impl FnMut(&'a str, Flat<'a>)) -> bool {
     let b = t.as_bytes();
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -157,7 +157,7 @@ mod tests {
 
     fn pairs(t: &str) -> Option<Vec<(String, Flat<'_>)>> {
         let mut out = Vec::new();
-        scan(t, &mut |k, v| out.push((k.to_string(), v))).then_some(out)
+        scan(t, |k, v| out.push((k.to_string(), v))).then_some(out)
     }
 
     #[test]
@@ -228,7 +228,7 @@ mod tests {
         let t = r#"{"s": "x", "i": 42, "n": -7, "f": 1764064931.881, "e": 2E-3, "big": 123456789012345678901234567890, "b": false, "z": null}"#;
         let serde: serde_json::Map<String, Value> = serde_json::from_str(t).unwrap_or_default();
         let mut ours = serde_json::Map::new();
-        assert!(scan(t, &mut |k, v| {
+        assert!(scan(t, |k, v| {
             if let Some(v) = v.to_value() {
                 ours.insert(k.to_string(), v);
             }
@@ -242,7 +242,7 @@ mod tests {
         fn scan_agrees_with_serde(t in r#"\{( ?"[a-z\\"]{0,3}" ?: ?("[a-z \\"]{0,4}"|-?[0-9]{1,3}(\.[0-9])?|true|null|\{\}) ?,?)*\}"#) {
             let mut ours = serde_json::Map::new();
             let mut ok = true;
-            if scan(&t, &mut |k, v| match v.to_value() {
+            if scan(&t, |k, v| match v.to_value() {
                 Some(v) => { ours.insert(k.to_string(), v); }
                 None => ok = false,
             }) {
