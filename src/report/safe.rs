@@ -11,9 +11,7 @@ use std::sync::OnceLock;
 pub fn strip_controls(s: &str) -> Cow<'_, str> {
     // Printable ASCII, line breaks and tabs (most log text): only the tabs change.
     let b = s.as_bytes();
-    if b.iter()
-        .all(|&c| (0x20..0x7f).contains(&c) || c == b'\n' || c == b'\t')
-    {
+    if plain_ascii(b) {
         return match memchr::memchr(b'\t', b) {
             None => Cow::Borrowed(s),
             Some(_) => Cow::Owned(s.replace('\t', " ")),
@@ -60,6 +58,30 @@ pub fn strip_controls(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// True when `b` holds only printable ASCII, line breaks and tabs; eight bytes at a time, as
+/// every line a report cites passes through here.
+fn plain_ascii(b: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut words = b.chunks_exact(8);
+    for w in &mut words {
+        let w = <[u8; 8]>::try_from(w).map_or(0, u64::from_le_bytes);
+        // A byte below 0x20 sets its high bit in `low`, one of 0x7f and above in `high`
+        // (carries may flag bytes above a true one, never hide one); flagged words are then
+        // checked byte by byte, as tabs and line breaks are allowed.
+        let low = w.wrapping_sub(LO * 0x20) & !w;
+        let high = w | w.wrapping_add(LO);
+        if (low | high) & HI != 0 && !w.to_le_bytes().iter().all(|&c| plain_byte(c)) {
+            return false;
+        }
+    }
+    words.remainder().iter().all(|&c| plain_byte(c))
+}
+
+fn plain_byte(c: u8) -> bool {
+    (0x20..0x7f).contains(&c) || c == b'\n' || c == b'\t'
 }
 
 fn is_unsafe(c: char) -> bool {
@@ -311,6 +333,26 @@ mod tests {
         );
         assert_eq!(strip_controls("a\u{0}b\u{8}c\td\u{202e}e"), "abc de");
         assert_eq!(strip_controls("keep\nlines"), "keep\nlines");
+    }
+
+    #[test]
+    fn plain_ascii_agrees_with_the_byte_check() {
+        let mut samples: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"plain text with\ttabs\nand breaks ~".to_vec(),
+            b"0123456789abcdef".to_vec(),
+        ];
+        for bad in [0u8, 0x1b, 0x7f, 0x80, 0xff, b'\r', 0x1f] {
+            for at in [0, 3, 7, 8, 15, 16, 20] {
+                let mut v = b"abcdefghijklmnopqrstu".to_vec();
+                v[at] = bad;
+                samples.push(v);
+            }
+        }
+        for v in samples {
+            let want = v.iter().all(|&c| plain_byte(c));
+            assert_eq!(plain_ascii(&v), want, "{v:?}");
+        }
     }
 
     #[test]
