@@ -205,7 +205,8 @@ impl Decoder {
         if memchr::memchr(0, bytes).is_some() {
             self.stats.binary += 1;
         }
-        let text = match std::str::from_utf8(bytes) {
+        // Every line is checked: the SIMD check is several times faster than the standard one.
+        let text = match simdutf8::basic::from_utf8(bytes) {
             Ok(s) => std::borrow::Cow::Borrowed(s),
             Err(_) => {
                 self.stats.invalid_utf8 += 1;
