@@ -10,8 +10,10 @@ use crate::source::LineReader;
 use std::io;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 
-/// Bytes of lines in a chunk before a cut is sought.
-const CHUNK: usize = 256 * 1024;
+/// Bytes of lines in a chunk before a cut is sought. Interleaved runs on 1 GB logs: 512 KiB
+/// was as fast as 256 KiB or up to 10 % faster (fewer hand-overs between threads), 64 KiB
+/// slower; 1 MiB no faster and 13 MiB more resident memory.
+const CHUNK: usize = 512 * 1024;
 /// Lines past [`CHUNK`] searched for a clean cut. Without one (an envelope format, a long
 /// stack trace) the chunk is cut anyway and the next one goes to the same worker, whose
 /// decoder carries on where it stopped.
