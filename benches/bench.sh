@@ -13,6 +13,11 @@
 #   BENCH_RUNS             runs per tool and file; the fastest counts (default 1)
 #   BENCH_SEED             generator seed (default 1)
 #
+# Columns: MB/s and wall seconds of the fastest run, its CPU seconds (user + system, all
+# threads), peak RSS, and the share of the machine's CPU time the hypervisor took ("steal",
+# from /proc/stat) during that run: a shared VM can lose a third of its CPU at busy moments,
+# which makes every tool slower; compare runs taken with little steal.
+#
 # Usage: benches/bench.sh            (from anywhere inside the repository)
 #        BENCH_SIZES=100M benches/bench.sh
 set -uo pipefail
@@ -43,22 +48,26 @@ fi
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 
-# run_rss CMD... : runs CMD (stdout to $OUT), sets RSS_KB to its peak resident set in KiB.
+# run_rss CMD... : runs CMD (stdout to $OUT), sets RSS_KB to its peak resident set in KiB and
+# CPU_S to its user + system CPU seconds ("-" when unknown).
 run_rss() {
     local tmp
     tmp=$(mktemp)
+    CPU_S=-
     case $RSS_METHOD in
     gnu-time)
-        /usr/bin/time -f %M -o "$tmp" "$@" >"$OUT" 2>/dev/null
-        RSS_KB=$(tail -n 1 "$tmp")
+        /usr/bin/time -f '%M %U %S' -o "$tmp" "$@" >"$OUT" 2>/dev/null
+        read -r RSS_KB u s < <(tail -n 1 "$tmp")
+        CPU_S=$(awk -v u="$u" -v s="$s" 'BEGIN { printf "%.2f", u + s }')
         ;;
     python3)
         python3 -c '
 import resource, subprocess, sys
 subprocess.run(sys.argv[2:], stdout=sys.stdout, stderr=subprocess.DEVNULL)
-open(sys.argv[1], "w").write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1], "w").write("%d %.2f" % (r.ru_maxrss, r.ru_utime + r.ru_stime))
 ' "$tmp" "$@" >"$OUT"
-        RSS_KB=$(cat "$tmp")
+        read -r RSS_KB CPU_S <"$tmp"
         ;;
     proc)
         "$@" >"$OUT" 2>/dev/null &
@@ -77,31 +86,39 @@ open(sys.argv[1], "w").write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru
 
 now_ns() { date +%s%N; }
 
+# Steal and total CPU ticks of the machine so far (/proc/stat): on a shared VM the hypervisor
+# may take a good part of the CPU while a tool runs, which the wall time alone hides.
+ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t; exit }' /proc/stat 2>/dev/null || echo "0 0"; }
+
 # measure LABEL FILE CMD... : best of $RUNS runs, one table row.
 measure() {
     local label=$1 file=$2
     shift 2
-    local size best_ns=0 best_rss=0 i t0 t1 ns
+    local size best_ns=0 best_rss=0 best_cpu=- best_steal=- i t0 t1 ns s0 s1
     size=$(stat -c %s "$file")
     for ((i = 0; i < RUNS; i++)); do
+        s0=$(ticks)
         t0=$(now_ns)
         run_rss "$@"
         t1=$(now_ns)
+        s1=$(ticks)
         ns=$((t1 - t0))
         if [ "$best_ns" -eq 0 ] || [ "$ns" -lt "$best_ns" ]; then
             best_ns=$ns
             best_rss=$RSS_KB
+            best_cpu=$CPU_S
+            best_steal=$(echo "$s0 $s1" | awk '{ d = $4 - $2; printf "%.0f", (d > 0 ? 100 * ($3 - $1) / d : 0) }')
         fi
     done
     printf '  %-52s' "$label"
-    awk -v b="$size" -v ns="$best_ns" -v kb="$best_rss" 'BEGIN {
+    awk -v b="$size" -v ns="$best_ns" -v kb="$best_rss" -v cpu="$best_cpu" -v st="$best_steal" 'BEGIN {
         s = ns / 1e9
-        printf " %9.1f %9.3f %12.1f\n", (s > 0 ? b / 1e6 / s : 0), s, kb / 1024
+        printf " %9.1f %9.3f %9s %12.1f %7s\n", (s > 0 ? b / 1e6 / s : 0), s, cpu, kb / 1024, st
     }'
 }
 
 header() {
-    printf '  %-52s %9s %9s %12s\n' tool MB/s seconds "peak RSS MiB"
+    printf '  %-52s %9s %9s %9s %12s %7s\n' tool MB/s seconds "CPU s" "peak RSS MiB" "steal %"
 }
 
 # ---- build ----
