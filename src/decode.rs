@@ -852,19 +852,32 @@ fn decode_json(t: &str, ev: &mut Event, keep: Option<&KeepFields>) -> bool {
     true
 }
 
-/// The values of a zap JSON line's header keys, as found.
-#[derive(Default)]
-struct ZapHeader {
-    level: Option<Value>,
-    ts: Option<Value>,
-    logger: Option<Value>,
-    caller: Option<Value>,
-    msg: Option<Value>,
+/// The values of a zap JSON line's header keys, as found: owned `Value`s from serde_json, or
+/// [`Flat`] values borrowed from the line by the flat reader (no allocation beyond the texts
+/// the event keeps, and none for interned ones).
+struct ZapHeader<V> {
+    level: Option<V>,
+    ts: Option<V>,
+    logger: Option<V>,
+    caller: Option<V>,
+    msg: Option<V>,
 }
 
-impl ZapHeader {
+impl<V> Default for ZapHeader<V> {
+    fn default() -> Self {
+        ZapHeader {
+            level: None,
+            ts: None,
+            logger: None,
+            caller: None,
+            msg: None,
+        }
+    }
+}
+
+impl<V> ZapHeader<V> {
     /// Where the value of header key `key` goes; `None` for every other key.
-    fn slot(&mut self, key: &str) -> Option<&mut Option<Value>> {
+    fn slot(&mut self, key: &str) -> Option<&mut Option<V>> {
         Some(match key {
             "level" => &mut self.level,
             "ts" => &mut self.ts,
@@ -874,57 +887,55 @@ impl ZapHeader {
             _ => return None,
         })
     }
+}
 
+impl ZapHeader<Value> {
     /// Fills the event: header values of the wrong type are dropped.
     fn apply(self, ev: &mut Event, fields: Fields) {
         let text = |v: Option<Value>| match v {
-            Some(Value::String(s)) => Some(s),
+            Some(Value::String(s)) => Some(intern_owned(s)),
             _ => None,
         };
-        ev.format = Some(Format::Json);
-        if let Some(l) = text(self.level) {
-            ev.level = Level::parse(&l);
-        }
-        ev.ts = self.ts.and_then(zap_ts);
-        if let Some(s) = text(self.logger) {
-            ev.logger = Some(intern_owned(s));
-        }
-        if let Some(s) = text(self.caller) {
-            ev.caller = Some(intern_owned(s));
-        }
-        if let Some(m) = text(self.msg) {
-            ev.message = intern_owned(m);
-        }
-        ev.fields = fields;
+        let level = match &self.level {
+            Some(Value::String(l)) => Some(l.as_str()),
+            _ => None,
+        };
+        let ts = self.ts.and_then(zap_ts);
+        let (logger, caller, msg) = (text(self.logger), text(self.caller), text(self.msg));
+        fill_zap_header(ev, level, ts, [logger, caller, msg], fields);
     }
 }
 
-/// [`ZapHeader`] as the flat reader finds it: values borrowed from the line, so the header
-/// costs no allocation beyond the texts the event keeps (and none for interned ones).
-#[derive(Default)]
-struct FlatHeader<'a> {
-    level: Option<Flat<'a>>,
-    ts: Option<Flat<'a>>,
-    logger: Option<Flat<'a>>,
-    caller: Option<Flat<'a>>,
-    msg: Option<Flat<'a>>,
+/// Sets what a zap JSON header gives an event: its level word, time, logger, caller and
+/// message (each `None` when absent or of the wrong type), and the kept fields.
+fn fill_zap_header(
+    ev: &mut Event,
+    level: Option<&str>,
+    ts: Option<Ts>,
+    [logger, caller, msg]: [Option<Text>; 3],
+    fields: Fields,
+) {
+    ev.format = Some(Format::Json);
+    if let Some(l) = level {
+        ev.level = Level::parse(l);
+    }
+    ev.ts = ts;
+    if logger.is_some() {
+        ev.logger = logger;
+    }
+    if caller.is_some() {
+        ev.caller = caller;
+    }
+    if let Some(m) = msg {
+        ev.message = m;
+    }
+    ev.fields = fields;
 }
 
-impl<'a> FlatHeader<'a> {
-    fn slot(&mut self, key: &str) -> Option<&mut Option<Flat<'a>>> {
-        Some(match key {
-            "level" => &mut self.level,
-            "ts" => &mut self.ts,
-            "logger" => &mut self.logger,
-            "caller" => &mut self.caller,
-            "msg" => &mut self.msg,
-            _ => return None,
-        })
-    }
-
+impl<'a> ZapHeader<Flat<'a>> {
     /// False when a header number other than `ts` is one serde_json refuses (out of the `f64`
-    /// range), so the line goes the general way and is judged the same ([`FlatHeader::ts`]
-    /// judges `ts`).
+    /// range), so the line goes the general way and is judged the same (`ts` is
+    /// judged when it is read).
     fn numbers_ok(&self) -> bool {
         [self.level, self.logger, self.caller, self.msg]
             .iter()
@@ -934,7 +945,7 @@ impl<'a> FlatHeader<'a> {
             })
     }
 
-    /// The time: `Err` for a number serde_json refuses (see [`FlatHeader::numbers_ok`]).
+    /// The time: `Err` for a number serde_json refuses (as for the other header numbers).
     fn ts(&self) -> Result<Option<Ts>, ()> {
         Ok(match self.ts {
             Some(Flat::Num(n)) => {
@@ -949,27 +960,18 @@ impl<'a> FlatHeader<'a> {
         })
     }
 
-    /// What [`ZapHeader::apply`] makes of the same values, the time already read.
+    /// What the serde reading makes of the same values, the time already read.
     fn apply(self, ev: &mut Event, ts: Option<Ts>, fields: Fields) {
         let text = |v: Option<Flat<'a>>| match v {
-            Some(Flat::Str(s)) => Some(s),
+            Some(Flat::Str(s)) => Some(intern(s)),
             _ => None,
         };
-        ev.format = Some(Format::Json);
-        if let Some(l) = text(self.level) {
-            ev.level = Level::parse(l);
-        }
-        ev.ts = ts;
-        if let Some(s) = text(self.logger) {
-            ev.logger = Some(intern(s));
-        }
-        if let Some(s) = text(self.caller) {
-            ev.caller = Some(intern(s));
-        }
-        if let Some(m) = text(self.msg) {
-            ev.message = intern(m);
-        }
-        ev.fields = fields;
+        let level = match self.level {
+            Some(Flat::Str(l)) => Some(l),
+            _ => None,
+        };
+        let (logger, caller, msg) = (text(self.logger), text(self.caller), text(self.msg));
+        fill_zap_header(ev, level, ts, [logger, caller, msg], fields);
     }
 }
 
@@ -981,7 +983,7 @@ fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
     #[derive(Default)]
     struct Zap {
         fields: Fields,
-        header: ZapHeader,
+        header: ZapHeader<Value>,
     }
     struct Seed<'k>(&'k KeepFields);
     impl<'de> serde::de::DeserializeSeed<'de> for Seed<'_> {
@@ -1010,7 +1012,7 @@ fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
         }
     }
     // The usual flat line without escapes is read directly; anything else by serde_json.
-    let mut header = FlatHeader::default();
+    let mut header = ZapHeader::<Flat>::default();
     let mut fields = Fields::with_capacity(8);
     let mut numbers_ok = true;
     let read = flat::scan(t, |k, v| {
