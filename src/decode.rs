@@ -906,6 +906,12 @@ impl ZapHeader<Value> {
     }
 }
 
+/// A JSON number (as the flat reader checked it) as serde_json reads it: `None` for one out of
+/// the `f64` range, which serde_json refuses.
+fn json_f64(n: &str) -> Option<f64> {
+    n.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
 /// Sets what a zap JSON header gives an event: its level word, time, logger, caller and
 /// message (each `None` when absent or of the wrong type), and the kept fields.
 fn fill_zap_header(
@@ -940,7 +946,7 @@ impl<'a> ZapHeader<Flat<'a>> {
         [self.level, self.logger, self.caller, self.msg]
             .iter()
             .all(|v| match v {
-                Some(Flat::Num(n)) => n.parse::<f64>().is_ok_and(f64::is_finite),
+                Some(Flat::Num(n)) => json_f64(n).is_some(),
                 _ => true,
             })
     }
@@ -949,10 +955,7 @@ impl<'a> ZapHeader<Flat<'a>> {
     fn ts(&self) -> Result<Option<Ts>, ()> {
         Ok(match self.ts {
             Some(Flat::Num(n)) => {
-                let f = n.parse::<f64>().map_err(|_| ())?;
-                if !f.is_finite() {
-                    return Err(());
-                }
+                let f = json_f64(n).ok_or(())?;
                 Some(Ts((f * 1_000_000.0).round() as i64))
             }
             Some(Flat::Str(s)) => grammar::timestamp(s).ok().map(|(_, ts)| ts),
