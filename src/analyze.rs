@@ -10,6 +10,7 @@ use crate::rulebase::{
     Diagnosis, EgressSummary, Regex, Rule, RuleSet, Severity, StallKind, TextMatcher,
 };
 use crate::source::LineReader;
+use aho_corasick::{packed, AhoCorasick, Input, MatchKind};
 use std::collections::BTreeMap;
 
 mod parallel;
@@ -113,15 +114,34 @@ pub struct Triage {
     text: TextMatcher,
     /// Field conditions of the rules: (field name, pattern).
     fields: Vec<(String, Regex)>,
-    /// Every key the triage looks for, with the index of its pattern in `fields` (`None`: the
-    /// key alone makes the line relevant).
-    keys: Vec<(Vec<u8>, Option<usize>)>,
-    /// For each byte, the keys in `keys` that end with it: at a `":` only those are compared.
-    by_last: Vec<Vec<usize>>,
+    /// For every key the triage looks for, the index of its pattern in `fields` (`None`: the
+    /// key alone makes the line relevant), in the order of `finder`'s patterns.
+    keys: Vec<Option<usize>>,
+    /// Finds the keys as written in a fields object, `"key":`, in one pass. `None` only when
+    /// the automaton could not be built: then every line is decoded.
+    finder: Option<KeyFinder>,
     /// Per pattern in `fields`: the last value it was matched against and the verdict (field
     /// values such as `"clusterID": ""` repeat on every line).
     memo: Vec<Option<(Vec<u8>, bool)>>,
     cache: crate::event::FastMap<String, bool>,
+}
+
+/// [`Triage`]'s search for the wanted keys: SIMD (Teddy) where the CPU has it, else an
+/// Aho-Corasick automaton; both report the leftmost match first.
+enum KeyFinder {
+    Packed(packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl KeyFinder {
+    /// The first key at or after `at` in `hay`: its pattern index and where it ends.
+    fn find(&self, hay: &[u8], at: usize) -> Option<(usize, usize)> {
+        let m = match self {
+            KeyFinder::Packed(s) => s.find_in(hay, aho_corasick::Span::from(at..hay.len())),
+            KeyFinder::Automaton(a) => a.find(Input::new(hay).range(at..)),
+        }?;
+        Some((m.pattern().as_usize(), m.end()))
+    }
 }
 
 /// Longest field value [`Triage`] remembers its verdict for (longer ones are rarely repeated).
@@ -134,29 +154,39 @@ impl Triage {
     /// A triage for the rules in `rules`.
     pub fn new(rules: &RuleSet) -> Triage {
         let (text, fields) = rules.text_matcher();
-        let keys = PROBLEM_KEYS
+        let (patterns, keys): (Vec<Vec<u8>>, Vec<Option<usize>>) = PROBLEM_KEYS
             .iter()
-            .map(|k| (k.to_vec(), None))
+            .map(|k| (*k, None))
             .chain(
                 fields
                     .iter()
                     .enumerate()
                     .filter(|(_, (k, _))| !k.is_empty())
-                    .map(|(i, (k, _))| (k.as_bytes().to_vec(), Some(i))),
+                    .map(|(i, (k, _))| (k.as_bytes(), Some(i))),
             )
-            .collect::<Vec<_>>();
-        let mut by_last = vec![Vec::new(); 256];
-        for (i, (k, _)) in keys.iter().enumerate() {
-            if let Some(&last) = k.last() {
-                by_last[usize::from(last)].push(i);
-            }
-        }
+            .map(|(k, i)| ([&b"\""[..], k, &b"\":"[..]].concat(), i))
+            .unzip();
+        // A key holds no quote, so two of these patterns never overlap and the leftmost
+        // matches are all the keys' occurrences.
+        let finder = packed::Config::new()
+            .match_kind(packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(&patterns)
+            .build()
+            .map(KeyFinder::Packed)
+            .or_else(|| {
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .build(&patterns)
+                    .ok()
+                    .map(KeyFinder::Automaton)
+            });
         Triage {
             memo: vec![None; fields.len()],
             text,
             fields,
             keys,
-            by_last,
+            finder,
             cache: crate::event::FastMap::default(),
         }
     }
@@ -176,43 +206,34 @@ impl Relevance for Triage {
         if cached == Some(true) {
             return true;
         }
-        // One pass over the keys (`"key":`) of the fields: at each `":`, does one of the
-        // wanted keys end there (its last byte first, the cheap reject)?
+        // One pass over the fields for the wanted keys, written `"key":`.
+        let Some(finder) = &self.finder else {
+            return true;
+        };
         let f = p.fields.as_bytes();
-        for colon in memchr::memchr_iter(b':', f) {
-            if colon < 3 || f[colon - 1] != b'"' {
-                continue;
-            }
-            for &k in &self.by_last[usize::from(f[colon - 2])] {
-                let (key, pattern) = &self.keys[k];
-                let n = key.len();
-                if colon < n + 2
-                    || f[colon - 2 - n] != b'"'
-                    || !crate::event::same_bytes(&f[colon - 1 - n..colon - 1], key)
-                {
-                    continue;
-                }
-                let Some(i) = *pattern else {
-                    return true;
-                };
-                // The value is matched as written (a JSON string without its quotes, or the
-                // bare scalar): close enough to decide; the full decode matches it exactly.
-                let Some(v) = json_value_at(&f[colon..]) else {
-                    return true;
-                };
-                let hit = match &self.memo[i] {
-                    Some((last, hit)) if last.as_slice() == v => *hit,
-                    _ => {
-                        let hit = self.fields[i].1.is_match(v);
-                        if v.len() <= MEMO_VALUE {
-                            self.memo[i] = Some((v.to_vec(), hit));
-                        }
-                        hit
+        let mut at = 0;
+        while let Some((pattern, end)) = finder.find(f, at) {
+            at = end;
+            let Some(i) = self.keys[pattern] else {
+                return true;
+            };
+            // The value is matched as written (a JSON string without its quotes, or the bare
+            // scalar): close enough to decide; the full decode matches it exactly.
+            let Some(v) = json_value_at(&f[end..]) else {
+                return true;
+            };
+            let hit = match &self.memo[i] {
+                Some((last, hit)) if last.as_slice() == v => *hit,
+                _ => {
+                    let hit = self.fields[i].1.is_match(v);
+                    if v.len() <= MEMO_VALUE {
+                        self.memo[i] = Some((v.to_vec(), hit));
                     }
-                };
-                if hit {
-                    return true;
+                    hit
                 }
+            };
+            if hit {
+                return true;
             }
         }
         if let Some(known) = cached {
@@ -779,4 +800,55 @@ pub fn analyze_bytes(rules: &RuleSet, data: &[u8], opts: Options) -> Analysis {
     let stats =
         run_readers(&mut engine, vec![(0, reader)], &mut |_| {}, &mut |_| {}).unwrap_or_default();
     engine.finish(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::peek;
+
+    fn relevant(t: &mut Triage, line: &str) -> bool {
+        let p = peek(line).expect("a structured line");
+        t.relevant(&p)
+    }
+
+    #[test]
+    fn triage_finds_wanted_keys_only_where_they_are_keys() {
+        let rules = RuleSet::load(None).expect("built-in rules");
+        let mut t = Triage::new(&rules);
+        let line = |fields: &str| {
+            format!(r#"{{"level":"debug","ts":1.5,"msg":"some chatter","nodeID":"N"{fields}}}"#)
+        };
+        // No wanted key, a wanted name only as a value or inside a longer key or an escaped
+        // string: skipped.
+        for fields in [
+            "",
+            r#","x":"error""#,
+            r#","lasterror":"x","errors":1"#,
+            r#","note":"said \"error\": x""#,
+            r#","clusterID":"""#,
+        ] {
+            assert!(!relevant(&mut t, &line(fields)), "{fields}");
+        }
+        // A problem key anywhere, or a rule's field with a matching value: kept.
+        for fields in [
+            r#","error":"boom""#,
+            r#","a":1,"details":"x""#,
+            r#","endReason":"x""#,
+            r#","clusterID":"c1""#,
+            r#","clusterID":"","url":"http://x/?url=ws%3A%2F%2Flocalhost%3A7880""#,
+        ] {
+            assert!(relevant(&mut t, &line(fields)), "{fields}");
+        }
+        // The verdict on a repeated value is remembered, not stuck.
+        assert!(!relevant(&mut t, &line(r#","clusterID":"""#)));
+        assert!(relevant(&mut t, &line(r#","clusterID":"c2""#)));
+        // Console lines: the keys of the trailing object.
+        let console = "2026-01-27T11:00:00.000Z\tDEBUG\tegress\tserver/x.go:1\tsome chatter\t";
+        assert!(!relevant(&mut t, &format!(r#"{console}{{"nodeID": "N"}}"#)));
+        assert!(relevant(
+            &mut t,
+            &format!(r#"{console}{{"nodeID": "N", "reason": "x"}}"#)
+        ));
+    }
 }
