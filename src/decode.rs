@@ -906,12 +906,6 @@ impl ZapHeader<Value> {
     }
 }
 
-/// A JSON number (as the flat reader checked it) as serde_json reads it: `None` for one out of
-/// the `f64` range, which serde_json refuses.
-fn json_f64(n: &str) -> Option<f64> {
-    n.parse::<f64>().ok().filter(|f| f.is_finite())
-}
-
 /// Sets what a zap JSON header gives an event: its level word, time, logger, caller and
 /// message (each `None` when absent or of the wrong type), and the kept fields.
 fn fill_zap_header(
@@ -939,23 +933,19 @@ fn fill_zap_header(
 }
 
 impl<'a> ZapHeader<Flat<'a>> {
-    /// False when a header number other than `ts` is one serde_json refuses (out of the `f64`
-    /// range), so the line goes the general way and is judged the same (`ts` is
-    /// judged when it is read).
-    fn numbers_ok(&self) -> bool {
-        [self.level, self.logger, self.caller, self.msg]
+    /// False when a header value is one serde_json refuses (a malformed nested value), so the
+    /// line goes the general way and is judged the same.
+    fn values_ok(&self) -> bool {
+        [self.level, self.ts, self.logger, self.caller, self.msg]
             .iter()
-            .all(|v| match v {
-                Some(Flat::Num(n)) => json_f64(n).is_some(),
-                _ => true,
-            })
+            .all(|v| v.is_none_or(Flat::is_valid))
     }
 
-    /// The time: `Err` for a number serde_json refuses (as for the other header numbers).
+    /// The time: `Err` for a number serde_json refuses.
     fn ts(&self) -> Result<Option<Ts>, ()> {
         Ok(match self.ts {
             Some(Flat::Num(n)) => {
-                let f = json_f64(n).ok_or(())?;
+                let f = flat::number(n).ok_or(())?;
                 Some(Ts((f * 1_000_000.0).round() as i64))
             }
             Some(Flat::Str(s)) => grammar::timestamp(s).ok().map(|(_, ts)| ts),
@@ -1017,20 +1007,23 @@ fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
     // The usual flat line without escapes is read directly; anything else by serde_json.
     let mut header = ZapHeader::<Flat>::default();
     let mut fields = Fields::with_capacity(8);
-    let mut numbers_ok = true;
+    let mut values_ok = true;
     let read = flat::scan(t, |k, v| {
         if let Some(slot) = header.slot(k) {
             *slot = Some(v);
-        } else if let Some(key) = keep.key(k).filter(|_| k != "stacktrace") {
-            match v.to_value() {
+            return;
+        }
+        match keep.key(k).filter(|_| k != "stacktrace") {
+            Some(key) => match keep.read_flat(k, v) {
                 Some(v) => {
                     fields.insert(key, v);
                 }
-                None => numbers_ok = false,
-            }
+                None => values_ok = false,
+            },
+            None => values_ok &= v.is_valid(),
         }
     });
-    if let (true, true, true, Ok(ts)) = (read, numbers_ok, header.numbers_ok(), header.ts()) {
+    if let (true, true, true, Ok(ts)) = (read, values_ok, header.values_ok(), header.ts()) {
         if header.level.is_none() && header.msg.is_none() {
             return false;
         }
@@ -1215,6 +1208,22 @@ impl KeepFields {
     }
 }
 
+impl KeepFields {
+    /// The value to keep for field `name` from what the flat scan read, as
+    /// [`KeepFields::value`] would build it; `None` when serde_json would refuse it (the line
+    /// then goes the general way).
+    fn read_flat(&self, name: &str, v: Flat<'_>) -> Option<Value> {
+        if name == "request" && !self.whole_request {
+            return match v {
+                Flat::Str(s) => Some(Value::String(s.to_string())),
+                Flat::Nested(t) => serde_json::from_str::<RoomOnly>(t).ok().map(|r| r.0),
+                other => other.is_valid().then_some(Value::Null),
+            };
+        }
+        v.to_value()
+    }
+}
+
 /// A request dump reduced to what the correlator reads: for each object inside it, only the
 /// `room_name` / `roomName` strings; anything else is skipped without building it.
 struct RoomOnly(Value);
@@ -1311,18 +1320,17 @@ fn parse_object(t: &str, keep: Option<&KeepFields>) -> Option<Fields> {
     };
     // The usual flat object without escapes is read directly; anything else by serde_json.
     let mut flat = Fields::with_capacity(8);
-    let mut numbers_ok = true;
-    let read = flat::scan(t, |k, v| {
-        if let Some(k) = keep.key(k) {
-            match v.to_value() {
-                Some(v) => {
-                    flat.insert(k, v);
-                }
-                None => numbers_ok = false,
+    let mut values_ok = true;
+    let read = flat::scan(t, |k, v| match keep.key(k) {
+        Some(key) => match keep.read_flat(k, v) {
+            Some(v) => {
+                flat.insert(key, v);
             }
-        }
+            None => values_ok = false,
+        },
+        None => values_ok &= v.is_valid(),
     });
-    if read && numbers_ok {
+    if read && values_ok {
         return Some(flat);
     }
     struct Seed<'k>(&'k KeepFields);

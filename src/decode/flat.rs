@@ -1,7 +1,9 @@
-//! The fast path for the usual structured fields: one flat JSON object whose keys and string
-//! values have no escapes. It reads only such objects and hands anything else (nesting,
-//! escapes, control characters, malformed text) back to serde_json, so the two always agree.
-//! It reads syntax only: which fields to keep, and what they mean, is the decoder's business.
+//! The fast path for the usual structured fields: one JSON object whose keys and string
+//! values have no escapes. Its scalar values are read here; a nested object or array is only
+//! delimited and handed over as written, for serde_json to read (or check) if it matters.
+//! Anything else (escapes, control characters, malformed text) goes back to serde_json, so the
+//! two always agree. It reads syntax only: which fields to keep, and what they mean, is the
+//! decoder's business.
 
 use serde_json::Value;
 
@@ -10,23 +12,52 @@ use serde_json::Value;
 pub enum Flat<'a> {
     /// A string's contents (no escapes in it).
     Str(&'a str),
-    /// A JSON number as written.
+    /// A JSON number as written, in the range serde_json reads.
     Num(&'a str),
     Bool(bool),
     Null,
+    /// An object or array as written (its strings without escapes; brackets balanced but not
+    /// otherwise checked: serde_json judges it when it is read or checked).
+    Nested(&'a str),
 }
 
 impl Flat<'_> {
-    /// The owned value serde_json would build (`None` only for a number it refuses).
+    /// The owned value serde_json would build (`None` for a malformed nested value).
     pub fn to_value(self) -> Option<Value> {
         Some(match self {
             Flat::Str(s) => Value::String(s.to_string()),
             Flat::Num(n) => Value::Number(serde_json::from_str(n).ok()?),
             Flat::Bool(b) => Value::Bool(b),
             Flat::Null => Value::Null,
+            Flat::Nested(t) => serde_json::from_str(t).ok()?,
         })
     }
+
+    /// True when serde_json reads this value (it refuses malformed nested values), without
+    /// building it.
+    #[inline]
+    pub fn is_valid(self) -> bool {
+        match self {
+            Flat::Nested(t) => nested_is_valid(t),
+            Flat::Str(_) | Flat::Num(_) | Flat::Bool(_) | Flat::Null => true,
+        }
+    }
 }
+
+/// [`Flat::is_valid`] for a nested value (out of line: most values are scalars).
+#[inline(never)]
+fn nested_is_valid(t: &str) -> bool {
+    serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok()
+}
+
+/// A JSON number (as the scan checked it) as serde_json reads it: `None` for one out of the
+/// `f64` range, which serde_json refuses.
+pub fn number(n: &str) -> Option<f64> {
+    n.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// Deepest nesting the scan delimits (serde_json refuses 128 levels; deeper text goes to it).
+const MAX_NESTING: usize = 100;
 
 /// Calls `each` with every key and value of the object `t` (optionally followed by
 /// whitespace) when it is flat and escape-free; returns false, having maybe called `each` for
@@ -64,6 +95,10 @@ pub fn scan<'a>(t: &'a str, mut each: impl FnMut(&'a str, Flat<'a>)) -> bool {
             Some(b'n') if b[i..].starts_with(b"null") => (Flat::Null, i + 4),
             Some(b'-' | b'0'..=b'9') => match number_end(b, i) {
                 Some(end) => (Flat::Num(&t[i..end]), end),
+                None => return false,
+            },
+            Some(b'{' | b'[') => match nested_end(b, i) {
+                Some(end) => (Flat::Nested(&t[i..end]), end),
                 None => return false,
             },
             _ => return false,
@@ -121,8 +156,42 @@ fn special(b: &[u8]) -> Option<usize> {
         .map(|p| i + p)
 }
 
-/// The end of a JSON number starting at `i` (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`).
+/// The end of the object or array starting at `i`: where its brackets balance, strings
+/// skipped whole. `None` for escapes or control characters in a string, nesting deeper than
+/// [`MAX_NESTING`], or no end.
+fn nested_end(b: &[u8], mut i: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    while i < b.len() {
+        match b[i] {
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return None;
+                }
+            }
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            b'"' => {
+                i += 1 + special(&b[i + 1..])?;
+                if b[i] != b'"' {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The end of a JSON number starting at `i` (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`);
+/// `None` also for one out of the range serde_json reads.
 fn number_end(b: &[u8], mut i: usize) -> Option<usize> {
+    let start = i;
     let digits = |b: &[u8], mut i: usize| {
         let start = i;
         while i < b.len() && b[i].is_ascii_digit() {
@@ -141,12 +210,19 @@ fn number_end(b: &[u8], mut i: usize) -> Option<usize> {
     if b.get(i) == Some(&b'.') {
         i = digits(b, i + 1)?;
     }
+    let mut exponent = false;
     if matches!(b.get(i), Some(b'e' | b'E')) {
+        exponent = true;
         i += 1;
         if matches!(b.get(i), Some(b'+' | b'-')) {
             i += 1;
         }
         i = digits(b, i)?;
+    }
+    // Without an exponent, fewer than 300 digits stay far below `f64::MAX`; anything else is
+    // checked against the range serde_json accepts.
+    if exponent || i - start >= 300 {
+        std::str::from_utf8(&b[start..i]).ok().and_then(number)?;
     }
     Some(i)
 }
@@ -181,8 +257,8 @@ mod tests {
     #[test]
     fn everything_else_goes_back_to_serde() {
         for t in [
-            r#"{"a": {"b": 1}}"#,
-            r#"{"a": [1]}"#,
+            r#"{"a": {"b": "x\"y"}}"#,
+            r#"{"a": [1, {"b": 2}"#,
             r#"{"a": "x\"y"}"#,
             r#"{"a\n": 1}"#,
             "{\"a\": \"x\ty\"}",
@@ -190,6 +266,8 @@ mod tests {
             r#"{"a": 1.}"#,
             r#"{"a": -}"#,
             r#"{"a": 1e}"#,
+            r#"{"a": 1e400}"#,
+            r#"{"a": -2E+309}"#,
             r#"{"a": tru}"#,
             r#"{"a": 1,}"#,
             r#"{"a": 1} x"#,
@@ -202,6 +280,30 @@ mod tests {
         ] {
             assert_eq!(pairs(t), None, "{t}");
         }
+    }
+
+    #[test]
+    fn nested_values_are_delimited_as_written() {
+        let got = pairs(r#"{"a": {"b": [1, "}]"], "c": {}}, "d": [], "e": 1}"#);
+        assert_eq!(
+            got,
+            Some(vec![
+                ("a".into(), Flat::Nested(r#"{"b": [1, "}]"], "c": {}}"#)),
+                ("d".into(), Flat::Nested("[]")),
+                ("e".into(), Flat::Num("1")),
+            ])
+        );
+        // Delimited, not judged: serde_json refuses the mismatched brackets when asked.
+        let got = pairs(r#"{"a": {"b": 1]}"#).unwrap_or_default();
+        assert_eq!(got, vec![("a".into(), Flat::Nested(r#"{"b": 1]"#))]);
+        assert!(!got[0].1.is_valid());
+        assert!(Flat::Nested(r#"{"b": [1]}"#).is_valid());
+        let deep = format!(
+            "{{\"a\": {}{}}}",
+            "[".repeat(MAX_NESTING + 1),
+            "]".repeat(MAX_NESTING + 1)
+        );
+        assert_eq!(pairs(&deep), None);
     }
 
     #[test]
@@ -237,18 +339,25 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Whenever the scan reads an object, serde_json reads the same object.
+        /// Whenever the scan reads an object and every value it hands over reads, serde_json
+        /// reads the same object; when one of them does not, serde_json refuses the object.
         #[test]
-        fn scan_agrees_with_serde(t in r#"\{( ?"[a-z\\"]{0,3}" ?: ?("[a-z \\"]{0,4}"|-?[0-9]{1,3}(\.[0-9])?|true|null|\{\}) ?,?)*\}"#) {
+        fn scan_agrees_with_serde(t in r#"\{( ?"[a-z\\"]{0,3}" ?: ?("[a-z \\"]{0,4}"|-?[0-9]{1,3}(\.[0-9])?|true|null|\{\}|\[[1,"\[\]{} ]{0,5}\]|\{ ?"[a-z]" ?: ?[0-9\[\]{}]{1,3}\}) ?,?)*\}"#) {
             let mut ours = serde_json::Map::new();
             let mut ok = true;
-            if scan(&t, |k, v| match v.to_value() {
-                Some(v) => { ours.insert(k.to_string(), v); }
-                None => ok = false,
+            if scan(&t, |k, v| {
+                assert_eq!(v.is_valid(), v.to_value().is_some(), "{v:?}");
+                match v.to_value() {
+                    Some(v) => { ours.insert(k.to_string(), v); }
+                    None => ok = false,
+                }
             }) {
                 let serde: Result<serde_json::Map<String, Value>, _> = serde_json::from_str(&t);
-                proptest::prop_assert!(ok);
-                proptest::prop_assert_eq!(Some(ours), serde.ok());
+                if ok {
+                    proptest::prop_assert_eq!(Some(ours), serde.ok());
+                } else {
+                    proptest::prop_assert!(serde.is_err());
+                }
             }
         }
     }
