@@ -164,6 +164,8 @@ pub struct Decoder {
     skipping: bool,
     /// Fields to keep when decoding (all when `None`).
     keep: Option<KeepFields>,
+    /// The caller found no NUL byte in the lines it is feeding: no line needs the check.
+    nul_free: bool,
     /// Counters so far.
     pub stats: Stats,
 }
@@ -189,6 +191,12 @@ impl Decoder {
         self.default_container = c;
     }
 
+    /// Tells the decoder whether the lines fed next are known to hold no NUL byte (a caller
+    /// with a block of lines checks the block at once instead of every line).
+    pub fn set_nul_free(&mut self, yes: bool) {
+        self.nul_free = yes;
+    }
+
     /// Feeds one line (without its line end). `truncated` marks a line cut by the reader.
     pub fn push(
         &mut self,
@@ -202,7 +210,7 @@ impl Decoder {
         if truncated {
             self.stats.truncated += 1;
         }
-        if memchr::memchr(0, bytes).is_some() {
+        if !self.nul_free && memchr::memchr(0, bytes).is_some() {
             self.stats.binary += 1;
         }
         // Every line is checked: the SIMD check is several times faster than the standard one.

@@ -250,6 +250,8 @@ fn decode_chunks(w: Worker, triage: Triage, container: Option<String>, source: u
 
 /// Feeds a chunk's lines to `dec`.
 fn decode_chunk(dec: &mut Decoder, chunk: &Chunk, source: u32, out: &mut dyn FnMut(Event)) {
+    // One search of the whole chunk instead of one per line: binary bytes are rare.
+    dec.set_nul_free(memchr::memchr(0, &chunk.data).is_none());
     let mut start = 0;
     for &(end, line, truncated) in &chunk.lines {
         let origin = Origin { source, line };
