@@ -398,6 +398,15 @@ impl<'r> Engine<'r> {
         if !self.wants(&e) {
             return;
         }
+        // A batch report that is full only counts the rest: their diagnoses are ranked but not
+        // written (most of the work of concluding an egress on a large input).
+        if !self.opts.stream && !self.opts.all && self.out.egresses.len() >= MAX_REPORTED {
+            let verdict = self.rules.verdict_egress(&e, &self.corr.global);
+            if let (true, true) = self.count(&e, verdict) {
+                self.out.omitted += 1;
+            }
+            return;
+        }
         let diagnoses = self.rules.diagnose_egress(&e, &self.corr.global);
         let notes = notes_for(&e);
         let r = EgressResult {
@@ -405,24 +414,9 @@ impl<'r> Engine<'r> {
             diagnoses,
             notes,
         };
-        let s = &mut self.out.summary;
-        s.egresses += 1;
-        if r.is_failure() {
-            s.failed += 1;
-        } else if r.egress.status == Status::Complete {
-            s.completed += 1;
-        } else if r.egress.open_at_end {
-            s.in_progress += 1;
-        }
-        let notable = r.is_failure() || r.severity() == Some(Severity::Warning);
-        if !r.is_failure() && r.severity() == Some(Severity::Warning) {
-            s.warnings += 1;
-        }
-        if let Some(lead) = r.diagnoses.first() {
-            *self.out.by_rule.entry(lead.rule.clone()).or_default() += 1;
-        }
+        let lead = r.diagnoses.first().map(|d| (d.rule.as_str(), d.severity));
+        let (keep, notable) = self.count(&r.egress, lead);
         done(&r);
-        let keep = notable || self.opts.all || r.egress.open_at_end || !r.diagnoses.is_empty();
         if keep && !self.opts.stream {
             if self.out.egresses.len() < MAX_REPORTED {
                 self.out.egresses.push(r);
@@ -430,6 +424,33 @@ impl<'r> Engine<'r> {
                 self.out.omitted += 1;
             }
         }
+    }
+
+    /// Counts a concluded egress in the summary, given its leading diagnosis (rule and
+    /// severity, the highest of its diagnoses). Returns whether a report would show it, and
+    /// whether it is notable (a failure or a warning: counted as omitted when there is no room).
+    fn count(&mut self, e: &Egress, lead: Option<(&str, Severity)>) -> (bool, bool) {
+        let severity = lead.map(|(_, s)| s);
+        let failure = e.status.is_failure() || severity == Some(Severity::Error);
+        let s = &mut self.out.summary;
+        s.egresses += 1;
+        if failure {
+            s.failed += 1;
+        } else if e.status == Status::Complete {
+            s.completed += 1;
+        } else if e.open_at_end {
+            s.in_progress += 1;
+        }
+        let warning = !failure && severity == Some(Severity::Warning);
+        if warning {
+            s.warnings += 1;
+        }
+        if let Some((rule, _)) = lead {
+            *self.out.by_rule.entry(rule.to_string()).or_default() += 1;
+        }
+        let notable = failure || warning;
+        let keep = notable || self.opts.all || e.open_at_end || lead.is_some();
+        (keep, notable)
     }
 
     /// Ends the input and builds the analysis.
@@ -850,5 +871,56 @@ mod tests {
             &mut t,
             &format!(r#"{console}{{"nodeID": "N", "reason": "x"}}"#)
         ));
+    }
+}
+
+#[cfg(test)]
+mod verdict_tests {
+    use super::*;
+    use crate::generate::{generate, Config, LogFormat};
+
+    /// The lean verdict that counts egresses beyond a full report is exactly what the full
+    /// diagnosis leads with, on every egress of a generated log with every outcome.
+    #[test]
+    fn verdict_equals_the_leading_diagnosis() {
+        let rules = RuleSet::load(None).expect("built-in rules");
+        for format in [LogFormat::Json, LogFormat::Console] {
+            let mut cfg = Config::new(format, 3 << 20);
+            cfg.seed = 11;
+            cfg.server_lines = true;
+            let mut data = Vec::new();
+            generate(&mut data, &cfg).expect("generate into memory");
+            let opts = Options {
+                all: true,
+                ..Options::default()
+            };
+            let mut engine = Engine::new(&rules, opts, vec!["<generated>".into()]);
+            let mut egresses = Vec::new();
+            let mut dec = Decoder::new();
+            let mut events = Vec::new();
+            for (i, line) in data.split(|&b| b == b'\n').enumerate() {
+                let origin = Origin {
+                    source: 0,
+                    line: i as u64 + 1,
+                };
+                dec.push(line, origin, false, &mut |e| events.push(e));
+            }
+            dec.finish(&mut |e| events.push(e));
+            for ev in &events {
+                engine.push(ev, &mut |r| egresses.push(r.egress.clone()));
+            }
+            let g = engine.corr.global.clone();
+            let mut rules_seen = BTreeMap::new();
+            for e in &egresses {
+                let full = rules.diagnose_egress(e, &g);
+                let lead = full.first().map(|d| (d.rule.as_str(), d.severity));
+                assert_eq!(rules.verdict_egress(e, &g), lead, "{:?}", e.id);
+                if let Some((rule, _)) = lead {
+                    *rules_seen.entry(rule.to_string()).or_insert(0) += 1;
+                }
+            }
+            assert!(egresses.len() > 100, "{} egresses", egresses.len());
+            assert!(rules_seen.len() >= 5, "{rules_seen:?}");
+        }
     }
 }

@@ -800,19 +800,7 @@ impl RuleSet {
     /// as alternatives when they share its severity. Falls back to "unrecognised" for a
     /// failure no rule explains.
     pub fn diagnose_egress(&self, e: &Egress, g: &Global) -> Vec<Diagnosis> {
-        let matched: Vec<&Rule> = self
-            .rules
-            .iter()
-            .filter(|r| {
-                r.scope == Scope::Egress
-                    && eval_egress(&r.cond, e, None)
-                    && r.cond.input_seen.iter().all(|&i| g.all_marks.count(i) > 0)
-                    && r.cond
-                        .input_not_seen
-                        .iter()
-                        .all(|(i, _)| g.all_marks.count(*i) == 0)
-            })
-            .collect();
+        let matched = self.matched_egress(e, g);
         // Most egresses end well and match nothing: their facts are never rendered.
         let facts = std::cell::OnceCell::new();
         let facts = || facts.get_or_init(|| egress_facts(e));
@@ -838,6 +826,34 @@ impl RuleSet {
             }
         }
         out
+    }
+
+    /// The egress rules whose conditions `e` meets (with the input-wide ones `g` decides).
+    fn matched_egress(&self, e: &Egress, g: &Global) -> Vec<&Rule> {
+        self.rules
+            .iter()
+            .filter(|r| {
+                r.scope == Scope::Egress
+                    && eval_egress(&r.cond, e, None)
+                    && r.cond.input_seen.iter().all(|&i| g.all_marks.count(i) > 0)
+                    && r.cond
+                        .input_not_seen
+                        .iter()
+                        .all(|(i, _)| g.all_marks.count(*i) == 0)
+            })
+            .collect()
+    }
+
+    /// What [`RuleSet::diagnose_egress`] would lead with, without writing any diagnosis: the
+    /// leading rule's id and severity (the highest of all), `None` when it finds nothing. For
+    /// counting the egresses a report has no room to show.
+    pub fn verdict_egress(&self, e: &Egress, g: &Global) -> Option<(&str, Severity)> {
+        let mut matched = self.matched_egress(e, g);
+        sort_ranked(&mut matched);
+        match matched.first() {
+            Some(r) => Some((r.id.as_str(), r.severity)),
+            None => unrecognised_applies(e).then_some(("unrecognised", Severity::Error)),
+        }
     }
 
     /// Ranked diagnoses for an egress that is still open and has stalled (follow mode): the
@@ -934,14 +950,7 @@ fn rank<'a>(
     mut matched: Vec<&'a Rule>,
     mut build: impl FnMut(&'a Rule) -> Diagnosis,
 ) -> Vec<Diagnosis> {
-    matched.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then(b.priority.cmp(&a.priority))
-            .then(b.cond.weight().cmp(&a.cond.weight()))
-            .then(b.explain.confidence.cmp(&a.explain.confidence))
-            .then(a.id.cmp(&b.id))
-    });
+    sort_ranked(&mut matched);
     let mut out: Vec<Diagnosis> = Vec::new();
     for r in matched {
         let d = build(r);
@@ -956,6 +965,19 @@ fn rank<'a>(
         }
     }
     out
+}
+
+/// Matched rules in the order diagnoses are ranked: severity, priority, how much of the
+/// timeline the condition pins down, confidence, then id.
+fn sort_ranked(matched: &mut [&Rule]) {
+    matched.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(b.priority.cmp(&a.priority))
+            .then(b.cond.weight().cmp(&a.cond.weight()))
+            .then(b.explain.confidence.cmp(&a.explain.confidence))
+            .then(a.id.cmp(&b.id))
+    });
 }
 
 fn eval_marks(c: &Cond, marks: &Marks) -> bool {
@@ -1304,12 +1326,18 @@ fn build(r: &Rule, facts: &Facts, e: &Egress, marks: &Marks, generic: bool) -> D
 }
 
 /// The diagnosis for a failure (or an egress with errors) that no rule explains.
-fn unrecognised<'f>(e: &Egress, facts: impl FnOnce() -> &'f Facts) -> Option<Diagnosis> {
+/// True when no rule explaining `e` leaves a failure to report as unrecognised: it failed, or
+/// it logged errors and never ended.
+fn unrecognised_applies(e: &Egress) -> bool {
     let errors_without_end = !e.status.is_terminal()
         && e.problems
             .iter()
             .any(|p| p.level.is_some_and(|l| l >= crate::event::Level::Error));
-    if !e.status.is_failure() && !errors_without_end {
+    e.status.is_failure() || errors_without_end
+}
+
+fn unrecognised<'f>(e: &Egress, facts: impl FnOnce() -> &'f Facts) -> Option<Diagnosis> {
+    if !unrecognised_applies(e) {
         return None;
     }
     let mut evidence: Vec<Evidence> = e.problems.iter().take(6).cloned().collect();
