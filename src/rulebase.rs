@@ -358,8 +358,20 @@ pub struct RuleSet {
     msg_index: Vec<u16>,
     raw_set: PatternSet,
     raw_index: Vec<u16>,
-    /// Field conditions: (field name, pattern, index).
-    field_patterns: Vec<(String, Regex, u16)>,
+    /// Field conditions.
+    field_patterns: Vec<FieldPattern>,
+}
+
+/// A rule's condition on a field's value, as the correlator marks lines with it.
+#[derive(Debug)]
+struct FieldPattern {
+    key: String,
+    re: Regex,
+    /// Its index among the patterns (the mark it sets).
+    idx: u16,
+    /// Whether it matches an empty value (`"clusterID": ""` is on every zap line: its verdict
+    /// is known without running the pattern).
+    on_empty: bool,
 }
 
 impl Marker for RuleSet {
@@ -382,7 +394,13 @@ impl Marker for RuleSet {
             self.raw_set
                 .matches(ev.raw.as_bytes(), |i| out.push(self.raw_index[i]));
         }
-        for (key, re, idx) in &self.field_patterns {
+        for FieldPattern {
+            key,
+            re,
+            idx,
+            on_empty,
+        } in &self.field_patterns
+        {
             let hit = match key.as_str() {
                 "logger" => ev
                     .logger
@@ -395,6 +413,7 @@ impl Marker for RuleSet {
                 "level" => ev.level.is_some_and(|l| re.is_match(l.as_str().as_bytes())),
                 k => match ev.fields.get(k) {
                     None => false,
+                    Some(serde_json::Value::String(v)) if v.is_empty() => *on_empty,
                     Some(serde_json::Value::String(v)) => re.is_match(v.as_bytes()),
                     Some(v) => {
                         crate::event::value_text(v).is_some_and(|v| re.is_match(v.as_bytes()))
@@ -711,7 +730,12 @@ impl RuleSet {
                         message: format!("invalid regex: {e}"),
                     }]
                 })?;
-                field_patterns.push((key.to_string(), re, i as u16));
+                field_patterns.push(FieldPattern {
+                    key: key.to_string(),
+                    on_empty: re.is_match(b""),
+                    re,
+                    idx: i as u16,
+                });
             }
         }
         Ok(RuleSet {
@@ -731,7 +755,7 @@ impl RuleSet {
         let fields = self
             .field_patterns
             .iter()
-            .map(|(k, re, _)| (k.clone(), re.clone()))
+            .map(|f| (f.key.clone(), f.re.clone()))
             .collect();
         (TextMatcher(self.msg_set.re.clone()), fields)
     }
