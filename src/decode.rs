@@ -362,7 +362,11 @@ impl Decoder {
                 }
             }
         }
-        let join = if dump::proto_line(trimmed).is_some() && !looks_like_entry(trimmed) {
+        // (A line starting with `{` looks like an entry: the dump check is skipped for it.)
+        let join = if !trimmed.starts_with('{')
+            && dump::proto_line(trimmed).is_some()
+            && !looks_like_entry(trimmed)
+        {
             Join::Proto
         } else if open_json {
             Join::OpenJson
