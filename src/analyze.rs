@@ -53,8 +53,14 @@ impl EgressResult {
 
     /// True when this egress counts as a failure in the summary.
     pub fn is_failure(&self) -> bool {
-        self.egress.status.is_failure() || self.severity() == Some(Severity::Error)
+        counts_as_failure(&self.egress, self.severity())
     }
+}
+
+/// An egress counts as a failure when its status is one, or when a diagnosis of it is an error
+/// (`severity`: the worst of its diagnoses).
+fn counts_as_failure(e: &Egress, severity: Option<Severity>) -> bool {
+    e.status.is_failure() || severity == Some(Severity::Error)
 }
 
 /// Counts for the summary line and the JSON `summary`.
@@ -431,7 +437,7 @@ impl<'r> Engine<'r> {
     /// whether it is notable (a failure or a warning: counted as omitted when there is no room).
     fn count(&mut self, e: &Egress, lead: Option<(&str, Severity)>) -> (bool, bool) {
         let severity = lead.map(|(_, s)| s);
-        let failure = e.status.is_failure() || severity == Some(Severity::Error);
+        let failure = counts_as_failure(e, severity);
         let s = &mut self.out.summary;
         s.egresses += 1;
         if failure {
@@ -827,6 +833,7 @@ pub fn analyze_bytes(rules: &RuleSet, data: &[u8], opts: Options) -> Analysis {
 mod tests {
     use super::*;
     use crate::decode::peek;
+    use crate::generate::{generate, Config, LogFormat};
 
     fn relevant(t: &mut Triage, line: &str) -> bool {
         let p = peek(line).expect("a structured line");
@@ -872,12 +879,6 @@ mod tests {
             &format!(r#"{console}{{"nodeID": "N", "reason": "x"}}"#)
         ));
     }
-}
-
-#[cfg(test)]
-mod verdict_tests {
-    use super::*;
-    use crate::generate::{generate, Config, LogFormat};
 
     /// The lean verdict that counts egresses beyond a full report is exactly what the full
     /// diagnosis leads with, on every egress of a generated log with every outcome.
