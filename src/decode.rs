@@ -1025,15 +1025,8 @@ fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
             *slot = Some(v);
             return;
         }
-        match keep.key(k).filter(|_| k != "stacktrace") {
-            Some(key) => match keep.read_flat(k, v) {
-                Some(v) => {
-                    fields.insert(key, v);
-                }
-                None => values_ok = false,
-            },
-            None => values_ok &= v.is_valid(),
-        }
+        let key = keep.key(k).filter(|_| k != "stacktrace");
+        values_ok &= keep.keep_flat(key, k, v, &mut fields);
     });
     if let (true, true, true, Ok(ts)) = (read, values_ok, header.values_ok(), header.ts()) {
         if header.level.is_none() && header.msg.is_none() {
@@ -1218,21 +1211,25 @@ impl KeepFields {
         }
         m.next_value().map(|v| Some((k, v)))
     }
-}
 
-impl KeepFields {
-    /// The value to keep for field `name` from what the flat scan read, as
-    /// [`KeepFields::value`] would build it; `None` when serde_json would refuse it (the line
-    /// then goes the general way).
-    fn read_flat(&self, name: &str, v: Flat<'_>) -> Option<Value> {
-        if name == "request" && !self.whole_request {
-            return match v {
+    /// Keeps field `name` (its kept key `key`; `None` when it is not kept) with the value the
+    /// flat scan read, as [`KeepFields::value`] would build it. False when serde_json would
+    /// refuse the value, kept or not: the line then goes the general way.
+    #[inline(always)]
+    fn keep_flat(&self, key: Option<FieldKey>, name: &str, v: Flat<'_>, out: &mut Fields) -> bool {
+        let Some(key) = key else {
+            return v.is_valid();
+        };
+        let value = if name == "request" && !self.whole_request {
+            match v {
                 Flat::Str(s) => Some(Value::String(s.to_string())),
                 Flat::Nested(t) => serde_json::from_str::<RoomOnly>(t).ok().map(|r| r.0),
                 other => other.is_valid().then_some(Value::Null),
-            };
-        }
-        v.to_value()
+            }
+        } else {
+            v.to_value()
+        };
+        value.map(|v| out.insert(key, v)).is_some()
     }
 }
 
@@ -1333,14 +1330,8 @@ fn parse_object(t: &str, keep: Option<&KeepFields>) -> Option<Fields> {
     // The usual flat object without escapes is read directly; anything else by serde_json.
     let mut flat = Fields::with_capacity(8);
     let mut values_ok = true;
-    let read = flat::scan(t, |k, v| match keep.key(k) {
-        Some(key) => match keep.read_flat(k, v) {
-            Some(v) => {
-                flat.insert(key, v);
-            }
-            None => values_ok = false,
-        },
-        None => values_ok &= v.is_valid(),
+    let read = flat::scan(t, |k, v| {
+        values_ok &= keep.keep_flat(keep.key(k), k, v, &mut flat);
     });
     if read && values_ok {
         return Some(flat);
