@@ -1020,14 +1020,32 @@ fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
     let mut header = ZapHeader::<Flat>::default();
     let mut fields = Fields::with_capacity(8);
     let mut values_ok = true;
-    let read = flat::scan(t, |k, v| {
+    let mut each = |k, v| {
         if let Some(slot) = header.slot(k) {
             *slot = Some(v);
             return;
         }
         let key = keep.key(k).filter(|_| k != "stacktrace");
         values_ok &= keep.keep_flat(key, k, v, &mut fields);
-    });
+    };
+    // Zap's own header order is read in one go; the keys after it as any others (a repeated
+    // header key there wins, as the last of duplicate keys does).
+    let read = match flat::scan_zap(t, &mut each) {
+        Some((head, read)) => {
+            let first = [
+                (&mut header.level, head.level),
+                (&mut header.logger, head.logger),
+                (&mut header.caller, head.caller),
+                (&mut header.msg, head.msg),
+            ];
+            for (slot, v) in first {
+                slot.get_or_insert(Flat::Str(v));
+            }
+            header.ts.get_or_insert(Flat::Num(head.ts));
+            read
+        }
+        None => flat::scan(t, &mut each),
+    };
     if let (true, true, true, Ok(ts)) = (read, values_ok, header.values_ok(), header.ts()) {
         if header.level.is_none() && header.msg.is_none() {
             return false;

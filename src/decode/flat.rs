@@ -62,7 +62,7 @@ const MAX_NESTING: usize = 100;
 /// Calls `each` with every key and value of the object `t` (optionally followed by
 /// whitespace) when it is flat and escape-free; returns false, having maybe called `each` for
 /// some leading keys, when it is not, so the caller must start over with serde_json.
-pub fn scan<'a>(t: &'a str, mut each: impl FnMut(&'a str, Flat<'a>)) -> bool {
+pub fn scan<'a>(t: &'a str, each: impl FnMut(&'a str, Flat<'a>)) -> bool {
     let b = t.as_bytes();
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -72,6 +72,60 @@ pub fn scan<'a>(t: &'a str, mut each: impl FnMut(&'a str, Flat<'a>)) -> bool {
     if b.get(i) == Some(&b'}') {
         return skip_ws(b, i + 1) == b.len();
     }
+    members(t, i, each)
+}
+
+/// The header zap writes first on every JSON line, in its order:
+/// `{"level":"…","ts":…,"logger":"…","caller":"…","msg":"…"` (strings without escapes, `ts` a
+/// number, no blanks).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ZapHead<'a> {
+    pub level: &'a str,
+    pub ts: &'a str,
+    pub logger: &'a str,
+    pub caller: &'a str,
+    pub msg: &'a str,
+}
+
+/// [`scan`] for a zap JSON line that opens with its header exactly as zap writes it: the header
+/// comes back read, and `each` is called only for the keys after it. `None`, having called
+/// nothing, when the line does not open that way (the caller then scans it whole); otherwise
+/// whether the rest of the object was read as [`scan`] would have.
+pub fn scan_zap<'a>(
+    t: &'a str,
+    each: impl FnMut(&'a str, Flat<'a>),
+) -> Option<(ZapHead<'a>, bool)> {
+    let b = t.as_bytes();
+    let literal = |i: usize, l: &[u8]| (b.get(i..i + l.len()) == Some(l)).then_some(i + l.len());
+    let i = literal(0, b"{\"level\":\"")?;
+    let (level, i) = string_at(t, i)?;
+    let i = literal(i, b",\"ts\":")?;
+    let end = number_end(b, i)?;
+    let ts = &t[i..end];
+    let i = literal(end, b",\"logger\":\"")?;
+    let (logger, i) = string_at(t, i)?;
+    let i = literal(i, b",\"caller\":\"")?;
+    let (caller, i) = string_at(t, i)?;
+    let i = literal(i, b",\"msg\":\"")?;
+    let (msg, i) = string_at(t, i)?;
+    let head = ZapHead {
+        level,
+        ts,
+        logger,
+        caller,
+        msg,
+    };
+    match b.get(i) {
+        Some(b'}') => Some((head, skip_ws(b, i + 1) == b.len())),
+        Some(b',') => Some((head, members(t, skip_ws(b, i + 1), each))),
+        _ => None,
+    }
+}
+
+/// The members of an object from `i` (at the first key) to its closing brace and the end of
+/// `t`, as [`scan`] reads them.
+fn members<'a>(t: &'a str, mut i: usize, mut each: impl FnMut(&'a str, Flat<'a>)) -> bool {
+    let b = t.as_bytes();
     loop {
         // "key"
         if b.get(i) != Some(&b'"') {
@@ -286,6 +340,47 @@ mod tests {
         ] {
             assert_eq!(pairs(t), None, "{t}");
         }
+    }
+
+    #[test]
+    fn zap_headers_are_read_in_one_go() {
+        let line = r#"{"level":"info","ts":1795593600.5,"logger":"egress","caller":"a/b.go:1","msg":"hi there","n":1,"msg":"again"}"#;
+        let mut rest = Vec::new();
+        let got = scan_zap(line, |k, v| rest.push((k, v)));
+        let head = ZapHead {
+            level: "info",
+            ts: "1795593600.5",
+            logger: "egress",
+            caller: "a/b.go:1",
+            msg: "hi there",
+        };
+        assert_eq!(got, Some((head, true)));
+        assert_eq!(
+            rest,
+            vec![("n", Flat::Num("1")), ("msg", Flat::Str("again"))]
+        );
+        // The whole scan sees the same pairs, header first.
+        let mut all = Vec::new();
+        assert!(scan(line, |k, v| all.push((k, v))));
+        assert_eq!(all.len(), 7);
+        assert_eq!(&all[5..], &rest[..]);
+        // Only the header: the object may end right after it.
+        let short = r#"{"level":"info","ts":1,"logger":"l","caller":"c","msg":"m"}"#;
+        assert!(matches!(scan_zap(short, |_, _| {}), Some((_, true))));
+        // Any other opening, or a bad rest, is left to the whole scan or refused.
+        for other in [
+            r#"{"level":"info","ts":"2026-01-27T11:00:00Z","logger":"l","caller":"c","msg":"m"}"#,
+            r#"{"level":"info", "ts":1,"logger":"l","caller":"c","msg":"m"}"#,
+            r#"{"level":"info","ts":1,"caller":"c","msg":"m"}"#,
+            r#"{"level":"info","ts":1,"logger":"l","caller":"c","msg":"m\"x"}"#,
+            r#"{"level":"info","ts":1e999,"logger":"l","caller":"c","msg":"m"}"#,
+            r#"{"level":"info","ts":1,"logger":"l","caller":"c","msg":"m" }"#,
+        ] {
+            assert_eq!(scan_zap(other, |_, _| {}), None, "{other}");
+        }
+        let bad_rest = r#"{"level":"info","ts":1,"logger":"l","caller":"c","msg":"m","x":}"#;
+        assert!(matches!(scan_zap(bad_rest, |_, _| {}), Some((_, false))));
+        assert!(!scan(bad_rest, |_, _| {}));
     }
 
     #[test]

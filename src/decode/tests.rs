@@ -507,6 +507,10 @@ fn flat_json_lines_decode_as_the_full_parse() {
         r#"{"level":"info","ts":1,"msg":"nested","request":{"RoomComposite":{"room_name":"r"}},"egressID":"EG_Rj7Yh2WbN5cT"}"#,
         r#"{"level":"info","ts":1,"msg":"escaped \"quote\"","egressID":"EG_Rj7Yh2WbN5cT"}"#,
         r#"{"level":"info","ts":1e999,"msg":"out of range"}"#,
+        // zap's own header order, read in one go, then keys repeating it: the last wins.
+        r#"{"level":"info","ts":1764064931.881,"logger":"egress","caller":"a.go:1","msg":"only the header"}"#,
+        r#"{"level":"info","ts":1764064931.881,"logger":"egress","caller":"a.go:1","msg":"first","level":"error","msg":"second","ts":"2026-11-25T08:00:01.5Z","caller":7,"egressID":"EG_Rj7Yh2WbN5cT"}"#,
+        r#"{"level":"info","ts":1764064931.881,"logger":"egress","caller":"a.go:1","msg":"m","x":{"a":]}}"#,
     ];
     for line in lines {
         let full = decode_entry_keep(line, false, None);
