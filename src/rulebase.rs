@@ -1349,9 +1349,8 @@ fn build(r: &Rule, facts: &Facts, e: &Egress, marks: &Marks, generic: bool) -> D
     }
 }
 
-/// The diagnosis for a failure (or an egress with errors) that no rule explains.
-/// True when no rule explaining `e` leaves a failure to report as unrecognised: it failed, or
-/// it logged errors and never ended.
+/// True when `e`, if no rule explains it, is a failure to report as unrecognised: it failed,
+/// or it logged errors and never ended.
 fn unrecognised_applies(e: &Egress) -> bool {
     let errors_without_end = !e.status.is_terminal()
         && e.problems
@@ -1360,6 +1359,7 @@ fn unrecognised_applies(e: &Egress) -> bool {
     e.status.is_failure() || errors_without_end
 }
 
+/// The diagnosis for a failure (or an egress with errors) that no rule explains.
 fn unrecognised<'f>(e: &Egress, facts: impl FnOnce() -> &'f Facts) -> Option<Diagnosis> {
     if !unrecognised_applies(e) {
         return None;
