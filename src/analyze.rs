@@ -130,6 +130,8 @@ pub struct Triage {
     /// values such as `"clusterID": ""` repeat on every line).
     memo: Vec<Option<(Vec<u8>, bool)>>,
     cache: crate::event::FastMap<String, bool>,
+    /// Some wanted key is one of zap's header keys, so the search must cover the header too.
+    header_keys: bool,
 }
 
 /// [`Triage`]'s search for the wanted keys: SIMD (Teddy) where the CPU has it, else an
@@ -187,7 +189,11 @@ impl Triage {
                     .ok()
                     .map(KeyFinder::Automaton)
             });
+        let header_keys = fields
+            .iter()
+            .any(|(k, _)| matches!(k.as_str(), "level" | "ts" | "logger" | "caller" | "msg"));
         Triage {
+            header_keys,
             memo: vec![None; fields.len()],
             text,
             fields,
@@ -217,7 +223,7 @@ impl Relevance for Triage {
             return true;
         };
         let f = p.fields.as_bytes();
-        let mut at = 0;
+        let mut at = if self.header_keys { 0 } else { p.after_head };
         while let Some((pattern, end)) = finder.find(f, at) {
             at = end;
             let Some(i) = self.keys[pattern] else {

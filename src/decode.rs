@@ -134,9 +134,14 @@ pub struct Peek<'a> {
     pub message: &'a str,
     /// The undecoded fields (console) or the whole object (JSON), for key lookups.
     pub fields: &'a str,
+    /// Where in `fields` the keys after zap's own header start (`level`, `ts`, `logger`,
+    /// `caller`, `msg`, read by the peek); 0 when there is no such header.
+    pub after_head: usize,
     /// For a console line of the usual shape (`ts LEVEL logger caller msg {json}`, no brace in
     /// the message): its time, logger and caller, so the decoder need not parse it again.
     head: Option<(Ts, &'a str, &'a str)>,
+    /// For a zap JSON line that opens with zap's own header: that header, read once.
+    zap: Option<flat::ZapHead<'a>>,
 }
 
 /// Decides whether a structured line is worth decoding. Lines it turns down are counted but
@@ -351,7 +356,8 @@ impl Decoder {
                 if !triage.relevant(&peek) {
                     self.stats.formats[peek.format.index()] += 1;
                     self.stats.skipped += 1;
-                    if HANDLER_KEY.find(peek.fields.as_bytes()).is_some() {
+                    let body = &peek.fields.as_bytes()[peek.after_head..];
+                    if HANDLER_KEY.find(body).is_some() {
                         self.stats.skipped_handler += 1;
                     }
                     self.skipping = true;
@@ -594,6 +600,18 @@ fn json_balance(s: &str) -> i32 {
 /// The head of a zap console line with tab-separated columns, or of a zap JSON line, without
 /// decoding its fields. `None` for every other shape (those are always decoded).
 pub fn peek(t: &str) -> Option<Peek<'_>> {
+    if let Some(zap) = flat::zap_head(t) {
+        // zap's own header, read in one go: no search for the message key.
+        return Some(Peek {
+            format: Format::Json,
+            level: Level::parse(zap.level),
+            message: zap.msg,
+            fields: t,
+            after_head: zap.end,
+            head: None,
+            zap: Some(zap),
+        });
+    }
     if let Some(rest) = t.strip_prefix("{\"level\":\"") {
         let end = memchr::memchr(b'"', rest.as_bytes())?;
         let level = Level::parse(&rest[..end]);
@@ -608,7 +626,9 @@ pub fn peek(t: &str) -> Option<Peek<'_>> {
             level,
             message,
             fields: t,
+            after_head: 0,
             head: None,
+            zap: None,
         });
     }
     let first = t.as_bytes().first()?;
@@ -643,7 +663,9 @@ pub fn peek(t: &str) -> Option<Peek<'_>> {
         level: Some(level),
         message: trim(msg),
         fields: tail,
+        after_head: 0,
         head,
+        zap: None,
     })
 }
 
@@ -651,6 +673,11 @@ pub fn peek(t: &str) -> Option<Peek<'_>> {
 /// [`decode_entry_keep`] returns for it, without parsing the line again. `None` when the peek
 /// does not have the usual shape or its fields are not one JSON object.
 fn decode_peeked(p: &Peek<'_>, keep: Option<&KeepFields>) -> Option<Event> {
+    if let (Some(zap), Some(keep)) = (&p.zap, keep) {
+        // A zap JSON line: read on from its header (what `decode_json` does for it).
+        let mut ev = Event::default();
+        return decode_zap(p.fields, Some(zap), keep, &mut ev).then_some(ev);
+    }
     let (ts, logger, caller) = p.head?;
     let fields = parse_object(p.fields.trim_end(), keep)?;
     Some(Event {
@@ -819,7 +846,7 @@ fn decode_json(t: &str, ev: &mut Event, keep: Option<&KeepFields>) -> bool {
     // Only zap lines are parsed selectively; other objects (dumps, API replies) keep all.
     let zap = t.starts_with("{\"level\":");
     if let (true, Some(keep)) = (zap, keep) {
-        if decode_zap(t, keep, ev) {
+        if decode_zap(t, flat::zap_head(t).as_ref(), keep, ev) {
             return true;
         }
     }
@@ -984,7 +1011,12 @@ impl<'a> ZapHeader<Flat<'a>> {
 /// `caller`, `msg`) go straight into the event instead of through the field map. Produces what
 /// the general path does (the last of duplicate keys wins; a header value of the wrong type
 /// is dropped) and returns false, leaving `ev` alone, when `t` is not exactly one object.
-fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
+fn decode_zap(
+    t: &str,
+    head: Option<&flat::ZapHead<'_>>,
+    keep: &KeepFields,
+    ev: &mut Event,
+) -> bool {
     #[derive(Default)]
     struct Zap {
         fields: Fields,
@@ -1030,8 +1062,11 @@ fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
     };
     // Zap's own header order is read in one go; the keys after it as any others (a repeated
     // header key there wins, as the last of duplicate keys does).
-    let read = match flat::scan_zap(t, &mut each) {
-        Some((head, read)) => {
+    let mut micros = None;
+    // A header whose time is not a number (an ISO string, say) is read the general way.
+    let head = head.and_then(|h| Some((h, h.time()?)));
+    let read = match head.and_then(|(h, m)| Some((h, m, flat::scan_after_head(t, h, &mut each)?))) {
+        Some((head, head_micros, read)) => {
             let first = [
                 (&mut header.level, head.level),
                 (&mut header.logger, head.logger),
@@ -1041,12 +1076,19 @@ fn decode_zap(t: &str, keep: &KeepFields, ev: &mut Event) -> bool {
             for (slot, v) in first {
                 slot.get_or_insert(Flat::Str(v));
             }
-            header.ts.get_or_insert(Flat::Num(head.ts));
+            if header.ts.is_none() {
+                micros = head_micros;
+                header.ts = Some(Flat::Num(head.ts));
+            }
             read
         }
         None => flat::scan(t, &mut each),
     };
-    if let (true, true, true, Ok(ts)) = (read, values_ok, header.values_ok(), header.ts()) {
+    let ts = match micros {
+        Some(m) => Ok(Some(Ts(m))),
+        None => header.ts(),
+    };
+    if let (true, true, true, Ok(ts)) = (read, values_ok, header.values_ok(), ts) {
         if header.level.is_none() && header.msg.is_none() {
             return false;
         }

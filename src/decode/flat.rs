@@ -76,48 +76,122 @@ pub fn scan<'a>(t: &'a str, each: impl FnMut(&'a str, Flat<'a>)) -> bool {
 }
 
 /// The header zap writes first on every JSON line, in its order:
-/// `{"level":"…","ts":…,"logger":"…","caller":"…","msg":"…"` (strings without escapes, `ts` a
-/// number, no blanks).
+/// `{"level":"…","ts":…,"logger":"…","caller":"…","msg":"…"` (strings without escapes, no
+/// blanks). The time is only delimited here (the text up to the next comma): [`ZapHead::time`]
+/// checks and reads it, for the lines that are decoded.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ZapHead<'a> {
     pub level: &'a str,
+    /// The time as written, not yet checked to be a number.
     pub ts: &'a str,
     pub logger: &'a str,
     pub caller: &'a str,
     pub msg: &'a str,
+    /// The index after the message's closing quote.
+    pub end: usize,
 }
 
-/// [`scan`] for a zap JSON line that opens with its header exactly as zap writes it: the header
-/// comes back read, and `each` is called only for the keys after it. `None`, having called
-/// nothing, when the line does not open that way (the caller then scans it whole); otherwise
-/// whether the rest of the object was read as [`scan`] would have.
-pub fn scan_zap<'a>(
-    t: &'a str,
-    each: impl FnMut(&'a str, Flat<'a>),
-) -> Option<(ZapHead<'a>, bool)> {
+impl ZapHead<'_> {
+    /// The time when it is a JSON number serde_json reads: with its value in microseconds when
+    /// read exactly on the way (seconds with at most six decimals, before the year 2033: the
+    /// value `(ts * 1e6).round()` gives in `f64`). `None` when the line is not JSON after all.
+    pub fn time(&self) -> Option<Option<i64>> {
+        let b = self.ts.as_bytes();
+        match seconds(b, 0) {
+            Some((end, micros)) if end == b.len() => Some(Some(micros)),
+            _ => (number_end(b, 0)? == b.len()).then_some(None),
+        }
+    }
+}
+
+/// zap's header at the start of `t`, read by literal comparisons; `None` when the line does
+/// not open exactly that way.
+pub fn zap_head(t: &str) -> Option<ZapHead<'_>> {
     let b = t.as_bytes();
     let literal = |i: usize, l: &[u8]| (b.get(i..i + l.len()) == Some(l)).then_some(i + l.len());
     let i = literal(0, b"{\"level\":\"")?;
     let (level, i) = string_at(t, i)?;
     let i = literal(i, b",\"ts\":")?;
-    let end = number_end(b, i)?;
+    // A number holds no comma; what it holds is checked by `time`.
+    let end = i + memchr::memchr(b',', &b[i..])?;
     let ts = &t[i..end];
     let i = literal(end, b",\"logger\":\"")?;
     let (logger, i) = string_at(t, i)?;
     let i = literal(i, b",\"caller\":\"")?;
     let (caller, i) = string_at(t, i)?;
     let i = literal(i, b",\"msg\":\"")?;
-    let (msg, i) = string_at(t, i)?;
-    let head = ZapHead {
+    let (msg, end) = string_at(t, i)?;
+    Some(ZapHead {
         level,
         ts,
         logger,
         caller,
         msg,
-    };
-    match b.get(i) {
-        Some(b'}') => Some((head, skip_ws(b, i + 1) == b.len())),
-        Some(b',') => Some((head, members(t, skip_ws(b, i + 1), each))),
+        end,
+    })
+}
+
+/// Microseconds below which `(s * 1e6).round()` in `f64` is exact for a decimal `s` with at
+/// most six decimals (its two roundings stay under half a microsecond; the year 2033).
+const EXACT_MICROS: i64 = 2_000_000_000_000_000;
+
+/// zap's usual time, `seconds.fraction` (no sign, no exponent, at most six decimals), read in
+/// one pass: its end and its value in microseconds. `None` for any other number, which
+/// [`number_end`] then reads.
+#[inline]
+fn seconds(b: &[u8], start: usize) -> Option<(usize, i64)> {
+    let mut i = start;
+    let mut whole: i64 = 0;
+    while let Some(&c) = b.get(i) {
+        if !c.is_ascii_digit() || i - start >= 12 {
+            break;
+        }
+        whole = whole * 10 + i64::from(c - b'0');
+        i += 1;
+    }
+    // One digit at least, and no leading zero (JSON allows `0` alone, left to number_end).
+    if i == start || b[start] == b'0' {
+        return None;
+    }
+    let mut micros = whole * 1_000_000;
+    if b.get(i) == Some(&b'.') {
+        let from = i + 1;
+        let mut scale = 100_000;
+        i = from;
+        while let Some(&c) = b.get(i) {
+            if !c.is_ascii_digit() {
+                break;
+            }
+            if scale == 0 {
+                return None;
+            }
+            micros += i64::from(c - b'0') * scale;
+            scale /= 10;
+            i += 1;
+        }
+        if i == from {
+            return None;
+        }
+    }
+    if matches!(b.get(i), Some(b'0'..=b'9' | b'.' | b'e' | b'E')) || micros >= EXACT_MICROS {
+        return None;
+    }
+    Some((i, micros))
+}
+
+/// [`scan`] for a zap JSON line whose header `head` was read by [`zap_head`]: calls `each`
+/// only for the keys after it, and returns whether the rest of the object was read as
+/// [`scan`] would have. `None`, having called nothing, when the header is not followed
+/// directly by `,` or `}` (the caller then scans the line whole).
+pub fn scan_after_head<'a>(
+    t: &'a str,
+    head: &ZapHead<'a>,
+    each: impl FnMut(&'a str, Flat<'a>),
+) -> Option<bool> {
+    let b = t.as_bytes();
+    match b.get(head.end) {
+        Some(b'}') => Some(skip_ws(b, head.end + 1) == b.len()),
+        Some(b',') => Some(members(t, skip_ws(b, head.end + 1), each)),
         _ => None,
     }
 }
@@ -342,6 +416,15 @@ mod tests {
         }
     }
 
+    /// The header and the rest of a zap line, as the decoder reads them.
+    fn scan_zap<'a>(
+        t: &'a str,
+        each: impl FnMut(&'a str, Flat<'a>),
+    ) -> Option<(ZapHead<'a>, bool)> {
+        let head = zap_head(t).filter(|h| h.time().is_some())?;
+        Some((head, scan_after_head(t, &head, each)?))
+    }
+
     #[test]
     fn zap_headers_are_read_in_one_go() {
         let line = r#"{"level":"info","ts":1795593600.5,"logger":"egress","caller":"a/b.go:1","msg":"hi there","n":1,"msg":"again"}"#;
@@ -353,8 +436,10 @@ mod tests {
             logger: "egress",
             caller: "a/b.go:1",
             msg: "hi there",
+            end: 88,
         };
         assert_eq!(got, Some((head, true)));
+        assert_eq!(head.time(), Some(Some(1_795_593_600_500_000)));
         assert_eq!(
             rest,
             vec![("n", Flat::Num("1")), ("msg", Flat::Str("again"))]
@@ -381,6 +466,59 @@ mod tests {
         let bad_rest = r#"{"level":"info","ts":1,"logger":"l","caller":"c","msg":"m","x":}"#;
         assert!(matches!(scan_zap(bad_rest, |_, _| {}), Some((_, false))));
         assert!(!scan(bad_rest, |_, _| {}));
+    }
+
+    #[test]
+    fn zap_seconds_read_exactly_as_f64_rounds_them() {
+        let f64_micros = |n: &str| (number(n).map(|f| (f * 1_000_000.0).round() as i64));
+        let mut cases: Vec<String> = [
+            "1795593600.007774",
+            "1795593600.5",
+            "1795593600",
+            "1764000104.2",
+            "1",
+            "9.999999",
+            "1999999999.999999",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // A spread of times with six, five, ... one decimals.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let secs = 1_000_000_000 + x % 999_999_999;
+            let frac = (x >> 32) % 1_000_000;
+            let places = 1 + (x >> 60) as usize % 6;
+            let digits = format!("{frac:06}");
+            cases.push(format!("{secs}.{}", &digits[..places]));
+        }
+        for n in &cases {
+            let line = format!("{n},");
+            let (end, micros) = seconds(line.as_bytes(), 0).expect(n);
+            assert_eq!(end, n.len(), "{n}");
+            assert_eq!(Some(micros), f64_micros(n), "{n}");
+            assert_eq!(number_end(line.as_bytes(), 0), Some(end), "{n}");
+        }
+        // Everything else is left to number_end (and read the f64 way).
+        for n in [
+            "0.5",
+            "-1.5",
+            "1.",
+            "1e3",
+            "1.5E3",
+            "1.1234567",
+            "2000000000.0",
+            "1234567890123",
+            "01",
+            ".5",
+            "123456789012.1",
+        ] {
+            let line = format!("{n},");
+            assert_eq!(seconds(line.as_bytes(), 0), None, "{n}");
+        }
     }
 
     #[test]

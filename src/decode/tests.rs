@@ -449,6 +449,43 @@ fn peeked_console_lines_decode_as_in_full() {
 }
 
 #[test]
+fn peeked_json_lines_decode_as_in_full() {
+    let keep = KeepFields::new(vec!["clusterID".into()]);
+    let head = |ts: &str| {
+        format!(r#"{{"level":"info","ts":{ts},"logger":"egress","caller":"a/b.go:1","msg":"m""#)
+    };
+    let lines = [
+        format!(
+            r#"{},"egressID":"EG_Rj7Yh2WbN5cT","clusterID":"","n":3}}"#,
+            head("1795593600.007774")
+        ),
+        format!("{}}}", head("1795593600")),
+        // Times read the f64 way: more than six decimals, exponents, far future, a string.
+        format!("{},\"a\":1}}", head("1795593600.0077745")),
+        format!("{},\"a\":1}}", head("1.7955936e9")),
+        format!("{},\"a\":1}}", head("2795593600.5")),
+        format!("{},\"a\":1}}", head("\"2026-11-25T08:00:01.5Z\"")),
+        format!("{},\"ts\":5,\"a\":1}}", head("1795593600.5")),
+        // Not numbers or not JSON: the general way judges them.
+        format!("{},\"a\":1}}", head("1e999")),
+        format!("{},\"a\":1}}", head("17x")),
+        format!("{} ,\"a\":1}}", head("1")),
+        format!("{},\"a\":}}", head("1")),
+        format!("{},\"a\":1}} `", head("1")),
+    ];
+    let mut fast = 0;
+    for line in &lines {
+        let Some(p) = peek(line) else { continue };
+        let full = decode_entry_keep(line, false, Some(&keep));
+        if let Some(ev) = decode_peeked(&p, Some(&keep)) {
+            assert_eq!(format!("{ev:?}"), format!("{full:?}"), "{line}");
+            fast += 1;
+        }
+    }
+    assert_eq!(fast, 8);
+}
+
+#[test]
 fn request_dumps_keep_only_their_room_name() {
     let line = "{\"level\":\"info\",\"ts\":1764064931.881,\"msg\":\"request validated\",\"egressID\":\"EG_Rj7Yh2WbN5cT\",\"request\":{\"RoomComposite\":{\"room_name\":\"daily\",\"layout\":\"grid\",\"file_outputs\":[{\"filepath\":\"a.mp4\"}],\"audio_only\":false}}}";
     let ev = decode_entry_keep(line, false, Some(&KeepFields::new(vec![])));
