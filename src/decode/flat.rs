@@ -470,7 +470,7 @@ mod tests {
 
     #[test]
     fn zap_seconds_read_exactly_as_f64_rounds_them() {
-        let f64_micros = |n: &str| (number(n).map(|f| (f * 1_000_000.0).round() as i64));
+        let f64_micros = |n: &str| number(n).map(|f| (f * 1_000_000.0).round() as i64);
         let mut cases: Vec<String> = [
             "1795593600.007774",
             "1795593600.5",
