@@ -553,6 +553,9 @@ pub struct Correlator<'m> {
     /// IDs of the egresses handed out most recently (bounded by [`RECENT_ENDED`]).
     recent: VecDeque<IdKey>,
     recent_set: crate::event::FastSet<IdKey>,
+    /// The `nodeID` of the last line that had one (already among the node IDs, or past their
+    /// cap).
+    last_node: String,
     /// Node and input facts.
     pub global: Global,
 }
@@ -573,6 +576,7 @@ impl<'m> Correlator<'m> {
             mark_cache: FastMap::default(),
             recent: VecDeque::new(),
             recent_set: crate::event::FastSet::default(),
+            last_node: String::new(),
             global: Global::default(),
         }
     }
@@ -623,8 +627,13 @@ impl<'m> Correlator<'m> {
             g.service_lines += 1;
         }
         if let Some(node) = ev.fields.get("nodeID").and_then(|v| v.as_str()) {
-            if g.node_ids.len() < 256 && !g.node_ids.contains(node) {
-                g.node_ids.insert(node.to_string());
+            // Most lines come from the node of the line before.
+            if !crate::event::same_bytes(node.as_bytes(), self.last_node.as_bytes()) {
+                if g.node_ids.len() < 256 && !g.node_ids.contains(node) {
+                    g.node_ids.insert(node.to_string());
+                }
+                self.last_node.clear();
+                self.last_node.push_str(node);
             }
         }
         if ev.message == "starting service" {
@@ -643,34 +652,37 @@ impl<'m> Correlator<'m> {
         let id = egress_id_of(ev);
         let lifecycle = !matches!(step, Step::Other | Step::ApiStop);
         match id {
-            Some(id) if self.recent_set.contains(&IdKey::of(id)) => {
-                // A late line about an egress already handed out (the pulse reaper, a webhook):
-                // it must not open a second, phantom egress.
-                self.global.late_lines += 1;
-            }
             Some(id) => {
+                // Open, in its grace period, handed out, or new: one of these at most (an ID
+                // leaves `open` for `closing`, `closing` for `recent_set`, and a handed-out ID
+                // never opens again), looked up in the order most lines need.
                 let key = IdKey::of(id);
-                if let Some(&pos) = self.closing_ids.get(&key) {
-                    if let Some((_, e)) = self.closing.get_mut(pos - self.closing_base) {
-                        apply(e, ev, step, &scratch, server);
-                    }
-                } else {
-                    let e = match self.open.get_mut(&key) {
-                        Some(e) => e,
-                        None => {
-                            self.global.egresses += 1;
-                            let e = Egress {
-                                id: Some(id.to_string()),
-                                ..Egress::default()
-                            };
-                            self.open.entry(key).or_insert(Box::new(e))
-                        }
-                    };
+                if let Some(e) = self.open.get_mut(&key) {
                     apply(e, ev, step, &scratch, server);
                     if e.status.is_terminal() {
                         if let Some(done) = self.open.remove(&key) {
                             self.close(*done);
                         }
+                    }
+                } else if let Some(&pos) = self.closing_ids.get(&key) {
+                    if let Some((_, e)) = self.closing.get_mut(pos - self.closing_base) {
+                        apply(e, ev, step, &scratch, server);
+                    }
+                } else if self.recent_set.contains(&key) {
+                    // A late line about an egress already handed out (the pulse reaper, a
+                    // webhook): it must not open a second, phantom egress.
+                    self.global.late_lines += 1;
+                } else {
+                    self.global.egresses += 1;
+                    let mut e = Box::new(Egress {
+                        id: Some(id.to_string()),
+                        ..Egress::default()
+                    });
+                    apply(&mut e, ev, step, &scratch, server);
+                    if e.status.is_terminal() {
+                        self.close(*e);
+                    } else {
+                        self.open.insert(key, e);
                     }
                 }
             }
