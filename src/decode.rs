@@ -1050,14 +1050,14 @@ fn decode_zap(
     }
     // The usual flat line without escapes is read directly; anything else by serde_json.
     let mut header = ZapHeader::<Flat>::default();
-    let mut fields = Fields::with_capacity(8);
+    let mut fields = FlatFields::new();
     let mut values_ok = true;
     let mut each = |k, v| {
         if let Some(slot) = header.slot(k) {
             *slot = Some(v);
             return;
         }
-        let key = keep.key(k).filter(|_| k != "stacktrace");
+        let key = keep.kept(k).filter(|_| k != "stacktrace");
         values_ok &= keep.keep_flat(key, k, v, &mut fields);
     };
     // Zap's own header order is read in one go; the keys after it as any others (a repeated
@@ -1092,7 +1092,7 @@ fn decode_zap(
         if header.level.is_none() && header.msg.is_none() {
             return false;
         }
-        header.apply(ev, ts, fields);
+        header.apply(ev, ts, fields.fields);
         return true;
     }
     use serde::de::DeserializeSeed;
@@ -1166,11 +1166,46 @@ fn decode_columns(rest: &str, ev: &mut Event, keep: Option<&KeepFields>) {
 #[derive(Debug, Clone)]
 pub struct KeepFields {
     /// The built-in names, the egress ID keys and `extra` as events store them (a shared static
-    /// for the built-in ones, so keeping a field allocates nothing for its name), in
-    /// [`KEEP_SLOTS`] buckets by [`keep_slot`]: most keys of a line land in an empty bucket.
-    slots: Vec<Vec<FieldKey>>,
+    /// for the built-in ones, so keeping a field allocates nothing for its name), each with its
+    /// bit (see [`Kept`]), in [`KEEP_SLOTS`] buckets by [`keep_slot`]: most keys of a line land
+    /// in an empty bucket.
+    slots: Vec<Vec<(FieldKey, u128)>>,
     /// A rule names `request`: keep the whole request dump, not only its room name.
     whole_request: bool,
+}
+
+/// A kept field's name as events store it, and its bit among the names [`KeepFields`] keeps
+/// (0 past the 128th).
+struct Kept {
+    key: FieldKey,
+    bit: u128,
+}
+
+/// Fields read by a flat scan, with the kept names already among them as bits: a name not yet
+/// seen on the line is added without looking for it first.
+struct FlatFields {
+    fields: Fields,
+    seen: u128,
+}
+
+impl FlatFields {
+    fn new() -> FlatFields {
+        FlatFields {
+            fields: Fields::with_capacity(8),
+            seen: 0,
+        }
+    }
+
+    /// Sets a kept field (the last value of a repeated name wins, as in a JSON object map).
+    #[inline(always)]
+    fn set(&mut self, kept: Kept, value: Value) {
+        if kept.bit != 0 && self.seen & kept.bit == 0 {
+            self.seen |= kept.bit;
+            self.fields.push_new(kept.key, value);
+        } else {
+            self.fields.insert(kept.key, value);
+        }
+    }
 }
 
 /// Buckets of [`KeepFields`].
@@ -1230,14 +1265,16 @@ impl KeepFields {
     pub fn new(extra: Vec<String>) -> KeepFields {
         let builtin = KNOWN_FIELDS.iter().chain(&crate::event::EGRESS_ID_KEYS);
         let whole_request = extra.iter().any(|k| k == "request");
-        let mut slots: Vec<Vec<FieldKey>> = vec![Vec::new(); KEEP_SLOTS];
+        let mut slots: Vec<Vec<(FieldKey, u128)>> = vec![Vec::new(); KEEP_SLOTS];
         let names = builtin
             .map(|k| FieldKey::Borrowed(k))
             .chain(extra.into_iter().map(FieldKey::Owned));
+        let mut n: u32 = 0;
         for k in names {
             let slot = &mut slots[keep_slot(k.as_bytes())];
-            if !slot.contains(&k) {
-                slot.push(k);
+            if !slot.iter().any(|(s, _)| *s == k) {
+                slot.push((k, 1u128.checked_shl(n).unwrap_or(0)));
+                n += 1;
             }
         }
         KeepFields {
@@ -1248,10 +1285,19 @@ impl KeepFields {
 
     /// The key to store for field `key`, `None` when it is not kept.
     fn key(&self, key: &str) -> Option<FieldKey> {
-        self.slots[keep_slot(key.as_bytes())]
+        self.kept(key).map(|k| k.key)
+    }
+
+    /// [`KeepFields::key`] with the name's bit.
+    #[inline(always)]
+    fn kept(&self, key: &str) -> Option<Kept> {
+        let (k, bit) = self.slots[keep_slot(key.as_bytes())]
             .iter()
-            .find(|k| crate::event::same_bytes(k.as_bytes(), key.as_bytes()))
-            .cloned()
+            .find(|(k, _)| crate::event::same_bytes(k.as_bytes(), key.as_bytes()))?;
+        Some(Kept {
+            key: k.clone(),
+            bit: *bit,
+        })
     }
 
     /// Field `key` with its value if it is kept (`None`: skipped without building it). A
@@ -1276,7 +1322,7 @@ impl KeepFields {
     /// flat scan read, as [`KeepFields::value`] would build it. False when serde_json would
     /// refuse the value, kept or not: the line then goes the general way.
     #[inline(always)]
-    fn keep_flat(&self, key: Option<FieldKey>, name: &str, v: Flat<'_>, out: &mut Fields) -> bool {
+    fn keep_flat(&self, key: Option<Kept>, name: &str, v: Flat<'_>, out: &mut FlatFields) -> bool {
         let Some(key) = key else {
             return v.is_valid();
         };
@@ -1289,7 +1335,7 @@ impl KeepFields {
         } else {
             v.to_value()
         };
-        value.map(|v| out.insert(key, v)).is_some()
+        value.map(|v| out.set(key, v)).is_some()
     }
 }
 
@@ -1388,13 +1434,13 @@ fn parse_object(t: &str, keep: Option<&KeepFields>) -> Option<Fields> {
         };
     };
     // The usual flat object without escapes is read directly; anything else by serde_json.
-    let mut flat = Fields::with_capacity(8);
+    let mut flat = FlatFields::new();
     let mut values_ok = true;
     let read = flat::scan(t, |k, v| {
-        values_ok &= keep.keep_flat(keep.key(k), k, v, &mut flat);
+        values_ok &= keep.keep_flat(keep.kept(k), k, v, &mut flat);
     });
     if read && values_ok {
-        return Some(flat);
+        return Some(flat.fields);
     }
     struct Seed<'k>(&'k KeepFields);
     impl<'de> serde::de::DeserializeSeed<'de> for Seed<'_> {

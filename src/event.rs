@@ -269,6 +269,14 @@ impl Fields {
         }
     }
 
+    /// Adds `key`, which the caller knows is not among the fields yet (no search for it).
+    #[inline]
+    pub fn push_new(&mut self, key: impl Into<FieldKey>, value: Value) {
+        let key = key.into();
+        debug_assert!(self.find(&key).is_none(), "{key} is set already");
+        self.0.push((key, value));
+    }
+
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         self.find(key).map(|i| self.0.remove(i).1)
