@@ -486,6 +486,23 @@ fn peeked_json_lines_decode_as_in_full() {
 }
 
 #[test]
+fn repeated_kept_names_keep_their_last_value_past_the_128th_name() {
+    let extra: Vec<String> = (0..200).map(|i| format!("x{i}")).collect();
+    let keep = KeepFields::new(extra);
+    let line = r#"{"level":"info","ts":1,"logger":"l","caller":"c","msg":"m","x199":1,"x199":2,"nodeID":"a","nodeID":"b","x5":3}"#;
+    let ev = decode_entry_keep(line, false, Some(&keep));
+    let got: Vec<(&str, String)> = ev.fields.iter().map(|(k, v)| (k, v.to_string())).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("x199", "2".into()),
+            ("nodeID", "\"b\"".into()),
+            ("x5", "3".into())
+        ]
+    );
+}
+
+#[test]
 fn request_dumps_keep_only_their_room_name() {
     let line = "{\"level\":\"info\",\"ts\":1764064931.881,\"msg\":\"request validated\",\"egressID\":\"EG_Rj7Yh2WbN5cT\",\"request\":{\"RoomComposite\":{\"room_name\":\"daily\",\"layout\":\"grid\",\"file_outputs\":[{\"filepath\":\"a.mp4\"}],\"audio_only\":false}}}";
     let ev = decode_entry_keep(line, false, Some(&KeepFields::new(vec![])));
