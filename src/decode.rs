@@ -700,6 +700,24 @@ thread_local! {
     /// This thread's view of the interned texts (no lock on a hit).
     static INTERNED: std::cell::RefCell<crate::event::FastSet<&'static str>> =
         std::cell::RefCell::new(crate::event::FastSet::default());
+    /// The interned texts this thread found last, by [`recent_slot`]: a hit costs one compare
+    /// instead of a hash and a probe.
+    static RECENT_INTERNED: std::cell::RefCell<[&'static str; RECENT_SLOTS]> =
+        const { std::cell::RefCell::new([""; RECENT_SLOTS]) };
+}
+
+/// Slots of [`RECENT_INTERNED`].
+const RECENT_SLOTS: usize = 512;
+
+/// The [`RECENT_INTERNED`] slot of a text: from its length and three of its bytes.
+fn recent_slot(s: &[u8]) -> usize {
+    match (s.first(), s.get(s.len() / 2), s.last()) {
+        (Some(&a), Some(&m), Some(&z)) => {
+            (s.len() * 7 + usize::from(a) * 3 + usize::from(m) * 5 + usize::from(z) * 11)
+                % RECENT_SLOTS
+        }
+        _ => 0,
+    }
 }
 
 /// Every interned text, shared by the decoding threads.
@@ -723,6 +741,20 @@ fn lookup_interned(s: &str) -> Option<&'static str> {
     if s.len() > MAX_INTERNED_LEN {
         return None;
     }
+    let slot = recent_slot(s.as_bytes());
+    let recent = RECENT_INTERNED.with(|r| r.borrow()[slot]);
+    if !s.is_empty() && crate::event::same_bytes(recent.as_bytes(), s.as_bytes()) {
+        return Some(recent);
+    }
+    let found = lookup_interned_set(s);
+    if let Some(k) = found {
+        RECENT_INTERNED.with(|r| r.borrow_mut()[slot] = k);
+    }
+    found
+}
+
+/// [`lookup_interned`] past the recent texts: this thread's set, then the shared one.
+fn lookup_interned_set(s: &str) -> Option<&'static str> {
     INTERNED.with(|local| {
         let mut local = local.borrow_mut();
         if let Some(&k) = local.get(s) {
