@@ -709,15 +709,9 @@ thread_local! {
 /// Slots of [`RECENT_INTERNED`].
 const RECENT_SLOTS: usize = 512;
 
-/// The [`RECENT_INTERNED`] slot of a text: from its length and three of its bytes.
+/// The [`RECENT_INTERNED`] slot of a text.
 fn recent_slot(s: &[u8]) -> usize {
-    match (s.first(), s.get(s.len() / 2), s.last()) {
-        (Some(&a), Some(&m), Some(&z)) => {
-            (s.len() * 7 + usize::from(a) * 3 + usize::from(m) * 5 + usize::from(z) * 11)
-                % RECENT_SLOTS
-        }
-        _ => 0,
-    }
+    crate::event::quick_slot(s) % RECENT_SLOTS
 }
 
 /// Every interned text, shared by the decoding threads.

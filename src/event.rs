@@ -370,6 +370,18 @@ fn is_word_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
 
+/// A cheap spread of a short text (its length and three of its bytes) for small direct-mapped
+/// tables that remember recent texts; take it modulo the table size. Collisions only cost a
+/// miss: the table's entry is compared with [`same_bytes`].
+pub fn quick_slot(s: &[u8]) -> usize {
+    match (s.first(), s.get(s.len() / 2), s.last()) {
+        (Some(&a), Some(&m), Some(&z)) => {
+            s.len() * 7 + usize::from(a) * 3 + usize::from(m) * 5 + usize::from(z) * 11
+        }
+        _ => 0,
+    }
+}
+
 /// Byte equality for short texts (field names, keys) in a few loads instead of a library
 /// call: the hot paths compare names of 2 to 16 bytes many times per line.
 #[inline]
