@@ -1,5 +1,6 @@
 //! nom grammars for the text forms: timestamps, level words, zap console columns (tabs or
-//! runs of spaces), and the pasted `"key": value` pairs. Pure functions over `&str`.
+//! runs of spaces), and the pasted `"key": value` pairs. Pure functions over `&str` (the
+//! timestamp reader remembers the last minute it read per thread, which changes no result).
 
 use crate::event::{Fields, Level, Ts};
 use nom::{
@@ -33,24 +34,39 @@ pub fn timestamp(i: &str) -> IResult<&str, Ts> {
 /// line to [`timestamp_any`], which also judges every malformed one.
 fn timestamp_common(i: &str) -> Option<(&str, Ts)> {
     let b = i.as_bytes();
-    if b.len() < 19
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !(b[10] == b'T' || b[10] == b' ')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    if b.len() < 19 || b[16] != b':' {
         return None;
     }
-    // Every digit position at once: a byte that is not a digit leaves a value above 9.
     let digit = |at: usize| u32::from(b[at].wrapping_sub(b'0'));
-    let positions = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
-    if positions.iter().any(|&at| digit(at) > 9) {
+    let two = |at: usize| digit(at) * 10 + digit(at + 1);
+    // Lines come minutes at a time: the minute of the line before is known already.
+    let minute: [u8; 16] = b[..16].try_into().ok()?;
+    let last = LAST_MINUTE.with(std::cell::Cell::get);
+    let minute_secs = if let Some((_, secs)) = last.filter(|(m, _)| *m == minute) {
+        secs
+    } else {
+        if b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') || b[13] != b':' {
+            return None;
+        }
+        // Every digit position at once: a byte that is not a digit leaves a value above 9.
+        let positions = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15];
+        if positions.iter().any(|&at| digit(at) > 9) {
+            return None;
+        }
+        let y = two(0) * 100 + two(2);
+        let (mo, d, h, mi) = (two(5), two(8), two(11), two(14));
+        if h > 23 || mi > 59 {
+            return None;
+        }
+        let days = days_from_civil(i64::from(y), mo, d)?;
+        let secs = days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60;
+        LAST_MINUTE.with(|m| m.set(Some((minute, secs))));
+        secs
+    };
+    if digit(17) > 9 || digit(18) > 9 {
         return None;
     }
-    let two = |at: usize| digit(at) * 10 + digit(at + 1);
-    let y = two(0) * 100 + two(2);
-    let (mo, d, h, mi, s) = (two(5), two(8), two(11), two(14), two(17));
+    let s = two(17);
     let mut k = 19;
     let mut micros: i64 = 0;
     if k < b.len() && (b[k] == b'.' || b[k] == b',') {
@@ -74,12 +90,18 @@ fn timestamp_common(i: &str) -> Option<(&str, Ts)> {
         Some(b'Z') => k += 1,
         _ => {}
     }
-    if h > 23 || mi > 59 || s > 60 {
+    if s > 60 {
         return None;
     }
-    let days = days_from_civil(i64::from(y), mo, d)?;
-    let secs = days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s);
+    let secs = minute_secs + i64::from(s);
     Some((&i[k..], Ts(secs * 1_000_000 + micros)))
+}
+
+thread_local! {
+    /// The first 16 bytes (`2026-01-27T11:11`) of the last time [`timestamp_common`] read, and
+    /// that minute in seconds since the epoch (a cache: the result is the same without it).
+    static LAST_MINUTE: std::cell::Cell<Option<([u8; 16], i64)>> =
+        const { std::cell::Cell::new(None) };
 }
 
 /// [`timestamp`] with every variant: zone offsets, and the errors.
@@ -362,6 +384,31 @@ mod tests {
         }
         assert!(timestamp_common("2026-01-27T11:11:05.179Z").is_some());
         assert!(timestamp_common("2026-01-27 11:11:05,179").is_some());
+    }
+
+    #[test]
+    fn the_remembered_minute_changes_no_result() {
+        // Each case read right after a valid time of the same minute (remembered), and alone
+        // on a fresh thread (nothing remembered): the same answer, the full grammar's.
+        let cases = [
+            "2026-01-27T11:11:06.5Z",
+            "2026-01-27T11:11:59Z",
+            "2026-01-27T11:11:60Z",
+            "2026-01-27T11:11:61Z",
+            "2026-01-27T11:11:6xZ",
+            "2026-01-27T11:11:07+02:00",
+            "2026-01-27T11:11-07Z",
+            "2026-01-27T11:12:00.001Z",
+            "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0:00Z",
+        ];
+        for c in cases {
+            let full = timestamp_any(c).ok();
+            assert!(timestamp("2026-01-27T11:11:05.179Z").is_ok());
+            assert_eq!(timestamp(c).ok(), full, "after the same minute: {c}");
+            let alone = std::thread::spawn(move || timestamp(c).ok().map(|(r, t)| (r.len(), t)));
+            let alone = alone.join().ok().flatten();
+            assert_eq!(alone, full.map(|(r, t)| (r.len(), t)), "alone: {c}");
+        }
     }
 
     #[test]
