@@ -423,6 +423,21 @@ fn interleaved_streams_rebuild_their_own_lines() {
     assert_eq!(st.chunks_joined, 1);
 }
 
+/// Checks that every line decoded from its peek decodes the same in full; returns how many
+/// were decoded from their peek.
+fn peeked_as_in_full(lines: &[impl AsRef<str>], keep: &KeepFields) -> usize {
+    let mut fast = 0;
+    for line in lines.iter().map(AsRef::as_ref) {
+        let Some(p) = peek(line) else { continue };
+        let full = decode_entry_keep(line, false, Some(keep));
+        if let Some(ev) = decode_peeked(&p, Some(keep)) {
+            assert_eq!(format!("{ev:?}"), format!("{full:?}"), "{line}");
+            fast += 1;
+        }
+    }
+    fast
+}
+
 #[test]
 fn peeked_console_lines_decode_as_in_full() {
     let keep = KeepFields::new(vec!["clusterID".into()]);
@@ -436,16 +451,7 @@ fn peeked_console_lines_decode_as_in_full() {
         "2026-11-25T08:00:01.5Z\tINFO\tegress\tpipeline/watch.go:275\tno fields",
         "2026-11-25T08:00:01.5Z\tINFO\tegress\tnot a caller\tmsg\t{\"a\": 1}",
     ];
-    let mut fast = 0;
-    for line in lines {
-        let Some(p) = peek(line) else { continue };
-        let full = decode_entry_keep(line, false, Some(&keep));
-        if let Some(ev) = decode_peeked(&p, Some(&keep)) {
-            assert_eq!(format!("{ev:?}"), format!("{full:?}"), "{line}");
-            fast += 1;
-        }
-    }
-    assert_eq!(fast, 3);
+    assert_eq!(peeked_as_in_full(&lines, &keep), 3);
 }
 
 #[test]
@@ -473,16 +479,7 @@ fn peeked_json_lines_decode_as_in_full() {
         format!("{},\"a\":}}", head("1")),
         format!("{},\"a\":1}} `", head("1")),
     ];
-    let mut fast = 0;
-    for line in &lines {
-        let Some(p) = peek(line) else { continue };
-        let full = decode_entry_keep(line, false, Some(&keep));
-        if let Some(ev) = decode_peeked(&p, Some(&keep)) {
-            assert_eq!(format!("{ev:?}"), format!("{full:?}"), "{line}");
-            fast += 1;
-        }
-    }
-    assert_eq!(fast, 8);
+    assert_eq!(peeked_as_in_full(&lines, &keep), 8);
 }
 
 #[test]
