@@ -130,9 +130,9 @@ pub struct Triage {
     /// values such as `"clusterID": ""` repeat on every line).
     memo: Vec<Option<(Vec<u8>, bool)>>,
     cache: crate::event::FastMap<String, bool>,
-    /// The messages decided last, by [`crate::event::quick_slot`], with their verdicts: most
-    /// lines are found here with one compare, before `cache`.
-    recent: Vec<(String, bool)>,
+    /// The messages decided last, with their verdicts: most lines are found here with one
+    /// compare, before `cache`.
+    recent: crate::event::RecentTexts<bool>,
     /// Some wanted key is one of zap's header keys, so the search must cover the header too.
     header_keys: bool,
 }
@@ -206,7 +206,7 @@ impl Triage {
             keys,
             finder,
             cache: crate::event::FastMap::default(),
-            recent: vec![(String::new(), false); RECENT_MESSAGES],
+            recent: crate::event::RecentTexts::new(RECENT_MESSAGES),
         }
     }
 }
@@ -221,21 +221,17 @@ impl Relevance for Triage {
             return true;
         }
         // A message already known to be wanted decides without looking at the fields.
-        let slot = crate::event::quick_slot(p.message.as_bytes()) % RECENT_MESSAGES;
-        let (last, verdict) = &self.recent[slot];
-        let cached = if !p.message.is_empty()
-            && crate::event::same_bytes(last.as_bytes(), p.message.as_bytes())
-        {
-            Some(*verdict)
-        } else {
-            let known = self.cache.get(p.message).copied();
-            if let (Some(v), false) = (known, p.message.is_empty()) {
-                let (last, verdict) = &mut self.recent[slot];
-                last.clear();
-                last.push_str(p.message);
-                *verdict = v;
+        let cached = match self.recent.get(p.message) {
+            Some(&verdict) => Some(verdict),
+            None => {
+                let known = self.cache.get(p.message).copied();
+                if let Some(v) = known {
+                    if let Some(slot) = self.recent.remember(p.message) {
+                        *slot = v;
+                    }
+                }
+                known
             }
-            known
         };
         if cached == Some(true) {
             return true;
@@ -866,6 +862,45 @@ mod tests {
     fn relevant(t: &mut Triage, line: &str) -> bool {
         let p = peek(line).expect("a structured line");
         t.relevant(&p)
+    }
+
+    #[test]
+    fn a_long_lived_triage_decides_as_a_fresh_one() {
+        // Messages that share the recent-message table's slots, wanted and not, asked over
+        // and over: the remembered verdicts must stay each message's own.
+        let rules = RuleSet::load(None).expect("built-in rules");
+        let mut messages: Vec<String> = [
+            "request received",
+            "request validated",
+            "hw resources usage",
+            "cpu check",
+            "video input queue stats",
+            "handler launched",
+            "waiting for start signal",
+            "egress_active",
+            "chrome: START_RECORDING",
+            "appwriter stats ",
+        ]
+        .iter()
+        .map(|m| m.to_string())
+        .collect();
+        messages.extend((0..600).map(|i| format!("chatter {i}")));
+        let line = |m: &str| {
+            format!(
+                r#"{{"level":"info","ts":1.5,"logger":"egress","caller":"a.go:1","msg":"{m}","nodeID":"N"}}"#
+            )
+        };
+        let mut long_lived = Triage::new(&rules);
+        for round in 0..3 {
+            for m in &messages {
+                let fresh = relevant(&mut Triage::new(&rules), &line(m));
+                assert_eq!(
+                    relevant(&mut long_lived, &line(m)),
+                    fresh,
+                    "round {round}: {m}"
+                );
+            }
+        }
     }
 
     #[test]

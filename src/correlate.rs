@@ -552,9 +552,9 @@ pub struct Correlator<'m> {
     /// The last line was part of an orphan error text.
     orphan_open: bool,
     mark_cache: FastMap<String, Vec<u16>>,
-    /// The texts marked last, by [`crate::event::quick_slot`], with their marks: most events
-    /// are found here with one compare, before `mark_cache`.
-    recent_marks: Vec<(String, Vec<u16>)>,
+    /// The texts marked last, with their marks: most events are found here with one compare,
+    /// before `mark_cache`.
+    recent_marks: crate::event::RecentTexts<Vec<u16>>,
     /// IDs of the egresses handed out most recently (bounded by [`RECENT_ENDED`]).
     recent: VecDeque<IdKey>,
     recent_set: crate::event::FastSet<IdKey>,
@@ -579,7 +579,7 @@ impl<'m> Correlator<'m> {
             scratch: Vec::new(),
             orphan_open: false,
             mark_cache: FastMap::default(),
-            recent_marks: vec![(String::new(), Vec::new()); RECENT_MARKS],
+            recent_marks: crate::event::RecentTexts::new(RECENT_MARKS),
             recent: VecDeque::new(),
             recent_set: crate::event::FastSet::default(),
             last_node: String::new(),
@@ -746,9 +746,7 @@ impl<'m> Correlator<'m> {
     /// The rule patterns an event matches, with the text marks cached per distinct text.
     fn mark(&mut self, ev: &Event, out: &mut Vec<u16>) {
         let key = self.marker.text_key(ev);
-        let slot = crate::event::quick_slot(key.as_bytes()) % RECENT_MARKS;
-        let (last, marks) = &self.recent_marks[slot];
-        if !key.is_empty() && crate::event::same_bytes(last.as_bytes(), key.as_bytes()) {
+        if let Some(marks) = self.recent_marks.get(&key) {
             out.extend_from_slice(marks);
             self.marker.raw_marks(ev, out);
             return;
@@ -756,10 +754,7 @@ impl<'m> Correlator<'m> {
         match self.mark_cache.get(key.as_ref()) {
             Some(m) => {
                 out.extend_from_slice(m);
-                if !key.is_empty() {
-                    let (last, marks) = &mut self.recent_marks[slot];
-                    last.clear();
-                    last.push_str(&key);
+                if let Some(marks) = self.recent_marks.remember(&key) {
                     marks.clear();
                     marks.extend_from_slice(m);
                 }

@@ -382,6 +382,47 @@ pub fn quick_slot(s: &[u8]) -> usize {
     }
 }
 
+/// A small direct-mapped table of texts seen last and a value for each, in front of a hash
+/// map: a text is found with one comparison, and a new one replaces whatever shared its slot
+/// (the map behind it still knows it). The empty text is never remembered.
+#[derive(Debug, Clone)]
+pub struct RecentTexts<V> {
+    slots: Vec<(String, V)>,
+}
+
+impl<V: Clone + Default> RecentTexts<V> {
+    /// A table of `n` slots.
+    pub fn new(n: usize) -> RecentTexts<V> {
+        RecentTexts {
+            slots: vec![(String::new(), V::default()); n.max(1)],
+        }
+    }
+
+    fn slot(&self, text: &str) -> usize {
+        quick_slot(text.as_bytes()) % self.slots.len()
+    }
+
+    /// The value remembered for `text`.
+    #[inline]
+    pub fn get(&self, text: &str) -> Option<&V> {
+        let (last, v) = &self.slots[self.slot(text)];
+        (!text.is_empty() && same_bytes(last.as_bytes(), text.as_bytes())).then_some(v)
+    }
+
+    /// Remembers `text` in its slot and returns its value, which the caller must set (it still
+    /// holds the slot's previous value); `None` for the empty text.
+    pub fn remember(&mut self, text: &str) -> Option<&mut V> {
+        if text.is_empty() {
+            return None;
+        }
+        let at = self.slot(text);
+        let (last, v) = &mut self.slots[at];
+        last.clear();
+        last.push_str(text);
+        Some(v)
+    }
+}
+
 /// Byte equality for short texts (field names, keys) in a few loads instead of a library
 /// call: the hot paths compare names of 2 to 16 bytes many times per line.
 #[inline]
@@ -454,6 +495,26 @@ pub type FastSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recent_texts_remember_the_last_text_of_each_slot() {
+        let mut r = RecentTexts::<u32>::new(4);
+        assert_eq!(r.get("request validated"), None);
+        *r.remember("request validated").unwrap() = 7;
+        assert_eq!(r.get("request validated"), Some(&7));
+        assert_eq!(r.get("request validatex"), None);
+        // The empty text is never remembered, so a fresh slot never answers for it.
+        assert!(r.remember("").is_none());
+        assert_eq!(r.get(""), None);
+        // A text sharing the slot replaces the one before.
+        let other = (0..100)
+            .map(|i| format!("m{i}"))
+            .find(|t| quick_slot(t.as_bytes()) % 4 == quick_slot(b"request validated") % 4)
+            .unwrap();
+        *r.remember(&other).unwrap() = 9;
+        assert_eq!(r.get(&other), Some(&9));
+        assert_eq!(r.get("request validated"), None);
+    }
 
     #[test]
     fn same_bytes_equals_slice_equality() {
