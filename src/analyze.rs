@@ -241,7 +241,7 @@ impl Relevance for Triage {
             return true;
         };
         let f = p.fields.as_bytes();
-        let mut at = if self.header_keys { 0 } else { p.after_head };
+        let mut at = if self.header_keys { 0 } else { p.after_head() };
         while let Some((pattern, end)) = finder.find(f, at) {
             at = end;
             let Some(i) = self.keys[pattern] else {

@@ -134,14 +134,19 @@ pub struct Peek<'a> {
     pub message: &'a str,
     /// The undecoded fields (console) or the whole object (JSON), for key lookups.
     pub fields: &'a str,
-    /// Where in `fields` the keys after zap's own header start (`level`, `ts`, `logger`,
-    /// `caller`, `msg`, read by the peek); 0 when there is no such header.
-    pub after_head: usize,
     /// For a console line of the usual shape (`ts LEVEL logger caller msg {json}`, no brace in
     /// the message): its time, logger and caller, so the decoder need not parse it again.
     head: Option<(Ts, &'a str, &'a str)>,
     /// For a zap JSON line that opens with zap's own header: that header, read once.
     zap: Option<flat::ZapHead<'a>>,
+}
+
+impl Peek<'_> {
+    /// Where in `fields` the keys after zap's own header start (`level`, `ts`, `logger`,
+    /// `caller`, `msg`, read by the peek); 0 when there is no such header.
+    pub fn after_head(&self) -> usize {
+        self.zap.map_or(0, |z| z.end)
+    }
 }
 
 /// Decides whether a structured line is worth decoding. Lines it turns down are counted but
@@ -356,7 +361,7 @@ impl Decoder {
                 if !triage.relevant(&peek) {
                     self.stats.formats[peek.format.index()] += 1;
                     self.stats.skipped += 1;
-                    let body = &peek.fields.as_bytes()[peek.after_head..];
+                    let body = &peek.fields.as_bytes()[peek.after_head()..];
                     if HANDLER_KEY.find(body).is_some() {
                         self.stats.skipped_handler += 1;
                     }
@@ -607,7 +612,6 @@ pub fn peek(t: &str) -> Option<Peek<'_>> {
             level: Level::parse(zap.level),
             message: zap.msg,
             fields: t,
-            after_head: zap.end,
             head: None,
             zap: Some(zap),
         });
@@ -626,7 +630,6 @@ pub fn peek(t: &str) -> Option<Peek<'_>> {
             level,
             message,
             fields: t,
-            after_head: 0,
             head: None,
             zap: None,
         });
@@ -663,7 +666,6 @@ pub fn peek(t: &str) -> Option<Peek<'_>> {
         level: Some(level),
         message: trim(msg),
         fields: tail,
-        after_head: 0,
         head,
         zap: None,
     })

@@ -97,7 +97,7 @@ impl ZapHead<'_> {
     /// value `(ts * 1e6).round()` gives in `f64`). `None` when the line is not JSON after all.
     pub fn time(&self) -> Option<Option<i64>> {
         let b = self.ts.as_bytes();
-        match seconds(b, 0) {
+        match seconds(b) {
             Some((end, micros)) if end == b.len() => Some(Some(micros)),
             _ => (number_end(b, 0)? == b.len()).then_some(None),
         }
@@ -135,22 +135,22 @@ pub fn zap_head(t: &str) -> Option<ZapHead<'_>> {
 /// most six decimals (its two roundings stay under half a microsecond; the year 2033).
 const EXACT_MICROS: i64 = 2_000_000_000_000_000;
 
-/// zap's usual time, `seconds.fraction` (no sign, no exponent, at most six decimals), read in
-/// one pass: its end and its value in microseconds. `None` for any other number, which
+/// zap's usual time, `seconds.fraction` (no sign, no exponent, at most six decimals) at the
+/// start of `b`, read in one pass: its end and its value in microseconds. `None` for any other number, which
 /// [`number_end`] then reads.
 #[inline]
-fn seconds(b: &[u8], start: usize) -> Option<(usize, i64)> {
-    let mut i = start;
+fn seconds(b: &[u8]) -> Option<(usize, i64)> {
+    let mut i = 0;
     let mut whole: i64 = 0;
     while let Some(&c) = b.get(i) {
-        if !c.is_ascii_digit() || i - start >= 12 {
+        if !c.is_ascii_digit() || i >= 12 {
             break;
         }
         whole = whole * 10 + i64::from(c - b'0');
         i += 1;
     }
     // One digit at least, and no leading zero (JSON allows `0` alone, left to number_end).
-    if i == start || b[start] == b'0' {
+    if i == 0 || b[0] == b'0' {
         return None;
     }
     let mut micros = whole * 1_000_000;
@@ -497,7 +497,7 @@ mod tests {
         }
         for n in &cases {
             let line = format!("{n},");
-            let (end, micros) = seconds(line.as_bytes(), 0).expect(n);
+            let (end, micros) = seconds(line.as_bytes()).expect(n);
             assert_eq!(end, n.len(), "{n}");
             assert_eq!(Some(micros), f64_micros(n), "{n}");
             assert_eq!(number_end(line.as_bytes(), 0), Some(end), "{n}");
@@ -517,7 +517,7 @@ mod tests {
             "123456789012.1",
         ] {
             let line = format!("{n},");
-            assert_eq!(seconds(line.as_bytes(), 0), None, "{n}");
+            assert_eq!(seconds(line.as_bytes()), None, "{n}");
         }
     }
 
