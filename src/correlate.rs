@@ -38,6 +38,18 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in declaration order (`status as usize` indexes this).
+    pub const ALL: [Status; 8] = [
+        Status::Starting,
+        Status::Active,
+        Status::Ending,
+        Status::Complete,
+        Status::Failed,
+        Status::Aborted,
+        Status::LimitReached,
+        Status::Unknown,
+    ];
+
     /// Parses `egress_aborted`, `EGRESS_ABORTED`, `aborted`, `limit_reached` ...
     pub fn parse(s: &str) -> Option<Status> {
         let l = s.trim().to_ascii_lowercase();

@@ -550,6 +550,16 @@ mod tests {
                 );
             }
         }
+        // Every length up to past the word compares, differing at each position in turn.
+        for n in 0..80usize {
+            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(same_bytes(&a, &a.clone()), "{n}");
+            for p in 0..n {
+                let mut b = a.clone();
+                b[p] = b'#';
+                assert!(!same_bytes(&a, &b), "{n} {p}");
+            }
+        }
     }
 
     #[test]

@@ -360,6 +360,10 @@ pub struct RuleSet {
     raw_index: Vec<u16>,
     /// Field conditions.
     field_patterns: Vec<FieldPattern>,
+    /// Per status (indexed by `status as usize`), the egress rules its egresses are checked
+    /// against at their end: the others are ruled out by their `status` or `stall` condition
+    /// alone. In rule order.
+    egress_rules: Vec<Vec<usize>>,
 }
 
 /// A rule's condition on a field's value, as the correlator marks lines with it.
@@ -738,7 +742,21 @@ impl RuleSet {
                 });
             }
         }
+        let egress_rules = Status::ALL
+            .iter()
+            .map(|&status| {
+                (0..rules.len())
+                    .filter(|&i| {
+                        let c = &rules[i].cond;
+                        rules[i].scope == Scope::Egress
+                            && c.stall.is_empty()
+                            && status_allows(&c.status, status, true)
+                    })
+                    .collect()
+            })
+            .collect();
         Ok(RuleSet {
+            egress_rules,
             rules,
             patterns,
             field_patterns,
@@ -854,11 +872,11 @@ impl RuleSet {
 
     /// The egress rules whose conditions `e` meets (with the input-wide ones `g` decides).
     fn matched_egress(&self, e: &Egress, g: &Global) -> Vec<&Rule> {
-        self.rules
+        self.egress_rules[e.status as usize]
             .iter()
+            .map(|&i| &self.rules[i])
             .filter(|r| {
-                r.scope == Scope::Egress
-                    && eval_egress(&r.cond, e, None)
+                eval_egress(&r.cond, e, None)
                     && r.cond.input_seen.iter().all(|&i| g.all_marks.count(i) > 0)
                     && r.cond
                         .input_not_seen
@@ -1011,6 +1029,17 @@ fn eval_marks(c: &Cond, marks: &Marks) -> bool {
         && c.count.iter().all(|&(i, n)| marks.count(i) >= n)
 }
 
+/// Whether a rule's `status` condition admits an egress with `status` (`open_at_end`: the
+/// egress was still open when the input ended).
+fn status_allows(cond: &[StatusCond], status: Status, open_at_end: bool) -> bool {
+    cond.is_empty()
+        || cond.iter().any(|s| match s {
+            StatusCond::Is(s) => status == *s,
+            StatusCond::AnyFailure => status.is_failure(),
+            StatusCond::Open => open_at_end && !status.is_terminal(),
+        })
+}
+
 /// Evaluates an egress rule. `stall` is set when follow mode checks an open egress that has
 /// stalled: then only the rules naming that stall apply, and they apply to nothing else.
 fn eval_egress(c: &Cond, e: &Egress, stall: Option<StallKind>) -> bool {
@@ -1019,13 +1048,7 @@ fn eval_egress(c: &Cond, e: &Egress, stall: Option<StallKind>) -> bool {
         None if !c.stall.is_empty() => return false,
         _ => {}
     }
-    if !c.status.is_empty()
-        && !c.status.iter().any(|s| match s {
-            StatusCond::Is(s) => e.status == *s,
-            StatusCond::AnyFailure => e.status.is_failure(),
-            StatusCond::Open => e.open_at_end && !e.status.is_terminal(),
-        })
-    {
+    if !status_allows(&c.status, e.status, e.open_at_end) {
         return false;
     }
     // A code that the input does not show (a paste, a legacy line) does not rule a rule out.

@@ -118,3 +118,55 @@ fn lean_rules_equal_full_rules() {
     }
     assert!(checked > 100, "{checked} examples");
 }
+
+/// The rules an egress is checked against at its end (only those its status admits) are all
+/// the rules it meets: on every rule example, and on each example's egresses with every other
+/// status, open at the end or not.
+#[test]
+fn rules_by_status_leave_out_no_matching_rule() {
+    let set = RuleSet::load(None).expect("built-in rules");
+    let every_rule = |e: &Egress, g: &Global| -> Vec<&str> {
+        set.rules
+            .iter()
+            .filter(|r| {
+                r.scope == Scope::Egress
+                    && eval_egress(&r.cond, e, None)
+                    && r.cond.input_seen.iter().all(|&i| g.all_marks.count(i) > 0)
+                    && r.cond
+                        .input_not_seen
+                        .iter()
+                        .all(|(i, _)| g.all_marks.count(*i) == 0)
+            })
+            .map(|r| r.id.as_str())
+            .collect()
+    };
+    let mut checked = 0;
+    let mut matched = 0;
+    for r in &set.rules {
+        for t in &r.tests {
+            let a = crate::analyze::analyze_bytes(&set, t.input.as_bytes(), Default::default());
+            for res in &a.egresses {
+                for status in Status::ALL {
+                    for open_at_end in [false, true] {
+                        let mut e = res.egress.clone();
+                        e.status = status;
+                        e.open_at_end = open_at_end;
+                        let by_status: Vec<&str> = set
+                            .matched_egress(&e, &a.global)
+                            .iter()
+                            .map(|r| r.id.as_str())
+                            .collect();
+                        let all = every_rule(&e, &a.global);
+                        assert_eq!(by_status, all, "{} / {} as {status:?}", r.id, t.name);
+                        matched += all.len();
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        checked > 1000 && matched > 100,
+        "{checked} egresses, {matched} matches"
+    );
+}
