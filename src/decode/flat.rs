@@ -262,12 +262,45 @@ fn string_at(t: &str, from: usize) -> Option<(&str, usize)> {
     (b[end] == b'"').then(|| (&t[from..end], end + 1))
 }
 
-/// The position of the first `"`, `\` or control character in `b`, eight bytes at a time.
+/// The position of the first `"`, `\` or control character in `b`: sixteen bytes at a time
+/// where the CPU has SSE2 (every x86_64 one), then eight at a time.
 #[inline(always)]
 fn special(b: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    while let Some(chunk) = b.get(i..i + 16) {
+        if let Some(at) = special16(chunk) {
+            return Some(i + at);
+        }
+        i += 16;
+    }
+    special_swar(b, i)
+}
+
+/// [`special`] within a block of sixteen bytes.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline(always)]
+fn special16(chunk: &[u8]) -> Option<usize> {
+    use safe_arch::{
+        cmp_eq_mask_i8_m128i, load_unaligned_m128i, max_u8_m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i,
+    };
+    let block: &[u8; 16] = chunk.try_into().ok()?;
+    let v = load_unaligned_m128i(block);
+    // A byte is at most 0x1f exactly when its maximum with 0x1f is 0x1f.
+    let low = set_splat_i8_m128i(0x1f);
+    let hits = cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(b'"' as i8))
+        | cmp_eq_mask_i8_m128i(v, set_splat_i8_m128i(b'\\' as i8))
+        | cmp_eq_mask_i8_m128i(max_u8_m128i(v, low), low);
+    let mask = move_mask_i8_m128i(hits);
+    (mask != 0).then(|| mask.trailing_zeros() as usize)
+}
+
+/// [`special`] from `i` on, eight bytes at a time.
+#[inline(always)]
+fn special_swar(b: &[u8], mut i: usize) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
-    let mut i = 0;
     while let Some(chunk) = b.get(i..i + 8) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
@@ -546,7 +579,7 @@ mod tests {
     }
 
     #[test]
-    fn special_bytes_are_found_word_by_word() {
+    fn special_bytes_are_found_block_by_block() {
         let text = "abcdefghijklmnopqrstuvwxyz0123456789";
         for at in 0..text.len() {
             for c in [b'"', b'\\', b'\n', 0x1f, 0] {
@@ -562,6 +595,17 @@ mod tests {
         assert_eq!(special(text.as_bytes()), None);
         assert_eq!(special("é ü \u{7f} \u{80}".as_bytes()), None);
         assert_eq!(special(b""), None);
+        // Every byte value at every place of the sixteen-byte blocks, the words and the tail.
+        let plain = [b'a'; 41];
+        for at in 0..plain.len() {
+            for c in 0..=255u8 {
+                let mut b = plain;
+                b[at] = c;
+                let is_special = c == b'"' || c == b'\\' || c < 0x20;
+                assert_eq!(special(&b), is_special.then_some(at), "{at} {c:#x}");
+                assert_eq!(special(&b[at..]), is_special.then_some(0), "{at} {c:#x}");
+            }
+        }
     }
 
     #[test]
