@@ -266,15 +266,19 @@ fn string_at(t: &str, from: usize) -> Option<(&str, usize)> {
 /// where the CPU has SSE2 (every x86_64 one), then eight at a time.
 #[inline(always)]
 fn special(b: &[u8]) -> Option<usize> {
-    let mut i = 0;
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    while let Some(chunk) = b.get(i..i + 16) {
-        if let Some(at) = special16(chunk) {
-            return Some(i + at);
+    {
+        let mut i = 0;
+        while let Some(chunk) = b.get(i..i + 16) {
+            if let Some(at) = special16(chunk) {
+                return Some(i + at);
+            }
+            i += 16;
         }
-        i += 16;
+        special_swar(b, i)
     }
-    special_swar(b, i)
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    special_swar(b, 0)
 }
 
 /// [`special`] within a block of sixteen bytes.
