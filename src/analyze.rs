@@ -253,7 +253,7 @@ impl Relevance for Triage {
                 return true;
             };
             let hit = match &self.memo[i] {
-                Some((last, hit)) if last.as_slice() == v => *hit,
+                Some((last, hit)) if crate::event::same_bytes(last, v) => *hit,
                 _ => {
                     let hit = self.fields[i].1.is_match(v);
                     if v.len() <= MEMO_VALUE {
