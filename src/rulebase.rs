@@ -875,14 +875,7 @@ impl RuleSet {
         self.egress_rules[e.status as usize]
             .iter()
             .map(|&i| &self.rules[i])
-            .filter(|r| {
-                eval_egress(&r.cond, e, None)
-                    && r.cond.input_seen.iter().all(|&i| g.all_marks.count(i) > 0)
-                    && r.cond
-                        .input_not_seen
-                        .iter()
-                        .all(|(i, _)| g.all_marks.count(*i) == 0)
-            })
+            .filter(|r| egress_rule_applies(r, e, g))
             .collect()
     }
 
@@ -1027,6 +1020,17 @@ fn eval_marks(c: &Cond, marks: &Marks) -> bool {
         && (c.seen_any.is_empty() || c.seen_any.iter().any(|&i| marks.count(i) > 0))
         && c.not_seen.iter().all(|(i, _)| marks.count(*i) == 0)
         && c.count.iter().all(|&(i, n)| marks.count(i) >= n)
+}
+
+/// Whether egress rule `r` applies to `e` when it has ended (with the input-wide conditions
+/// `g` decides).
+fn egress_rule_applies(r: &Rule, e: &Egress, g: &Global) -> bool {
+    eval_egress(&r.cond, e, None)
+        && r.cond.input_seen.iter().all(|&i| g.all_marks.count(i) > 0)
+        && r.cond
+            .input_not_seen
+            .iter()
+            .all(|(i, _)| g.all_marks.count(*i) == 0)
 }
 
 /// Whether a rule's `status` condition admits an egress with `status` (`open_at_end`: the

@@ -269,8 +269,8 @@ fn special(b: &[u8]) -> Option<usize> {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         let mut i = 0;
-        while let Some(chunk) = b.get(i..i + 16) {
-            if let Some(at) = special16(chunk) {
+        while let Some(block) = b.get(i..i + 16).and_then(|c| <&[u8; 16]>::try_from(c).ok()) {
+            if let Some(at) = special16(block) {
                 return Some(i + at);
             }
             i += 16;
@@ -284,12 +284,11 @@ fn special(b: &[u8]) -> Option<usize> {
 /// [`special`] within a block of sixteen bytes.
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
-fn special16(chunk: &[u8]) -> Option<usize> {
+fn special16(block: &[u8; 16]) -> Option<usize> {
     use safe_arch::{
         cmp_eq_mask_i8_m128i, load_unaligned_m128i, max_u8_m128i, move_mask_i8_m128i,
         set_splat_i8_m128i,
     };
-    let block: &[u8; 16] = chunk.try_into().ok()?;
     let v = load_unaligned_m128i(block);
     // A byte is at most 0x1f exactly when its maximum with 0x1f is 0x1f.
     let low = set_splat_i8_m128i(0x1f);
