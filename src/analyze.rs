@@ -500,7 +500,10 @@ impl<'r> Engine<'r> {
             failed: self.out.summary.failed,
         };
         self.out.global = self.corr.global.clone();
-        self.out.global.handler_lines += stats.skipped_handler;
+        // Skipped handler lines are not counted, only noticed: one stands for them all.
+        if stats.skipped_handler {
+            self.out.global.handler_lines = self.out.global.handler_lines.max(1);
+        }
         self.out.findings = self.rules.diagnose_global(&self.out.global, &summary);
         self.out.stats = stats;
         self.out.hints = hints(&self.out);

@@ -53,8 +53,10 @@ pub struct Stats {
     pub blank: u64,
     /// Structured lines counted but not decoded because no stage needs them.
     pub skipped: u64,
-    /// Of the skipped lines, those written by an egress handler process (`handlerID`).
-    pub skipped_handler: u64,
+    /// A skipped line was written by an egress handler process (`handlerID`). Only whether
+    /// any was is used (a hint for logs that hold nothing but handler lines), so a decoder
+    /// stops looking once it has seen one.
+    pub skipped_handler: bool,
     /// Lines that came in a container or log-store envelope (docker json-file, CRI, journald,
     /// Loki, Elasticsearch).
     pub enveloped: u64,
@@ -76,7 +78,7 @@ impl Stats {
         self.binary += o.binary;
         self.blank += o.blank;
         self.skipped += o.skipped;
-        self.skipped_handler += o.skipped_handler;
+        self.skipped_handler |= o.skipped_handler;
         self.enveloped += o.enveloped;
         self.chunks_joined += o.chunks_joined;
     }
@@ -361,9 +363,9 @@ impl Decoder {
                 if !triage.relevant(&peek) {
                     self.stats.formats[peek.format.index()] += 1;
                     self.stats.skipped += 1;
-                    let body = &peek.fields.as_bytes()[peek.after_head()..];
-                    if HANDLER_KEY.find(body).is_some() {
-                        self.stats.skipped_handler += 1;
+                    if !self.stats.skipped_handler {
+                        let body = &peek.fields.as_bytes()[peek.after_head()..];
+                        self.stats.skipped_handler = HANDLER_KEY.find(body).is_some();
                     }
                     self.skipping = true;
                     return;

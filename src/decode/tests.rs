@@ -288,9 +288,19 @@ fn triage_skips_lines_and_their_stacks() {
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].message, "keep this");
     assert_eq!(d.stats.skipped, 1);
-    assert_eq!(d.stats.skipped_handler, 1);
+    assert!(d.stats.skipped_handler);
     assert_eq!(d.stats.continuation, 2);
     assert_eq!(d.stats.formats[Format::Console.index()], 1);
+
+    // A skipped service line (no `handlerID`) is not taken for a handler's.
+    let mut d = Decoder::with_triage(Box::new(OnlyErrors));
+    let line = "{\"level\":\"info\",\"msg\":\"drop me\",\"nodeID\":\"NE_x\"}";
+    d.push(line.as_bytes(), Origin::default(), false, &mut |e| {
+        out.push(e)
+    });
+    d.finish(&mut |e| out.push(e));
+    assert_eq!(d.stats.skipped, 1);
+    assert!(!d.stats.skipped_handler);
 }
 
 #[test]
