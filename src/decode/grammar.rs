@@ -206,6 +206,27 @@ static PATH_BYTE: [bool; 256] = {
 
 /// True for a zap short caller such as `server/server_rpc.go:66`.
 pub fn is_caller(s: &str) -> bool {
+    // Every console line asks: one pass over an ASCII path up to its `:` answers most.
+    let b = s.as_bytes();
+    let path_end = b
+        .iter()
+        .position(|&c| !PATH_BYTE[usize::from(c)])
+        .unwrap_or(b.len());
+    match b.get(path_end) {
+        Some(b':') => {
+            let (path, line) = (&b[..path_end], &b[path_end + 1..]);
+            path.len() > 3
+                && path.ends_with(b".go")
+                && !line.is_empty()
+                && line.iter().all(u8::is_ascii_digit)
+        }
+        Some(&c) if c >= 0x80 => is_caller_unicode(s),
+        _ => false,
+    }
+}
+
+/// [`is_caller`] for a path that may hold non-ASCII letters.
+fn is_caller_unicode(s: &str) -> bool {
     // `path.go:123`: the last `:` ends `.go`, digits follow it.
     let Some(colon) = memchr::memrchr(b':', s.as_bytes()) else {
         return false;
@@ -437,11 +458,25 @@ mod tests {
         assert!(is_caller("redis/redis.go:92"));
         assert!(!is_caller("request"));
         assert!(!is_caller("x.go:"));
+        assert!(!is_caller(".go:1"));
+        assert!(!is_caller("a.go:12:3"));
+        assert!(!is_caller("a b.go:1"));
+        assert!(!is_caller("a.go:1x"));
+        assert!(is_caller("pkg/ünï.go:5"));
+        assert!(!is_caller("pkg/ü:x.go:5"));
         assert!(is_logger("egress"));
         assert!(is_logger("egress.psrpc.IOInfo.UpdateEgress"));
         assert!(is_logger("livekit.api"));
         assert!(!is_logger("egress_aborted"));
         assert!(!is_logger("request"));
+    }
+
+    proptest::proptest! {
+        /// The one-pass ASCII check answers as the general one does.
+        #[test]
+        fn caller_check_agrees_with_the_general_one(s in "[a-z./_@:0-9 ü-]{0,12}(\\.go)?(:[0-9x]{0,3})?") {
+            proptest::prop_assert_eq!(is_caller(&s), is_caller_unicode(&s));
+        }
     }
 
     #[test]
