@@ -148,6 +148,9 @@ pub fn report_value(a: &Analysis, style: &Style) -> Value {
 /// Writes the report as pretty JSON.
 pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
     let v = report_value(a, style);
-    serde_json::to_writer_pretty(&mut *w, &v).map_err(io::Error::other)?;
-    writeln!(w)
+    // Printed into memory first (a few MB at most, as reports are capped): the pretty printer
+    // writes token by token, and through `dyn Write` every token would be a call of its own.
+    let mut out = serde_json::to_vec_pretty(&v).map_err(io::Error::other)?;
+    out.push(b'\n');
+    w.write_all(&out)
 }
