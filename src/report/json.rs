@@ -148,9 +148,10 @@ pub fn report_value(a: &Analysis, style: &Style) -> Value {
 /// Writes the report as pretty JSON.
 pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
     let v = report_value(a, style);
-    // Printed into memory first (a few MB at most, as reports are capped): the pretty printer
-    // writes token by token, and through `dyn Write` every token would be a call of its own.
-    let mut out = serde_json::to_vec_pretty(&v).map_err(io::Error::other)?;
-    out.push(b'\n');
-    w.write_all(&out)
+    // The pretty printer writes token by token: through a buffer of its own type each token
+    // is a copy, where through `dyn Write` it would be a call.
+    let mut buf = io::BufWriter::with_capacity(64 * 1024, w);
+    serde_json::to_writer_pretty(&mut buf, &v).map_err(io::Error::other)?;
+    writeln!(buf)?;
+    buf.flush()
 }
