@@ -500,10 +500,6 @@ impl<'r> Engine<'r> {
             failed: self.out.summary.failed,
         };
         self.out.global = self.corr.global.clone();
-        // Skipped handler lines are not counted, only noticed: one stands for them all.
-        if stats.skipped_handler {
-            self.out.global.handler_lines = self.out.global.handler_lines.max(1);
-        }
         self.out.findings = self.rules.diagnose_global(&self.out.global, &summary);
         self.out.stats = stats;
         self.out.hints = hints(&self.out);
@@ -655,7 +651,7 @@ fn hints(a: &Analysis) -> Vec<String> {
             st.binary, st.lines
         ));
     }
-    if g.handler_lines > 0 && g.service_lines == 0 {
+    if (g.handler_lines > 0 || st.skipped_handler) && g.service_lines == 0 {
         h.push("Only lines forwarded from the egress handler process are present, none from the egress service itself (which writes its status lines to stderr). Run `docker logs egress 2>&1 | egresslens`: without `2>&1` the service's lines are lost.".into());
     }
     if a.summary.egresses == 0 && a.findings.is_empty() {
@@ -989,5 +985,30 @@ mod tests {
             assert!(egresses.len() > 100, "{} egresses", egresses.len());
             assert!(rules_seen.len() >= 5, "{rules_seen:?}");
         }
+    }
+
+    /// Skipped lines from a handler process, and nothing from the service, bring the hint
+    /// about `2>&1`; the same lines without `handlerID` do not.
+    #[test]
+    fn skipped_handler_lines_alone_bring_the_stderr_hint() {
+        let rules = RuleSet::load(None).expect("built-in rules");
+        let line = |handler: &str| {
+            format!(
+                "{{\"level\":\"info\",\"ts\":1795593624.03,\"logger\":\"egress\",\"caller\":\"pipeline/controller.go:266\",\"msg\":\"audio qos stats\",\"nodeID\":\"NE_x\",{handler}\"egressID\":\"EG_cDFrnr7qKBCp\",\"audioBuffersDropped\":5}}\n"
+            )
+        };
+        // A line from neither process, so that the input is not empty of events.
+        let stderr_hint = |text: String| {
+            let text = text + "plain text from another program\n";
+            let a = analyze_bytes(&rules, text.as_bytes(), Options::default());
+            assert_eq!(a.stats.skipped, 2, "the triage skips these lines");
+            a.hints
+                .iter()
+                .any(|h| h.contains("forwarded from the egress handler"))
+        };
+        assert!(stderr_hint(
+            line("\"handlerID\":\"EGH_whTxDBCi4M2a\",").repeat(2)
+        ));
+        assert!(!stderr_hint(line("").repeat(2)));
     }
 }

@@ -358,9 +358,8 @@ pub struct Global {
     pub first: Option<Ts>,
     pub last: Option<Ts>,
     pub events: u64,
-    /// Lines written by a handler subprocess (context has `handlerID` first) among those
-    /// decoded; after a run, at least 1 when the decoders skipped any (they notice skipped
-    /// handler lines without counting them).
+    /// Decoded lines written by a handler subprocess (context has `handlerID` first); the
+    /// decoders only notice skipped ones (`decode::Stats::skipped_handler`).
     pub handler_lines: u64,
     /// Lines written by the egress service itself.
     pub service_lines: u64,
