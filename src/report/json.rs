@@ -1,157 +1,340 @@
 //! The JSON report, schema `egresslens.report.v1` (fields may be added, never renamed or
 //! removed), and the one-object-per-line form used in follow mode.
+//!
+//! The report's objects are typed views of the analysis, printed as they are built: a report
+//! of thousands of egresses is never held as a tree of JSON values. Their fields are declared
+//! in alphabetical order, the order the reports have always printed keys in (and the order a
+//! `serde_json::Value` map keeps, which follow mode's objects still go through).
 
 use super::Style;
 use crate::analyze::{Analysis, EgressResult};
 use crate::correlate::Evidence;
-use crate::event::Format;
+use crate::event::{Format, Ts};
 use crate::rulebase::Diagnosis;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
-fn evidence(ev: &Evidence, sources: &[String], style: &Style) -> Value {
-    json!({
-        "source": sources.get(ev.origin.source as usize).map_or("?", String::as_str),
-        "line": ev.origin.line,
-        "ts": ev.ts.map(|t| t.iso()),
-        "text": style.clean(&ev.text),
-    })
+#[derive(Serialize)]
+struct EvidenceJson<'a> {
+    line: u64,
+    source: &'a str,
+    text: String,
+    ts: Option<String>,
 }
 
-/// A diagnosis as JSON (with `scope`).
-pub fn diagnosis_value(d: &Diagnosis, sources: &[String], style: &Style) -> Value {
-    let mut v = json!({
-        "rule": d.rule,
-        "title": d.title,
-        "severity": d.severity,
-        "confidence": d.confidence,
-        "scope": d.scope,
-        "cause": style.clean(&d.cause),
-        "fixes": d.fixes.iter().map(|f| style.clean(f)).collect::<Vec<_>>(),
-        "config": d.config,
-        "docs": d.docs,
-        "evidence": d.evidence.iter().map(|e| evidence(e, sources, style)).collect::<Vec<_>>(),
-        "absent": d.absent,
-        "unknowns": d.unknowns.iter().map(|u| style.clean(u)).collect::<Vec<_>>(),
-        "alternatives": d.alternatives.iter().map(|a| json!({
-            "rule": a.rule, "title": a.title, "confidence": a.confidence, "cause": style.clean(&a.cause),
-        })).collect::<Vec<_>>(),
-    });
-    // Only with `--config` (and a linked rule): reports without it stay as they were.
-    if !d.config_check.is_empty() {
-        if let Some(obj) = v.as_object_mut() {
-            obj.insert(
-                "config_check".into(),
-                d.config_check
-                    .iter()
-                    .map(|n| {
-                        json!({
-                            "verdict": n.verdict.name(),
-                            "text": style.clean(&n.text),
-                            "check": n.finding.as_ref().map(|f| f.check),
-                            "file": n.finding.as_ref().map(|f| style.clean(&f.file)),
-                            "line": n.finding.as_ref().and_then(|f| f.line),
-                            "key": n.finding.as_ref().map(|f| style.clean(&f.key)),
-                            "severity": n.finding.as_ref().map(|f| f.severity),
-                        })
-                    })
-                    .collect(),
-            );
+impl<'a> EvidenceJson<'a> {
+    fn new(ev: &Evidence, sources: &'a [String], style: &Style) -> Self {
+        EvidenceJson {
+            line: ev.origin.line,
+            source: sources
+                .get(ev.origin.source as usize)
+                .map_or("?", String::as_str),
+            text: style.clean(&ev.text),
+            ts: ev.ts.map(Ts::iso),
         }
     }
-    v
 }
 
-/// An egress as JSON.
-pub fn egress_value(r: &EgressResult, sources: &[String], style: &Style) -> Value {
-    let e = &r.egress;
-    let s = |v: &Option<String>| v.as_ref().map(|x| style.clean(x));
-    json!({
-        "egress_id": e.id,
-        "room": s(&e.room),
-        "request_type": e.request_type,
-        "output_type": e.output_type,
-        "source_type": e.source_type,
-        "node_id": e.node_id,
-        "handler_id": e.handler_id,
-        "status": e.status,
-        "error": s(&e.error),
-        "code": e.code,
-        "details": s(&e.details),
-        "started_at": e.t.get("start").or(e.t.first).map(|t| t.iso()),
-        "ended_at": e.t.ended.map(|t| t.iso()),
-        "duration_s": e.t.get("start").or(e.t.first).zip(e.t.ended).map(|(a, b)| (a.secs_until(b) * 1000.0).round() / 1000.0),
-        "first_seen": e.t.first.map(|t| t.iso()),
-        "last_seen": e.t.last.map(|t| t.iso()),
-        "milestones": {
-            "requested": e.t.requested.map(|t| t.iso()),
-            "received": e.t.received.map(|t| t.iso()),
-            "validated": e.t.validated.map(|t| t.iso()),
-            "start_signal": e.t.start_signal.map(|t| t.iso()),
-            "playing": e.t.playing.map(|t| t.iso()),
-            "active": e.t.active.map(|t| t.iso()),
-            "ending": e.t.ending.map(|t| t.iso()),
-            "ended": e.t.ended.map(|t| t.iso()),
-        },
-        "open_at_end": e.open_at_end,
-        "lines": e.lines,
-        "diagnoses": r.diagnoses.iter().map(|d| diagnosis_value(d, sources, style)).collect::<Vec<_>>(),
-        "notes": r.notes,
-    })
+#[derive(Serialize)]
+struct AlternativeJson<'a> {
+    cause: String,
+    confidence: crate::rulebase::Confidence,
+    rule: &'a str,
+    title: &'a str,
 }
 
-/// The whole report as a JSON value.
-pub fn report_value(a: &Analysis, style: &Style) -> Value {
-    let st = &a.stats;
-    let mut formats = Map::new();
-    for f in Format::ALL {
-        formats.insert(f.name().to_string(), json!(st.formats[f.index()]));
+#[derive(Serialize)]
+struct ConfigNoteJson {
+    check: Option<&'static str>,
+    file: Option<String>,
+    key: Option<String>,
+    line: Option<usize>,
+    severity: Option<crate::config_check::Severity>,
+    text: String,
+    verdict: &'static str,
+}
+
+/// A diagnosis as the report prints it (with `scope`).
+#[derive(Serialize)]
+struct DiagnosisJson<'a> {
+    absent: &'a [String],
+    alternatives: Vec<AlternativeJson<'a>>,
+    cause: String,
+    confidence: crate::rulebase::Confidence,
+    config: &'a Option<String>,
+    /// Only with `--config` (and a linked rule): reports without it stay as they were.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    config_check: Vec<ConfigNoteJson>,
+    docs: &'a [String],
+    evidence: Vec<EvidenceJson<'a>>,
+    fixes: Vec<String>,
+    rule: &'a str,
+    scope: crate::rulebase::Scope,
+    severity: crate::rulebase::Severity,
+    title: &'a str,
+    unknowns: Vec<String>,
+}
+
+impl<'a> DiagnosisJson<'a> {
+    fn new(d: &'a Diagnosis, sources: &'a [String], style: &Style) -> Self {
+        let clean_all = |v: &[String]| v.iter().map(|s| style.clean(s)).collect::<Vec<_>>();
+        DiagnosisJson {
+            absent: &d.absent,
+            alternatives: d
+                .alternatives
+                .iter()
+                .map(|a| AlternativeJson {
+                    cause: style.clean(&a.cause),
+                    confidence: a.confidence,
+                    rule: &a.rule,
+                    title: &a.title,
+                })
+                .collect(),
+            cause: style.clean(&d.cause),
+            confidence: d.confidence,
+            config: &d.config,
+            config_check: d
+                .config_check
+                .iter()
+                .map(|n| {
+                    let f = n.finding.as_ref();
+                    ConfigNoteJson {
+                        check: f.map(|f| f.check),
+                        file: f.map(|f| style.clean(&f.file)),
+                        key: f.map(|f| style.clean(&f.key)),
+                        line: f.and_then(|f| f.line),
+                        severity: f.map(|f| f.severity),
+                        text: style.clean(&n.text),
+                        verdict: n.verdict.name(),
+                    }
+                })
+                .collect(),
+            docs: &d.docs,
+            evidence: d
+                .evidence
+                .iter()
+                .map(|e| EvidenceJson::new(e, sources, style))
+                .collect(),
+            fixes: clean_all(&d.fixes),
+            rule: &d.rule,
+            scope: d.scope,
+            severity: d.severity,
+            title: &d.title,
+            unknowns: clean_all(&d.unknowns),
+        }
     }
-    formats.insert("continuation".into(), json!(st.continuation));
-    json!({
-        "schema": "egresslens.report.v1",
-        "version": env!("CARGO_PKG_VERSION"),
-        "input": {
-            "sources": a.sources.iter().map(|s| style.clean(s)).collect::<Vec<_>>(),
-            "lines": st.lines,
-            "bytes": st.bytes,
-            "raw_lines": st.formats[Format::Raw.index()],
-            "formats": formats,
-            "invalid_utf8_lines": st.invalid_utf8,
-            "binary_lines": st.binary,
-            "truncated_lines": st.truncated,
-            "blank_lines": st.blank,
-            "skipped_lines": st.skipped,
-            "enveloped_lines": st.enveloped,
-            "chunks_joined": st.chunks_joined,
-        },
-        "summary": {
-            "egresses": a.summary.egresses,
-            "failed": a.summary.failed,
-            "completed": a.summary.completed,
-            "in_progress": a.summary.in_progress,
-            "warnings": a.summary.warnings,
-            "not_shown": a.omitted,
-            "by_rule": a.by_rule,
-        },
-        "egresses": a.egresses.iter().map(|r| egress_value(r, &a.sources, style)).collect::<Vec<_>>(),
-        "findings": a.findings.iter().map(|d| diagnosis_value(d, &a.sources, style)).collect::<Vec<_>>(),
-        "hints": a.hints,
-        "nodes": {
-            "node_ids": a.global.node_ids,
-            "versions": a.global.versions,
-            "containers": a.global.containers,
-        },
-    })
+}
+
+#[derive(Serialize)]
+struct MilestonesJson {
+    active: Option<String>,
+    ended: Option<String>,
+    ending: Option<String>,
+    playing: Option<String>,
+    received: Option<String>,
+    requested: Option<String>,
+    start_signal: Option<String>,
+    validated: Option<String>,
+}
+
+/// An egress as the report prints it.
+#[derive(Serialize)]
+struct EgressJson<'a> {
+    code: Option<i64>,
+    details: Option<String>,
+    diagnoses: Vec<DiagnosisJson<'a>>,
+    duration_s: Option<f64>,
+    egress_id: &'a Option<String>,
+    ended_at: Option<String>,
+    error: Option<String>,
+    first_seen: Option<String>,
+    handler_id: &'a Option<String>,
+    last_seen: Option<String>,
+    lines: u64,
+    milestones: MilestonesJson,
+    node_id: &'a Option<String>,
+    notes: &'a [String],
+    open_at_end: bool,
+    output_type: &'a Option<String>,
+    request_type: &'a Option<String>,
+    room: Option<String>,
+    source_type: &'a Option<String>,
+    started_at: Option<String>,
+    status: crate::correlate::Status,
+}
+
+impl<'a> EgressJson<'a> {
+    fn new(r: &'a EgressResult, sources: &'a [String], style: &Style) -> Self {
+        let e = &r.egress;
+        let s = |v: &Option<String>| v.as_ref().map(|x| style.clean(x));
+        let iso = |t: Option<Ts>| t.map(Ts::iso);
+        let start = e.t.get("start").or(e.t.first);
+        EgressJson {
+            code: e.code,
+            details: s(&e.details),
+            diagnoses: r
+                .diagnoses
+                .iter()
+                .map(|d| DiagnosisJson::new(d, sources, style))
+                .collect(),
+            duration_s: start
+                .zip(e.t.ended)
+                .map(|(a, b)| (a.secs_until(b) * 1000.0).round() / 1000.0),
+            egress_id: &e.id,
+            ended_at: iso(e.t.ended),
+            error: s(&e.error),
+            first_seen: iso(e.t.first),
+            handler_id: &e.handler_id,
+            last_seen: iso(e.t.last),
+            lines: e.lines,
+            milestones: MilestonesJson {
+                active: iso(e.t.active),
+                ended: iso(e.t.ended),
+                ending: iso(e.t.ending),
+                playing: iso(e.t.playing),
+                received: iso(e.t.received),
+                requested: iso(e.t.requested),
+                start_signal: iso(e.t.start_signal),
+                validated: iso(e.t.validated),
+            },
+            node_id: &e.node_id,
+            notes: &r.notes,
+            open_at_end: e.open_at_end,
+            output_type: &e.output_type,
+            request_type: &e.request_type,
+            room: s(&e.room),
+            source_type: &e.source_type,
+            started_at: iso(start),
+            status: e.status,
+        }
+    }
+}
+
+/// A diagnosis as a JSON value (follow mode adds to it).
+pub fn diagnosis_value(d: &Diagnosis, sources: &[String], style: &Style) -> Value {
+    to_value(&DiagnosisJson::new(d, sources, style))
+}
+
+/// An egress as a JSON value (follow mode adds to it).
+pub fn egress_value(r: &EgressResult, sources: &[String], style: &Style) -> Value {
+    to_value(&EgressJson::new(r, sources, style))
+}
+
+/// A report object as a value: these hold only strings, numbers and maps with string keys,
+/// which always convert.
+fn to_value(v: &impl Serialize) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+#[derive(Serialize)]
+struct InputJson {
+    binary_lines: u64,
+    blank_lines: u64,
+    bytes: u64,
+    chunks_joined: u64,
+    enveloped_lines: u64,
+    formats: BTreeMap<&'static str, u64>,
+    invalid_utf8_lines: u64,
+    lines: u64,
+    raw_lines: u64,
+    skipped_lines: u64,
+    sources: Vec<String>,
+    truncated_lines: u64,
+}
+
+#[derive(Serialize)]
+struct SummaryJson<'a> {
+    by_rule: &'a BTreeMap<String, u64>,
+    completed: u64,
+    egresses: u64,
+    failed: u64,
+    in_progress: u64,
+    not_shown: u64,
+    warnings: u64,
+}
+
+#[derive(Serialize)]
+struct NodesJson<'a> {
+    containers: &'a BTreeSet<String>,
+    node_ids: &'a BTreeSet<String>,
+    versions: &'a BTreeSet<String>,
+}
+
+/// The whole report.
+#[derive(Serialize)]
+struct ReportJson<'a> {
+    egresses: Vec<EgressJson<'a>>,
+    findings: Vec<DiagnosisJson<'a>>,
+    hints: &'a [String],
+    input: InputJson,
+    nodes: NodesJson<'a>,
+    schema: &'static str,
+    summary: SummaryJson<'a>,
+    version: &'static str,
+}
+
+impl<'a> ReportJson<'a> {
+    fn new(a: &'a Analysis, style: &Style) -> Self {
+        let st = &a.stats;
+        let mut formats: BTreeMap<&'static str, u64> = Format::ALL
+            .iter()
+            .map(|f| (f.name(), st.formats[f.index()]))
+            .collect();
+        formats.insert("continuation", st.continuation);
+        ReportJson {
+            egresses: a
+                .egresses
+                .iter()
+                .map(|r| EgressJson::new(r, &a.sources, style))
+                .collect(),
+            findings: a
+                .findings
+                .iter()
+                .map(|d| DiagnosisJson::new(d, &a.sources, style))
+                .collect(),
+            hints: &a.hints,
+            input: InputJson {
+                binary_lines: st.binary,
+                blank_lines: st.blank,
+                bytes: st.bytes,
+                chunks_joined: st.chunks_joined,
+                enveloped_lines: st.enveloped,
+                formats,
+                invalid_utf8_lines: st.invalid_utf8,
+                lines: st.lines,
+                raw_lines: st.formats[Format::Raw.index()],
+                skipped_lines: st.skipped,
+                sources: a.sources.iter().map(|s| style.clean(s)).collect(),
+                truncated_lines: st.truncated,
+            },
+            nodes: NodesJson {
+                containers: &a.global.containers,
+                node_ids: &a.global.node_ids,
+                versions: &a.global.versions,
+            },
+            schema: "egresslens.report.v1",
+            summary: SummaryJson {
+                by_rule: &a.by_rule,
+                completed: a.summary.completed,
+                egresses: a.summary.egresses,
+                failed: a.summary.failed,
+                in_progress: a.summary.in_progress,
+                not_shown: a.omitted,
+                warnings: a.summary.warnings,
+            },
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
 }
 
 /// Writes the report as pretty JSON.
 pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
-    let v = report_value(a, style);
     // The pretty printer writes token by token: through a buffer of its own type each token
     // is a copy, where through `dyn Write` it would be a call.
     let mut buf = io::BufWriter::with_capacity(64 * 1024, w);
-    serde_json::to_writer_pretty(&mut buf, &v).map_err(io::Error::other)?;
+    serde_json::to_writer_pretty(&mut buf, &ReportJson::new(a, style)).map_err(io::Error::other)?;
     writeln!(buf)?;
     buf.flush()
 }
