@@ -1081,7 +1081,7 @@ fn request_type_of_method(m: &str) -> Option<String> {
 /// The room name inside a `request` dump (`{"RoomComposite":{"room_name":"x"}}`).
 fn room_from_request(ev: &Event) -> Option<String> {
     let req = ev.fields.get("request")?;
-    let inner = req.as_object()?.values().next()?;
+    let inner = req.as_json()?.as_object()?.values().next()?;
     inner
         .get("room_name")
         .or_else(|| inner.get("roomName"))

@@ -11,7 +11,7 @@ mod flat;
 pub mod grammar;
 pub mod prefix;
 
-use crate::event::{Event, FieldKey, Fields, Format, Level, Origin, Text, Ts};
+use crate::event::{Event, FieldKey, FieldValue, Fields, Format, Level, Origin, Text, Ts};
 use flat::Flat;
 use serde_json::{Map, Value};
 
@@ -902,18 +902,19 @@ fn decode_json(t: &str, ev: &mut Event, keep: Option<&KeepFields>) -> bool {
         ev.message = obj
             .get("message")
             .or_else(|| obj.get("error"))
-            .and_then(crate::event::value_text)
+            .and_then(FieldValue::text)
             .unwrap_or_default()
             .into();
         ev.fields = obj;
         return true;
     }
+    let mut take = |key| obj.remove(key).map(FieldValue::into_json);
     let header = ZapHeader {
-        level: obj.remove("level"),
-        ts: obj.remove("ts"),
-        logger: obj.remove("logger"),
-        caller: obj.remove("caller"),
-        msg: obj.remove("msg"),
+        level: take("level"),
+        ts: take("ts"),
+        logger: take("logger"),
+        caller: take("caller"),
+        msg: take("msg"),
     };
     // The stack is kept in raw text only.
     obj.remove("stacktrace");
@@ -1228,7 +1229,7 @@ impl FlatFields {
 
     /// Sets a kept field (the last value of a repeated name wins, as in a JSON object map).
     #[inline(always)]
-    fn set(&mut self, kept: Kept, value: Value) {
+    fn set(&mut self, kept: Kept, value: FieldValue) {
         if kept.bit != 0 && self.seen & kept.bit == 0 {
             self.seen |= kept.bit;
             self.fields.push_new(kept.key, value);
@@ -1358,12 +1359,14 @@ impl KeepFields {
         };
         let value = if name == "request" && !self.whole_request {
             match v {
-                Flat::Str(s) => Some(Value::String(s.to_string())),
-                Flat::Nested(t) => serde_json::from_str::<RoomOnly>(t).ok().map(|r| r.0),
-                other => other.is_valid().then_some(Value::Null),
+                Flat::Str(s) => Some(FieldValue::from(s)),
+                Flat::Nested(t) => serde_json::from_str::<RoomOnly>(t)
+                    .ok()
+                    .map(|r| FieldValue::from(r.0)),
+                other => other.is_valid().then_some(FieldValue::Json(Value::Null)),
             }
         } else {
-            v.to_value()
+            v.to_field()
         };
         value.map(|v| out.set(key, v)).is_some()
     }

@@ -187,15 +187,17 @@ impl Event {
 
     /// A field as text: strings as they are, numbers and booleans printed; `None` when absent or null.
     pub fn field_str(&self, key: &str) -> Option<String> {
-        value_text(self.fields.get(key)?)
+        self.fields.get(key)?.text()
     }
 
     /// A field as an integer (accepts numbers and numeric strings such as `"503"`).
     pub fn field_i64(&self, key: &str) -> Option<i64> {
         match self.fields.get(key)? {
-            Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
+            FieldValue::Json(Value::Number(n)) => {
+                n.as_i64().or_else(|| n.as_f64().map(|f| f as i64))
+            }
+            FieldValue::Text(s) => s.trim().parse().ok(),
+            FieldValue::Json(_) => None,
         }
     }
 
@@ -223,12 +225,84 @@ pub type Text = std::borrow::Cow<'static, str>;
 /// A field name: the usual names are shared statics, others owned.
 pub type FieldKey = std::borrow::Cow<'static, str>;
 
+/// A field's value: text as a compact string (the usual IDs, names and types are short enough
+/// to be held inline, without an allocation of their own), anything else as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    Text(compact_str::CompactString),
+    /// A number, boolean, null, object or array (never a string: those are `Text`).
+    Json(Value),
+}
+
+impl FieldValue {
+    /// The text of a string value.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            FieldValue::Text(s) => Some(s),
+            FieldValue::Json(_) => None,
+        }
+    }
+
+    /// The value when it is not a string.
+    pub fn as_json(&self) -> Option<&Value> {
+        match self {
+            FieldValue::Text(_) => None,
+            FieldValue::Json(v) => Some(v),
+        }
+    }
+
+    /// As [`value_text`]: strings as they are, scalars printed, `null` as `None`, objects as JSON.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            FieldValue::Text(s) => Some(s.to_string()),
+            FieldValue::Json(v) => value_text(v),
+        }
+    }
+
+    /// The value as JSON, consumed.
+    pub fn into_json(self) -> Value {
+        match self {
+            FieldValue::Text(s) => Value::String(s.into_string()),
+            FieldValue::Json(v) => v,
+        }
+    }
+
+    /// The value as JSON.
+    pub fn to_json(&self) -> Value {
+        match self {
+            FieldValue::Text(s) => Value::String(s.to_string()),
+            FieldValue::Json(v) => v.clone(),
+        }
+    }
+}
+
+impl From<Value> for FieldValue {
+    fn from(v: Value) -> FieldValue {
+        match v {
+            Value::String(s) => FieldValue::Text(s.into()),
+            other => FieldValue::Json(other),
+        }
+    }
+}
+
+impl From<&str> for FieldValue {
+    fn from(s: &str) -> FieldValue {
+        FieldValue::Text(s.into())
+    }
+}
+
+impl PartialEq<&str> for FieldValue {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == Some(*other)
+    }
+}
+
 /// The structured fields of an event, in the order the line wrote them. An event has a
 /// handful, so they live in one small vector: building one costs a single allocation besides
-/// the values, looking a key up a short scan. A repeated key keeps its first place and its
-/// last value (like a JSON object map).
+/// the values that do not fit inline, looking a key up a short scan. A repeated key keeps its
+/// first place and its last value (like a JSON object map).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Fields(Vec<(FieldKey, Value)>);
+pub struct Fields(Vec<(FieldKey, FieldValue)>);
 
 impl Fields {
     /// No fields.
@@ -248,7 +322,7 @@ impl Fields {
     }
 
     /// The value of `key`.
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub fn get(&self, key: &str) -> Option<&FieldValue> {
         self.find(key).map(|i| &self.0[i].1)
     }
 
@@ -258,8 +332,12 @@ impl Fields {
     }
 
     /// Sets `key`, returning the value it replaces.
-    pub fn insert(&mut self, key: impl Into<FieldKey>, value: Value) -> Option<Value> {
-        let key = key.into();
+    pub fn insert(
+        &mut self,
+        key: impl Into<FieldKey>,
+        value: impl Into<FieldValue>,
+    ) -> Option<FieldValue> {
+        let (key, value) = (key.into(), value.into());
         match self.find(&key) {
             Some(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
             None => {
@@ -271,14 +349,14 @@ impl Fields {
 
     /// Adds `key`, which the caller knows is not among the fields yet (no search for it).
     #[inline]
-    pub fn push_new(&mut self, key: impl Into<FieldKey>, value: Value) {
-        let key = key.into();
+    pub fn push_new(&mut self, key: impl Into<FieldKey>, value: impl Into<FieldValue>) {
+        let (key, value) = (key.into(), value.into());
         debug_assert!(self.find(&key).is_none(), "{key} is set already");
         self.0.push((key, value));
     }
 
     /// Removes `key`, returning its value.
-    pub fn remove(&mut self, key: &str) -> Option<Value> {
+    pub fn remove(&mut self, key: &str) -> Option<FieldValue> {
         self.find(key).map(|i| self.0.remove(i).1)
     }
 
@@ -293,7 +371,7 @@ impl Fields {
     }
 
     /// The fields in the order they were first set.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &FieldValue)> {
         self.0.iter().map(|(k, v)| (k.as_ref(), v))
     }
 }
@@ -303,17 +381,17 @@ impl From<Map<String, Value>> for Fields {
         // Keys of a map are distinct already.
         Fields(
             m.into_iter()
-                .map(|(k, v)| (FieldKey::Owned(k), v))
+                .map(|(k, v)| (FieldKey::Owned(k), v.into()))
                 .collect(),
         )
     }
 }
 
 impl std::ops::Index<&str> for Fields {
-    type Output = Value;
+    type Output = FieldValue;
     /// The value of a key, `null` when absent (like a JSON object map).
-    fn index(&self, key: &str) -> &Value {
-        static NULL: Value = Value::Null;
+    fn index(&self, key: &str) -> &FieldValue {
+        static NULL: FieldValue = FieldValue::Json(Value::Null);
         self.get(key).unwrap_or(&NULL)
     }
 }
@@ -616,13 +694,20 @@ mod tests {
         assert_eq!(f.insert(String::from("a"), Value::from("x")), None);
         assert_eq!(f.insert("c", Value::Null), None);
         // The last of duplicate keys wins.
-        assert_eq!(f.insert("b", Value::from(2)), Some(Value::from(1)));
+        assert_eq!(f.insert("b", Value::from(2)), Some(Value::from(1).into()));
         let keys: Vec<&str> = f.iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["b", "a", "c"]);
-        assert_eq!(f.get("b"), Some(&Value::from(2)));
+        assert_eq!(f.get("b"), Some(&Value::from(2).into()));
         assert!(f.contains_key("c") && !f.contains_key("d"));
-        assert_eq!(f["d"], Value::Null);
-        assert_eq!(f.remove("a"), Some(Value::from("x")));
+        assert_eq!(f["d"], FieldValue::Json(Value::Null));
+        assert_eq!(f.remove("a"), Some(FieldValue::from("x")));
+        // Strings are held as text, never as JSON strings.
+        assert_eq!(
+            f.get("b").and_then(FieldValue::as_json),
+            Some(&Value::from(2))
+        );
+        assert_eq!(FieldValue::from(Value::from("y")).as_str(), Some("y"));
+        assert_eq!(FieldValue::from(Value::from("y")).as_json(), None);
         assert_eq!(f.len(), 2);
         let mut m = Map::new();
         m.insert("z".into(), Value::from(true));

@@ -417,11 +417,11 @@ impl Marker for RuleSet {
                 "level" => ev.level.is_some_and(|l| re.is_match(l.as_str().as_bytes())),
                 k => match ev.fields.get(k) {
                     None => false,
-                    Some(serde_json::Value::String(v)) if v.is_empty() => *on_empty,
-                    Some(serde_json::Value::String(v)) => re.is_match(v.as_bytes()),
-                    Some(v) => {
-                        crate::event::value_text(v).is_some_and(|v| re.is_match(v.as_bytes()))
-                    }
+                    Some(v) => match v.as_str() {
+                        Some("") => *on_empty,
+                        Some(s) => re.is_match(s.as_bytes()),
+                        None => v.text().is_some_and(|t| re.is_match(t.as_bytes())),
+                    },
                 },
             };
             if hit {

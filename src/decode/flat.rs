@@ -5,6 +5,7 @@
 //! two always agree. It reads syntax only: which fields to keep, and what they mean, is the
 //! decoder's business.
 
+use crate::event::FieldValue;
 use serde_json::Value;
 
 /// One scalar value, borrowed from the input.
@@ -31,6 +32,14 @@ impl Flat<'_> {
             Flat::Null => Value::Null,
             Flat::Nested(t) => serde_json::from_str(t).ok()?,
         })
+    }
+
+    /// The event's field value for it: text without building a JSON string first.
+    pub fn to_field(self) -> Option<FieldValue> {
+        match self {
+            Flat::Str(s) => Some(FieldValue::from(s)),
+            other => other.to_value().map(FieldValue::Json),
+        }
     }
 
     /// True when serde_json reads this value (it refuses malformed nested values), without
