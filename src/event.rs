@@ -192,13 +192,12 @@ impl Event {
 
     /// A field as an integer (accepts numbers and numeric strings such as `"503"`).
     pub fn field_i64(&self, key: &str) -> Option<i64> {
-        match self.fields.get(key)? {
-            FieldValue::Json(Value::Number(n)) => {
-                n.as_i64().or_else(|| n.as_f64().map(|f| f as i64))
-            }
-            FieldValue::Text(s) => s.trim().parse().ok(),
-            FieldValue::Json(_) => None,
+        let v = self.fields.get(key)?;
+        if let Some(s) = v.as_str() {
+            return s.trim().parse().ok();
         }
+        let n = v.as_json()?.as_number()?;
+        n.as_i64().or_else(|| n.as_f64().map(|f| f as i64))
     }
 
     /// The first of several keys that is present and non-empty.
@@ -235,11 +234,11 @@ pub enum FieldValue {
 }
 
 impl FieldValue {
-    /// The text of a string value.
+    /// The text of a string value (also of a JSON string built as `Json` by hand).
     pub fn as_str(&self) -> Option<&str> {
         match self {
             FieldValue::Text(s) => Some(s),
-            FieldValue::Json(_) => None,
+            FieldValue::Json(v) => v.as_str(),
         }
     }
 
@@ -708,6 +707,7 @@ mod tests {
         );
         assert_eq!(FieldValue::from(Value::from("y")).as_str(), Some("y"));
         assert_eq!(FieldValue::from(Value::from("y")).as_json(), None);
+        assert_eq!(FieldValue::Json(Value::from("z")).as_str(), Some("z"));
         assert_eq!(f.len(), 2);
         let mut m = Map::new();
         m.insert("z".into(), Value::from(true));
