@@ -1359,7 +1359,7 @@ impl KeepFields {
         };
         let value = if name == "request" && !self.whole_request {
             match v {
-                Flat::Str(s) => Some(FieldValue::from(s)),
+                Flat::Str(_) => v.to_field(),
                 Flat::Nested(t) => serde_json::from_str::<RoomOnly>(t)
                     .ok()
                     .map(|r| FieldValue::from(r.0)),

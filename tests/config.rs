@@ -2,7 +2,7 @@
 //! samples/config/<set>/, its formats, exit codes, errors, secrecy and the link from log
 //! diagnoses to config findings.
 
-use crate::util::{root, run};
+use crate::util::{assert_keys_sorted, root, run};
 use serde_json::Value;
 
 const ORIGIN_LOG: &str = "samples/origin-412.log";
@@ -334,6 +334,7 @@ fn config_confirms_a_log_diagnosis_in_every_format() {
     assert!(r.stdout.contains("**Config check**"), "{}", r.stdout);
     assert!(r.stdout.contains("confirms the diagnosis"));
     let r = run(&["--format", "json", "--config", cfg, ORIGIN_LOG]);
+    assert_keys_sorted(&r.stdout);
     let v: Value = serde_json::from_str(&r.stdout).expect("json");
     assert_eq!(v["schema"], "egresslens.report.v1");
     let d = &v["egresses"][0]["diagnoses"][0];

@@ -2,7 +2,7 @@
 //! egresses, must come out with every egress's true final status, error and code, through the
 //! library and through the binary. No timing is measured here (see benches/ for that).
 
-use crate::util::run_stdin;
+use crate::util::{assert_keys_sorted, run_stdin};
 use egresslens::analyze::{analyze_bytes, run_readers, Analysis, Engine, Options};
 use egresslens::generate::{generate, Config, LogFormat, Truth};
 use egresslens::rulebase::RuleSet;
@@ -344,4 +344,21 @@ fn fast_path_equals_sequential_path() {
             assert_eq!(fast_counts, counts, "{name}, {workers} workers");
         }
     }
+}
+
+/// The JSON report of a generated log (every outcome, diagnoses with alternatives) prints
+/// every object's keys in sorted order, as reports always have.
+#[test]
+fn json_report_keys_stay_sorted() {
+    let (data, _) = make(LogFormat::Json, 8 << 20, 5, true);
+    let r = run_stdin(&["--format", "json"], &data);
+    assert!(
+        r.stdout.contains("\"alternatives\": [\n"),
+        "no diagnosis with alternatives to check"
+    );
+    assert_keys_sorted(&r.stdout);
+    // The checker itself notices keys out of order.
+    let swapped = "{\n  \"b\": 1,\n  \"a\": {\n    \"z\": 1\n  }\n}";
+    assert!(std::panic::catch_unwind(|| assert_keys_sorted(swapped)).is_err());
+    assert_keys_sorted("[\n  {\n    \"b\": 1\n  },\n  {\n    \"a\": {\n      \"z\": 1,\n      \"zz\": 2\n    },\n    \"b\": \"x\\\": y\"\n  }\n]");
 }

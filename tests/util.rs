@@ -94,3 +94,33 @@ pub fn golden(path: &Path, actual: &str) {
         );
     }
 }
+
+/// Asserts that every object of a pretty-printed JSON report lists its keys in sorted order,
+/// the order reports have printed since the first release (scripts may diff them). Reads the
+/// text as `serde_json`'s pretty printer writes it: one key per line, two spaces per level.
+pub fn assert_keys_sorted(json: &str) {
+    // Per open object, by indent: the last key seen.
+    let mut last: Vec<(usize, String)> = Vec::new();
+    for line in json.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let text = line.trim_start();
+        if let Some(rest) = text.strip_prefix('"') {
+            let end = rest.find('"').unwrap_or(rest.len());
+            let key = &rest[..end];
+            if rest[end..].starts_with("\": ") && !key.contains('\\') {
+                last.retain(|(i, _)| *i <= indent);
+                match last.last_mut() {
+                    Some((i, prev)) if *i == indent => {
+                        assert!(prev.as_str() < key, "key {key:?} after {prev:?}");
+                        *prev = key.to_string();
+                    }
+                    _ => last.push((indent, key.to_string())),
+                }
+            }
+        }
+        // A new object: its keys start afresh, one level deeper.
+        if text.ends_with('{') {
+            last.retain(|(i, _)| *i <= indent);
+        }
+    }
+}

@@ -1,10 +1,11 @@
 //! The JSON report, schema `egresslens.report.v1` (fields may be added, never renamed or
 //! removed), and the one-object-per-line form used in follow mode.
 //!
-//! The report's objects are typed views of the analysis, printed as they are built: a report
-//! of thousands of egresses is never held as a tree of JSON values. Their fields are declared
-//! in alphabetical order, the order the reports have always printed keys in (and the order a
-//! `serde_json::Value` map keeps, which follow mode's objects still go through).
+//! The report's objects are typed views that borrow from the analysis (only cleaned texts are
+//! copied), printed straight from those: no tree of JSON values is built and dropped. Their
+//! fields are declared in alphabetical order, the order the reports have always printed keys
+//! in (and the order a `serde_json::Value` map keeps, which follow mode's objects still go
+//! through); `tests/generated.rs` checks it on a full report.
 
 use super::Style;
 use crate::analyze::{Analysis, EgressResult};
