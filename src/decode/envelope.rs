@@ -118,6 +118,11 @@ fn json(line: &str) -> Option<Unwrapped<'static>> {
     if !may_be_envelope(line) {
         return None;
     }
+    docker_record(line).or_else(|| json_general(line))
+}
+
+/// [`json`] for any envelope, through a general parse of the object.
+fn json_general(line: &str) -> Option<Unwrapped<'static>> {
     let mut stream = serde_json::Deserializer::from_str(line).into_iter::<Value>();
     let Some(Ok(Value::Object(obj))) = stream.next() else {
         return None;
@@ -139,16 +144,21 @@ fn str_of<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
 /// A string timestamp (RFC 3339), or a number / digit string in s, ms, µs or ns.
 fn any_ts(v: &Value) -> Option<Ts> {
     match v {
-        Value::String(s) => grammar::timestamp(s)
-            .ok()
-            .map(|(_, t)| t)
-            .or_else(|| s.parse::<i64>().ok().and_then(epoch)),
+        Value::String(s) => str_ts(s),
         Value::Number(n) => n
             .as_i64()
             .and_then(epoch)
             .or_else(|| n.as_f64().map(|f| Ts((f * 1_000_000.0) as i64))),
         _ => None,
     }
+}
+
+/// [`any_ts`] of a string.
+fn str_ts(s: &str) -> Option<Ts> {
+    grammar::timestamp(s)
+        .ok()
+        .map(|(_, t)| t)
+        .or_else(|| s.parse::<i64>().ok().and_then(epoch))
 }
 
 /// An integer since the epoch, its unit told by its size.
@@ -200,6 +210,45 @@ fn docker(obj: &Map<String, Value>) -> Option<Unwrapped<'static>> {
         container: None,
         partial: !complete,
         stream: stream.map(str::to_string),
+    })
+}
+
+/// A json-file record exactly as Docker writes it,
+/// `{"log":"…","stream":"stderr","time":"…"}` with nothing between the tokens: what [`docker`]
+/// makes of it after the general parse, which builds a map of every key and copies the log
+/// string through serde_json's escape handling, most of the cost of a json-file log (its
+/// inner line has an escaped quote every few bytes). `None` for any other shape (another key,
+/// `attrs`, a blank, escapes in `stream` or `time`, trailing text), which the general parse
+/// then reads.
+fn docker_record(line: &str) -> Option<Unwrapped<'static>> {
+    // A string without escapes or control characters, up to its closing quote.
+    fn plain(t: &str) -> Option<(&str, &str)> {
+        let end = memchr::memchr(b'"', t.as_bytes())?;
+        let s = &t[..end];
+        (!s.bytes().any(|c| c == b'\\' || c < 0x20)).then(|| (s, &t[end + 1..]))
+    }
+    let rest = line.strip_prefix("{\"log\":\"")?;
+    let (mut log, rest) = super::flat::unescape(rest)?;
+    let (stream, rest) = plain(rest.strip_prefix(",\"stream\":\"")?)?;
+    let (time, rest) = plain(rest.strip_prefix(",\"time\":\"")?)?;
+    if rest != "}" {
+        return None;
+    }
+    // `chomp`, in place.
+    let complete = log.ends_with('\n');
+    if complete {
+        log.pop();
+        if log.ends_with('\r') {
+            log.pop();
+        }
+    }
+    Some(Unwrapped {
+        kind: Kind::DockerJson,
+        line: Cow::Owned(log),
+        ts: str_ts(time),
+        container: None,
+        partial: !complete,
+        stream: Some(stream.to_string()),
     })
 }
 
@@ -344,6 +393,82 @@ mod tests {
         let p = unwrap(r#"{"log":"abc","stream":"stdout","time":"2026-01-27T11:11:05Z"}"#)
             .expect("partial");
         assert!(p.partial);
+    }
+
+    #[test]
+    fn docker_records_read_directly_as_in_general() {
+        let direct = [
+            r#"{"log":"{\"level\":\"info\",\"msg\":\"a \u003c b \u0026 c\"}\n","stream":"stderr","time":"2026-01-27T11:11:05.180123Z"}"#,
+            r#"{"log":"tab\there \\ slash \/ emoji \ud83d\ude00 \r\n","stream":"stdout","time":"2026-01-27T11:11:05Z"}"#,
+            r#"{"log":"partial chunk","stream":"stdout","time":"2026-01-27T11:11:05Z"}"#,
+            r#"{"log":"epoch time\n","stream":"stderr","time":"1769512265179"}"#,
+            r#"{"log":"bad time\n","stream":"stderr","time":"yesterday"}"#,
+            r#"{"log":"","stream":"stderr","time":"2026-01-27T11:11:05Z"}"#,
+        ];
+        for line in direct {
+            let fast = docker_record(line);
+            assert!(fast.is_some(), "{line}");
+            assert_eq!(fast, json_general(line), "{line}");
+        }
+        // Shapes left to the general parse, which may still read them.
+        let general = [
+            r#"{"log":"only a log key"}"#,
+            r#"{"log":"with attrs\n","stream":"stderr","attrs":{"tag":"egress"},"time":"2026-01-27T11:11:05Z"}"#,
+            r#"{"log":"no stream\n","time":"2026-01-27T11:11:05Z"}"#,
+            r#"{"log":"no time\n","stream":"stderr"}"#,
+            r#"{"log" : "blanks\n" , "stream" : "stderr" , "time" : "2026-01-27T11:11:05Z" }  "#,
+            r#"{"log":"x\n","stream":"stderr","time":"2026-01-27T11:11:05Z","MESSAGE":"m","__CURSOR":"c"}"#,
+            r#"{"log":"x\n","stream":"stderr","time":"2026-01-27T11:11:05Z","kubernetes":{"pod_name":"p"}}"#,
+            r#"{"log":"x\n","stream":"stderr","time":"2026-01-27T11:11:05Z","line":"y","labels":{"pod":"p"}}"#,
+            r#"{"log":"x\n","stream":"stderr","level":"info","time":"2026-01-27T11:11:05Z"}"#,
+            r#"{"log":"first\n","log":"second\n","stream":"stderr"}"#,
+            r#"{"log":"x\n","stream":"std\u006fut","time":"2026-01-27T11:11:05Z"}"#,
+            r#"{"log":"x\n","stream":"stderr","time":1769512265}"#,
+            r#"{"log":"x\n","stream":7,"time":"2026-01-27T11:11:05Z"}"#,
+            r#"{"log":"x\n","stream":"stderr","time":"2026-01-27T11:11:05Z"} trailing"#,
+            r#"{"log":"bad \x escape","stream":"stderr"}"#,
+            r#"{"log":"unclosed","stream":"stderr""#,
+        ];
+        for line in general {
+            assert_eq!(docker_record(line), None, "{line}");
+            assert_eq!(unwrap(line), json_general(line), "{line}");
+        }
+        for read in &general[1..5] {
+            assert_eq!(
+                unwrap(read).map(|u| u.kind),
+                Some(Kind::DockerJson),
+                "{read}"
+            );
+        }
+        assert_eq!(unwrap(general[5]).map(|u| u.kind), Some(Kind::Journald));
+        assert!(unwrap(general[0]).is_none() && unwrap(general[8]).is_none());
+        let duplicate = unwrap(general[9]).expect("the last log wins");
+        assert_eq!(duplicate.line, "second");
+        assert_eq!(
+            unwrap(general[10]).and_then(|u| u.stream).as_deref(),
+            Some("stdout")
+        );
+    }
+
+    proptest::proptest! {
+        /// Any text Docker may log, with or without its newline, next to any stream and time,
+        /// reads the same directly as through the general parse.
+        #[test]
+        fn docker_records_of_any_text(
+            log in "(\\PC|[\"\\\\\t\r\n\u{0}-\u{1f}<>&])*",
+            newline in proptest::bool::ANY,
+            stream in "[a-z]{0,6}",
+            time in "[0-9TZ:.-]{0,30}",
+        ) {
+            let log = if newline { format!("{log}\n") } else { log };
+            let line = format!(
+                r#"{{"log":{},"stream":"{stream}","time":"{time}"}}"#,
+                serde_json::to_string(&log).unwrap_or_default()
+            );
+            let fast = docker_record(&line);
+            proptest::prop_assert!(fast.is_some(), "{}", line);
+            proptest::prop_assert_eq!(fast, json_general(&line));
+        }
     }
 
     #[test]

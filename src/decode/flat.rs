@@ -2,7 +2,8 @@
 //! values have no escapes. Its scalar values are read here; a nested object or array is only
 //! delimited and handed over as written, for serde_json to read (or check) if it matters.
 //! Anything else (escapes, control characters, malformed text) goes back to serde_json, so the
-//! two always agree. It reads syntax only: which fields to keep, and what they mean, is the
+//! two always agree. It also unescapes a single string (an envelope's inner line, which is one
+//! long escaped string), refusing what serde_json refuses. It reads syntax only: which fields to keep, and what they mean, is the
 //! decoder's business.
 
 use crate::event::FieldValue;
@@ -335,6 +336,108 @@ fn special_swar(b: &[u8], mut i: usize) -> Option<usize> {
         .map(|p| i + p)
 }
 
+/// The JSON string whose text starts after its opening quote at the start of `t`, unescaped,
+/// and the rest of `t` after its closing quote: what serde_json reads from the string (for the
+/// one long escaped string of an envelope, whose inner line carries an escape every few bytes).
+/// `None` for a control character, an unknown escape, a lone surrogate or no closing quote,
+/// as serde_json refuses those too.
+pub fn unescape(t: &str) -> Option<(String, &str)> {
+    let b = t.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(b.len() + 16);
+    let mut from = 0;
+    let end = loop {
+        // The stretch up to the next special byte. In an escaped JSON line that is a few bytes
+        // away: a whole block of sixteen is copied (a fixed-size copy) and the part after the
+        // special byte dropped, rather than a copy call per stretch.
+        let at = match b
+            .get(from..from + 16)
+            .and_then(|c| <&[u8; 16]>::try_from(c).ok())
+        {
+            Some(block) => {
+                out.extend_from_slice(block);
+                match special_in_block(block) {
+                    Some(k) => {
+                        out.truncate(out.len() - (16 - k));
+                        from + k
+                    }
+                    None => {
+                        from += 16;
+                        continue;
+                    }
+                }
+            }
+            None => {
+                let at = from + special(&b[from..])?;
+                out.extend_from_slice(&b[from..at]);
+                at
+            }
+        };
+        match b[at] {
+            b'"' => break at,
+            b'\\' => {}
+            _ => return None,
+        }
+        let simple = match *b.get(at + 1)? {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 8,
+            b'f' => 12,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => 0,
+            _ => return None,
+        };
+        if simple != 0 {
+            out.push(simple);
+            from = at + 2;
+            continue;
+        }
+        let unit = hex4(b, at + 2)?;
+        let (code, next) = match unit {
+            0xd800..=0xdbff => {
+                // A high surrogate: a low one must follow as `\uXXXX`.
+                if b.get(at + 6..at + 8) != Some(b"\\u") {
+                    return None;
+                }
+                let low = hex4(b, at + 8)?;
+                if !(0xdc00..=0xdfff).contains(&low) {
+                    return None;
+                }
+                (0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00), at + 12)
+            }
+            0xdc00..=0xdfff => return None,
+            _ => (unit, at + 6),
+        };
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(char::from_u32(code)?.encode_utf8(&mut buf).as_bytes());
+        from = next;
+    };
+    // Whole characters of `t` and whole encoded ones: valid, as the check confirms.
+    let s = String::from_utf8(out).ok()?;
+    Some((s, &t[end + 1..]))
+}
+
+/// [`special`] within one block of sixteen bytes.
+#[inline(always)]
+fn special_in_block(block: &[u8; 16]) -> Option<usize> {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        special16(block)
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    special_swar(block, 0)
+}
+
+/// Four hex digits at `i`, as a UTF-16 code unit.
+fn hex4(b: &[u8], i: usize) -> Option<u32> {
+    let digits = b.get(i..i + 4)?;
+    digits
+        .iter()
+        .try_fold(0u32, |n, &c| Some(n * 16 + char::from(c).to_digit(16)?))
+}
+
 /// The end of the object or array starting at `i`: where its brackets balance, strings
 /// skipped whole. `None` for escapes or control characters in a string, nesting deeper than
 /// [`MAX_NESTING`], or no end.
@@ -633,7 +736,52 @@ mod tests {
         assert_eq!(ours, serde);
     }
 
+    #[test]
+    fn strings_are_unescaped_as_serde_reads_them() {
+        let cases = [
+            r#"plain""#,
+            r#"a\"b\\c\/d\b\f\n\r\t" rest"#,
+            r#"\u003c\u0026\u00e9\u20ac""#,
+            r#"\ud83d\ude00 pair""#,
+            r#"""#,
+            r#"\ud83d lone high""#,
+            r#"\ude00 lone low""#,
+            r#"\ud83d\u0041 high then not low""#,
+            r#"\x bad escape""#,
+            r#"\u12 short""#,
+            r#"\u12g4 not hex""#,
+            "raw\ttab\"",
+            r#"no closing quote"#,
+            r#"ends in escape\"#,
+        ];
+        for t in cases {
+            let ours = unescape(t);
+            let quoted = format!("\"{t}");
+            let mut de = serde_json::Deserializer::from_str(&quoted);
+            let serde = <String as serde::Deserialize>::deserialize(&mut de).ok();
+            assert_eq!(ours.as_ref().map(|(s, _)| s), serde.as_ref(), "{t}");
+        }
+        assert_eq!(unescape(r#"a\"b" rest"#).map(|(_, r)| r), Some(" rest"));
+    }
+
     proptest::proptest! {
+        /// Any text, as serde_json writes it, reads back whole.
+        #[test]
+        fn written_strings_read_back(s in "(\\PC|[\"\\\\\u{0}-\u{1f}\u{7f}])*") {
+            let written = serde_json::to_string(&s).unwrap_or_default();
+            proptest::prop_assert_eq!(unescape(&written[1..]), Some((s, "")));
+        }
+
+        /// Any mix of text and escapes (valid or not) reads as serde_json reads it, or is
+        /// refused when serde_json refuses it.
+        #[test]
+        fn escapes_agree_with_serde(t in r#"([a-z"/ ]|\\([\\"/bfnrtxu]|u[0-9a-fA-F]{0,4}|u[dD][89abAB][0-9a-f]{2}(\\u[dD][c-fC-F][0-9a-f]{2})?|u[dD][c-f][0-9a-f]{2}))*"?"#) {
+            let quoted = format!("\"{t}");
+            let mut de = serde_json::Deserializer::from_str(&quoted);
+            let serde = <String as serde::Deserialize>::deserialize(&mut de).ok();
+            proptest::prop_assert_eq!(unescape(&t).map(|(s, _)| s), serde);
+        }
+
         /// Whenever the scan reads an object and every value it hands over reads, serde_json
         /// reads the same object; when one of them does not, serde_json refuses the object.
         #[test]
