@@ -22,7 +22,7 @@ const MAX_ENTRY_BYTES: usize = 64 * 1024;
 /// Most bytes of one line rebuilt from partial envelope chunks (docker splits at 16 KiB).
 const MAX_CHUNKED_LINE: usize = crate::source::MAX_LINE;
 /// Most streams rebuilding a line from chunks at once (stdout and stderr, a few containers).
-const MAX_CHUNKED_STREAMS: usize = 8;
+pub(crate) const MAX_CHUNKED_STREAMS: usize = 8;
 
 /// Finds `"handlerID"` (built once: building a finder costs more than a short search).
 static HANDLER_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
@@ -174,6 +174,9 @@ pub struct Decoder {
     triage: Option<Box<dyn Relevance>>,
     /// The last entry was skipped: its continuation lines are skipped too.
     skipping: bool,
+    /// A continuation line of the skipped entry was skipped: a bare Go symbol continues it
+    /// too, as it would a kept entry with frames joined.
+    skipped_frames: bool,
     /// Fields to keep when decoding (all when `None`).
     keep: Option<KeepFields>,
     /// The caller found no NUL byte in the lines it is feeding: no line needs the check.
@@ -314,11 +317,16 @@ impl Decoder {
     fn push_text(&mut self, text: &str, origin: Origin, meta: Meta, out: &mut dyn FnMut(Event)) {
         let (pfx, body) = prefix::strip(text);
 
-        if self.skipping && self.pending.is_none() && is_continuation(body) {
+        if self.skipping
+            && self.pending.is_none()
+            && (is_continuation(body) || (self.skipped_frames && is_bare_go_symbol(body)))
+        {
             self.stats.continuation += 1;
+            self.skipped_frames = true;
             return;
         }
         self.skipping = false;
+        self.skipped_frames = false;
         if let Some(p) = self.pending.as_mut() {
             if p.join == Join::OpenJson && !starts_new_entry(body.trim()) {
                 append(p, body.trim(), " ");
@@ -503,6 +511,21 @@ pub fn starts_entry(line: &[u8]) -> bool {
     let shape = t.starts_with("{\"level\":")
         || t.as_bytes().first().is_some_and(u8::is_ascii_digit) && grammar::ts_level(t).is_ok();
     shape && prefix::strip(t).1.len() == t.len() && envelope::unwrap(t).is_none()
+}
+
+/// True when `line` is a complete Docker json-file or CRI record whose inner line
+/// [`starts_entry`]: the decoder holds nothing back across it either, provided no partial
+/// record of any stream is waiting for its rest (the reader tracks that with
+/// [`envelope::record`]).
+pub fn starts_enveloped_entry(line: &[u8]) -> bool {
+    let Ok(t) = std::str::from_utf8(line) else {
+        return false;
+    };
+    envelope::unwrap(t).is_some_and(|u| {
+        matches!(u.kind, envelope::Kind::DockerJson | envelope::Kind::Cri)
+            && !u.partial
+            && starts_entry(u.line.as_bytes())
+    })
 }
 
 /// A line that belongs to the entry before it: Go stack frames and goroutine headers,

@@ -256,7 +256,9 @@ fn stack_frames_without_a_slash_are_joined() {
 /// The fast path (triage skipping lines no stage needs, selective field parsing, one source
 /// cut into chunks decoded on several threads) must reach the same verdict for every egress,
 /// and count the same lines, as the plain sequential path that decodes every line in full.
-/// The docker json-file form has no clean cut points, so its chunks stay with one worker.
+/// Enveloped forms (Docker json-file, CRI) are cut where no stream waits for the rest of a
+/// partial record; the generated ones hold partial records, some interleaved with the other
+/// stream's.
 #[test]
 fn fast_path_equals_sequential_path() {
     use egresslens::analyze::run_readers_with;
@@ -266,13 +268,40 @@ fn fast_path_equals_sequential_path() {
     let rules = RuleSet::load(None).expect("rules");
     let (console, _) = make(LogFormat::Console, 8 << 20, 7, true);
     let (json, _) = make(LogFormat::Json, 8 << 20, 7, true);
-    // The console log again, each line wrapped as docker's json-file driver stores it.
-    let mut docker = Vec::new();
-    for line in console[..2 << 20].split(|&b| b == b'\n') {
-        let log = format!("{}\n", String::from_utf8_lossy(line));
-        let rec = serde_json::json!({"log": log, "stream": "stderr", "time": "2026-11-25T08:00:00.000000000Z"});
-        docker.extend_from_slice(rec.to_string().as_bytes());
-        docker.push(b'\n');
+    // The console log again, each line wrapped as docker's json-file driver stores it, and
+    // the JSON log as CRI files hold it; every other line comes in two partial records with
+    // a whole line of the other stream between them, where the source must not be cut.
+    let (mut docker, mut cri) = (Vec::new(), Vec::new());
+    for (form, log, out) in [(0, &console, &mut docker), (1, &json, &mut cri)] {
+        let mut lines = log[..3 << 20].split(|&b| b == b'\n').enumerate().peekable();
+        while let Some((i, line)) = lines.next() {
+            let text = String::from_utf8_lossy(line);
+            let cut = if i % 2 == 0 { text.len() / 2 } else { 0 };
+            let cut = (0..=cut)
+                .rev()
+                .find(|&c| text.is_char_boundary(c))
+                .unwrap_or(0);
+            let (head, tail) = text.split_at(cut);
+            let mut records = Vec::new();
+            if !head.is_empty() {
+                records.push(("stderr", head.to_string(), true));
+                if let Some((_, next)) = lines.next() {
+                    records.push(("stdout", String::from_utf8_lossy(next).into_owned(), false));
+                }
+            }
+            records.push(("stderr", tail.to_string(), false));
+            for (stream, part, partial) in records {
+                let rec = if form == 0 {
+                    let log = if partial { part } else { format!("{part}\n") };
+                    serde_json::json!({"log": log, "stream": stream, "time": "2026-11-25T08:00:00.000000000Z"}).to_string()
+                } else {
+                    let tag = if partial { "P" } else { "F" };
+                    format!("2026-11-25T08:00:00.000000000Z {stream} {tag} {part}")
+                };
+                out.extend_from_slice(rec.as_bytes());
+                out.push(b'\n');
+            }
+        }
     }
     // The JSON log with a line of binary junk (NUL bytes) now and then.
     let mut binary = Vec::new();
@@ -286,9 +315,10 @@ fn fast_path_equals_sequential_path() {
         ("console", &console),
         ("json", &json),
         ("docker", &docker),
+        ("cri", &cri),
         ("binary", &binary),
     ] {
-        let verdicts = |workers: Option<usize>| -> (Verdicts, [u64; 3]) {
+        let verdicts = |workers: Option<usize>| -> (Verdicts, [u64; 5]) {
             let opts = Options {
                 all: true,
                 ..Options::default()
@@ -330,11 +360,20 @@ fn fast_path_equals_sequential_path() {
                 dec.stats.clone()
             };
             let _ = engine.finish_with(egresslens::decode::Stats::default(), &mut record);
-            (out, [stats.lines, stats.continuation, stats.binary])
+            let counts = [
+                stats.lines,
+                stats.continuation,
+                stats.binary,
+                stats.enveloped,
+                stats.chunks_joined,
+            ];
+            (out, counts)
         };
         let (slow, counts) = verdicts(None);
         assert!(slow.len() > 100, "{name}: {} egresses", slow.len());
         assert_eq!(counts[2] > 0, name == "binary", "{name}: {counts:?}");
+        let enveloped = matches!(name, "docker" | "cri");
+        assert_eq!(counts[4] > 1000, enveloped, "{name}: {counts:?}");
         for workers in [1, 2, 3] {
             let (fast, fast_counts) = verdicts(Some(workers));
             assert_eq!(fast.len(), slow.len(), "{name}, {workers} workers");

@@ -54,6 +54,57 @@ pub fn unwrap(line: &str) -> Option<Unwrapped<'_>> {
     }
 }
 
+/// What a reader needs to know about a record to find where a source may be cut: its
+/// envelope, its stream and whether it is a partial chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record<'a> {
+    pub kind: Kind,
+    pub stream: &'a [u8],
+    pub partial: bool,
+}
+
+/// A Docker json-file or CRI record's [`Record`], read from a few bytes without decoding the
+/// line (for every line of an enveloped source). `None` for anything else, including records
+/// in a shape Docker does not write; when it is `Some`, [`unwrap`] gives the same stream and
+/// partial flag, or refuses the line.
+pub fn record(line: &[u8]) -> Option<Record<'_>> {
+    if let Some(rest) = line.strip_prefix(b"{\"log\":\"") {
+        // A quote inside the log string is escaped, so the first `","stream":"` ends it.
+        let end = memchr::memmem::find(rest, b"\",\"stream\":\"")?;
+        let log = &rest[..end];
+        // A complete record's log ends with an escaped newline (an odd run of backslashes
+        // before the `n`).
+        let complete = log
+            .strip_suffix(b"n")
+            .is_some_and(|l| l.iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1);
+        let after = &rest[end + 12..];
+        let stream = &after[..memchr::memchr(b'"', after)?];
+        return Some(Record {
+            kind: Kind::DockerJson,
+            stream,
+            partial: !complete,
+        });
+    }
+    if line.len() < 29 || line[4] != b'-' || !line[0].is_ascii_digit() {
+        return None;
+    }
+    let sp = memchr::memchr2(b' ', b'\t', &line[..line.len().min(48)])?;
+    let rest = line.get(sp + 1..)?;
+    if line[sp] != b' ' || !(rest.starts_with(b"stderr ") || rest.starts_with(b"stdout ")) {
+        return None;
+    }
+    let partial = match (rest.get(7), rest.get(8)) {
+        (Some(b'F'), None | Some(b' ')) => false,
+        (Some(b'P'), None | Some(b' ')) => true,
+        _ => return None,
+    };
+    Some(Record {
+        kind: Kind::Cri,
+        stream: &rest[..6],
+        partial,
+    })
+}
+
 /// `2026-01-27T11:11:05.179Z stderr F <line>`.
 fn cri(line: &str) -> Option<Unwrapped<'_>> {
     let b = line.as_bytes();
@@ -450,6 +501,41 @@ mod tests {
         );
     }
 
+    #[test]
+    fn records_are_read_as_unwrap_reads_them() {
+        let lines = [
+            r#"{"log":"whole\n","stream":"stderr","time":"2026-01-27T11:11:05Z"}"#,
+            r#"{"log":"chunk","stream":"stdout","time":"2026-01-27T11:11:05Z"}"#,
+            r#"{"log":"ends in a backslash and n: \\n","stream":"stderr","time":"2026-01-27T11:11:05Z"}"#,
+            r#"{"log":"a backslash, then a newline: \\\n","stream":"stderr","time":"2026-01-27T11:11:05Z"}"#,
+            r#"{"log":"quoted \",\"stream\":\"no\" inside\n","stream":"stderr","time":"2026-01-27T11:11:05Z"}"#,
+            r#"2026-01-27T11:11:05.179123456Z stderr F {"level":"info"}"#,
+            "2026-01-27T11:11:05.179Z stdout P abc",
+            "2026-01-27T11:11:05.179Z stdout F",
+        ];
+        for line in lines {
+            let r = record(line.as_bytes()).expect(line);
+            let u = unwrap(line).expect(line);
+            assert_eq!(r.kind, u.kind, "{line}");
+            assert_eq!(
+                Some(r.stream),
+                u.stream.as_deref().map(str::as_bytes),
+                "{line}"
+            );
+            assert_eq!(r.partial, u.partial, "{line}");
+        }
+        for other in [
+            r#"{"level":"info","msg":"x"}"#,
+            r#"{"log":"no stream\n","time":"2026-01-27T11:11:05Z"}"#,
+            "2026-01-27T11:11:05.179Z\tINFO\tegress\tx",
+            "2026-01-27T11:11:05.179Z INFO egress request validated",
+            "2026-01-27T11:11:05.179Z stderr X abc",
+            "",
+        ] {
+            assert_eq!(record(other.as_bytes()), None, "{other}");
+        }
+    }
+
     proptest::proptest! {
         /// Any text Docker may log, with or without its newline, next to any stream and time,
         /// reads the same directly as through the general parse.
@@ -467,6 +553,8 @@ mod tests {
             );
             let fast = docker_record(&line);
             proptest::prop_assert!(fast.is_some(), "{}", line);
+            let r = record(line.as_bytes());
+            proptest::prop_assert_eq!(r.map(|r| r.partial), fast.as_ref().map(|u| u.partial));
             proptest::prop_assert_eq!(fast, json_general(&line));
         }
     }

@@ -272,7 +272,8 @@ fn triage_skips_lines_and_their_stacks() {
     }
     let mut d = Decoder::with_triage(Box::new(OnlyErrors));
     let mut out = Vec::new();
-    let text = "2025-08-21T10:15:32.123Z\tERROR\tegress\ta/b.go:1\tdrop me\t{\"handlerID\": \"EGH_x\"}\ngithub.com/x/y.(*Z).F\n\t/workspace/a.go:1\n{\"level\":\"info\",\"msg\":\"keep this\"}\n";
+    // Its frames include a bare Go symbol after a file line, which a kept entry joins too.
+    let text = "2025-08-21T10:15:32.123Z\tERROR\tegress\ta/b.go:1\tdrop me\t{\"handlerID\": \"EGH_x\"}\ngithub.com/x/y.(*Z).F\n\t/workspace/a.go:1\ntime.goFunc\n\t/usr/local/go/src/time/sleep.go:215\n{\"level\":\"info\",\"msg\":\"keep this\"}\n";
     for (n, l) in text.lines().enumerate() {
         d.push(
             l.as_bytes(),
@@ -289,8 +290,9 @@ fn triage_skips_lines_and_their_stacks() {
     assert_eq!(out[0].message, "keep this");
     assert_eq!(d.stats.skipped, 1);
     assert!(d.stats.skipped_handler);
-    assert_eq!(d.stats.continuation, 2);
+    assert_eq!(d.stats.continuation, 4);
     assert_eq!(d.stats.formats[Format::Console.index()], 1);
+    assert_eq!(d.stats.formats[Format::Raw.index()], 0);
 
     // A skipped service line (no `handlerID`) is not taken for a handler's.
     let mut d = Decoder::with_triage(Box::new(OnlyErrors));
