@@ -22,7 +22,7 @@ const MAX_ENTRY_BYTES: usize = 64 * 1024;
 /// Most bytes of one line rebuilt from partial envelope chunks (docker splits at 16 KiB).
 const MAX_CHUNKED_LINE: usize = crate::source::MAX_LINE;
 /// Most streams rebuilding a line from chunks at once (stdout and stderr, a few containers).
-pub(crate) const MAX_CHUNKED_STREAMS: usize = 8;
+const MAX_CHUNKED_STREAMS: usize = 8;
 
 /// Finds `"handlerID"` (built once: building a finder costs more than a short search).
 static HANDLER_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
@@ -526,6 +526,69 @@ pub fn starts_enveloped_entry(line: &[u8]) -> bool {
             && !u.partial
             && starts_entry(u.line.as_bytes())
     })
+}
+
+/// Where an enveloped source (Docker json-file, CRI) may be cut, for a reader that splits it:
+/// before a complete record whose line starts an entry, while no stream has a partial record
+/// waiting for its rest (the decoder would hold that back across the cut). Follows the
+/// records' streams as [`Decoder::push`] does, erring towards "waiting": a line it cannot
+/// read blocks cuts until the next cut made.
+pub struct EnvelopeCuts {
+    /// The source is enveloped (its first line is a record): every line is looked at.
+    active: bool,
+    /// Streams with a partial record waiting, and their envelope.
+    waiting: Vec<(envelope::Kind, Vec<u8>)>,
+    /// A line that is not a record this reads was seen: the decoder's state is unknown.
+    unknown: bool,
+}
+
+impl EnvelopeCuts {
+    /// A tracker for a source whose first line is `first_line`.
+    pub fn new(first_line: &[u8]) -> EnvelopeCuts {
+        EnvelopeCuts {
+            active: envelope::record(first_line).is_some(),
+            waiting: Vec::new(),
+            unknown: false,
+        }
+    }
+
+    /// Follows one line, in input order.
+    pub fn see(&mut self, line: &[u8]) {
+        if !self.active {
+            return;
+        }
+        let Some(r) = envelope::record(line) else {
+            self.unknown = true;
+            return;
+        };
+        // A record of another envelope ends every partial line (as in the decoder).
+        if self.waiting.iter().any(|(k, _)| *k != r.kind) {
+            self.waiting.clear();
+        }
+        let at = self.waiting.iter().position(|(_, s)| s == r.stream);
+        match (at, r.partial) {
+            (Some(i), false) => {
+                self.waiting.remove(i);
+            }
+            (None, true) => {
+                self.waiting.push((r.kind, r.stream.to_vec()));
+                // Past what the decoder keeps apart, it drops the oldest: no longer followed.
+                self.unknown |= self.waiting.len() >= MAX_CHUNKED_STREAMS;
+            }
+            _ => {}
+        }
+    }
+
+    /// True when the source may be cut before `line` (not yet seen).
+    pub fn clean_before(&self, line: &[u8]) -> bool {
+        self.active && !self.unknown && self.waiting.is_empty() && starts_enveloped_entry(line)
+    }
+
+    /// A cut was made: the decoder starts afresh after it.
+    pub fn cut(&mut self) {
+        self.waiting.clear();
+        self.unknown = false;
+    }
 }
 
 /// A line that belongs to the entry before it: Go stack frames and goroutine headers,

@@ -167,70 +167,6 @@ pub fn decode_parallel(
     })
 }
 
-/// Where an enveloped source (Docker json-file, CRI) may be cut: before a complete record
-/// whose line starts an entry, while no stream has a partial record waiting for its rest (the
-/// decoder would hold that back across the cut). Follows the records' streams as the decoder
-/// does, erring towards "waiting": a line it cannot read blocks cuts until the next one made.
-struct Envelopes {
-    /// The source is enveloped (its first line is a record): every line is looked at.
-    active: bool,
-    /// Streams with a partial record waiting, and their envelope.
-    waiting: Vec<(decode::envelope::Kind, Vec<u8>)>,
-    /// A line that is not a record this reads was seen: the decoder's state is unknown.
-    unknown: bool,
-}
-
-impl Envelopes {
-    fn new(first_line: &[u8]) -> Envelopes {
-        Envelopes {
-            active: decode::envelope::record(first_line).is_some(),
-            waiting: Vec::new(),
-            unknown: false,
-        }
-    }
-
-    /// Follows one line, in input order.
-    fn see(&mut self, line: &[u8]) {
-        if !self.active {
-            return;
-        }
-        let Some(r) = decode::envelope::record(line) else {
-            self.unknown = true;
-            return;
-        };
-        // A record of another envelope ends every partial line (as in the decoder).
-        if self.waiting.iter().any(|(k, _)| *k != r.kind) {
-            self.waiting.clear();
-        }
-        let at = self.waiting.iter().position(|(_, s)| s == r.stream);
-        match (at, r.partial) {
-            (Some(i), false) => {
-                self.waiting.remove(i);
-            }
-            (None, true) => {
-                self.waiting.push((r.kind, r.stream.to_vec()));
-                // Past what the decoder keeps apart, it drops the oldest: no longer followed.
-                self.unknown |= self.waiting.len() >= decode::MAX_CHUNKED_STREAMS;
-            }
-            _ => {}
-        }
-    }
-
-    /// True when the source may be cut before `line` (not yet seen).
-    fn clean_before(&self, line: &[u8]) -> bool {
-        self.active
-            && !self.unknown
-            && self.waiting.is_empty()
-            && decode::starts_enveloped_entry(line)
-    }
-
-    /// A cut was made: the decoder starts afresh after it.
-    fn cut(&mut self) {
-        self.waiting.clear();
-        self.unknown = false;
-    }
-}
-
 /// Cuts the source into chunks and deals them to the workers, telling `order` who got each.
 fn split(
     mut reader: LineReader,
@@ -239,7 +175,7 @@ fn split(
     order: mpsc::Sender<io::Result<usize>>,
 ) {
     let mut worker = 0;
-    let mut envelopes = Envelopes::new(first.line_bytes(0));
+    let mut envelopes = decode::EnvelopeCuts::new(first.line_bytes(0));
     let mut start = 0;
     for &(end, _, _) in &first.lines {
         envelopes.see(&first.data[start..end]);

@@ -615,3 +615,39 @@ fn flat_json_lines_decode_as_the_full_parse() {
         }
     }
 }
+
+#[test]
+fn enveloped_sources_are_cut_only_where_no_partial_record_waits() {
+    let rec = |stream: &str, log: &str| {
+        format!(
+            r#"{{"log":{},"stream":"{stream}","time":"2026-11-25T08:00:00Z"}}"#,
+            serde_json::to_string(log).unwrap_or_default()
+        )
+    };
+    let entry = rec(
+        "stderr",
+        "{\"level\":\"info\",\"msg\":\"request received\"}\n",
+    );
+    let mut cuts = EnvelopeCuts::new(entry.as_bytes());
+    assert!(cuts.clean_before(entry.as_bytes()));
+    // A stream waits for the rest of a partial record: no cut, even before another stream's
+    // whole entry.
+    cuts.see(rec("stdout", "{\"level\":\"info\",").as_bytes());
+    assert!(!cuts.clean_before(entry.as_bytes()));
+    cuts.see(rec("stderr", "a whole line of the other stream\n").as_bytes());
+    assert!(!cuts.clean_before(entry.as_bytes()));
+    cuts.see(rec("stdout", "\"msg\":\"x\"}\n").as_bytes());
+    assert!(cuts.clean_before(entry.as_bytes()));
+    // Not before a continuation line or a partial record.
+    assert!(!cuts.clean_before(rec("stderr", "\tgithub.com/x/y.go:1\n").as_bytes()));
+    assert!(!cuts.clean_before(rec("stderr", "{\"level\":\"info\",").as_bytes()));
+    // A line it cannot read (another envelope, plain text) blocks cuts until one is made.
+    cuts.see(b"{\"MESSAGE\":\"m\",\"__CURSOR\":\"c\",\"CONTAINER_PARTIAL_MESSAGE\":\"true\"}");
+    assert!(!cuts.clean_before(entry.as_bytes()));
+    cuts.cut();
+    assert!(cuts.clean_before(entry.as_bytes()));
+    // A plain source is never cut this way (its own entries are: `starts_entry`).
+    let plain = b"{\"level\":\"info\",\"msg\":\"request received\"}";
+    let cuts = EnvelopeCuts::new(plain);
+    assert!(!cuts.clean_before(entry.as_bytes()));
+}
