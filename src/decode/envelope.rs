@@ -65,8 +65,9 @@ pub struct Record<'a> {
 
 /// A Docker json-file or CRI record's [`Record`], read from a few bytes without decoding the
 /// line (for every line of an enveloped source). `None` for anything else, including records
-/// in a shape Docker does not write; when it is `Some`, [`unwrap`] gives the same stream and
-/// partial flag, or refuses the line.
+/// in a shape Docker does not write. When it is `Some`, [`unwrap`] gives the same stream and
+/// partial flag or refuses the line, except for a log ending in a `\u000a` escape (Docker
+/// writes `\n`), read as partial here: the side a reader deciding where to cut can afford.
 pub fn record(line: &[u8]) -> Option<Record<'_>> {
     if let Some(rest) = line.strip_prefix(b"{\"log\":\"") {
         // A quote inside the log string is escaped, so the first `","stream":"` ends it.
@@ -85,29 +86,21 @@ pub fn record(line: &[u8]) -> Option<Record<'_>> {
             partial: !complete,
         });
     }
-    if line.len() < 29 || line[4] != b'-' || !line[0].is_ascii_digit() {
+    if !line.first()?.is_ascii_digit() {
         return None;
     }
-    let sp = memchr::memchr2(b' ', b'\t', &line[..line.len().min(48)])?;
-    let rest = line.get(sp + 1..)?;
-    if line[sp] != b' ' || !(rest.starts_with(b"stderr ") || rest.starts_with(b"stdout ")) {
-        return None;
-    }
-    let partial = match (rest.get(7), rest.get(8)) {
-        (Some(b'F'), None | Some(b' ')) => false,
-        (Some(b'P'), None | Some(b' ')) => true,
-        _ => return None,
-    };
+    let (_, stream, partial, _) = cri_head(line)?;
     Some(Record {
         kind: Kind::Cri,
-        stream: &rest[..6],
+        stream: stream.as_bytes(),
         partial,
     })
 }
 
-/// `2026-01-27T11:11:05.179Z stderr F <line>`.
-fn cri(line: &str) -> Option<Unwrapped<'_>> {
-    let b = line.as_bytes();
+/// The head of a CRI record, `2026-01-27T11:11:05.179Z stderr F `: where its timestamp ends,
+/// its stream, whether it is a partial chunk, and where its line starts. The timestamp is only
+/// delimited here.
+fn cri_head(b: &[u8]) -> Option<(usize, &'static str, bool, usize)> {
     if b.len() < 29 || b[4] != b'-' {
         return None;
     }
@@ -116,32 +109,37 @@ fn cri(line: &str) -> Option<Unwrapped<'_>> {
     if b[sp] != b' ' {
         return None;
     }
-    let rest = &line[sp + 1..];
-    let stream = if rest.starts_with("stderr ") {
+    let rest = &b[sp + 1..];
+    let stream = if rest.starts_with(b"stderr ") {
         "stderr"
-    } else if rest.starts_with("stdout ") {
+    } else if rest.starts_with(b"stdout ") {
         "stdout"
     } else {
         return None;
     };
-    let tag = &rest[7..];
-    let partial = match tag.as_bytes().first() {
+    let partial = match rest.get(7) {
         Some(b'F') => false,
         Some(b'P') => true,
         _ => return None,
     };
-    let inner = match tag.as_bytes().get(1) {
-        None => "",
-        Some(b' ') => &tag[2..],
+    let inner = match rest.get(8) {
+        None => b.len(),
+        Some(b' ') => sp + 10,
         Some(_) => return None,
     };
+    Some((sp, stream, partial, inner))
+}
+
+/// `2026-01-27T11:11:05.179Z stderr F <line>`.
+fn cri(line: &str) -> Option<Unwrapped<'_>> {
+    let (sp, stream, partial, inner) = cri_head(line.as_bytes())?;
     let (after, ts) = grammar::timestamp(&line[..sp]).ok()?;
     if !after.is_empty() {
         return None;
     }
     Some(Unwrapped {
         kind: Kind::Cri,
-        line: Cow::Borrowed(inner),
+        line: Cow::Borrowed(&line[inner..]),
         ts: Some(ts),
         container: None,
         partial,
@@ -285,14 +283,8 @@ fn docker_record(line: &str) -> Option<Unwrapped<'static>> {
     if rest != "}" {
         return None;
     }
-    // `chomp`, in place.
-    let complete = log.ends_with('\n');
-    if complete {
-        log.pop();
-        if log.ends_with('\r') {
-            log.pop();
-        }
-    }
+    let (inner, complete) = chomp(&log);
+    log.truncate(inner.len());
     Some(Unwrapped {
         kind: Kind::DockerJson,
         line: Cow::Owned(log),
