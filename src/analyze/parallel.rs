@@ -36,14 +36,6 @@ struct Chunk {
 }
 
 impl Chunk {
-    /// The bytes of line `i` (empty past the last).
-    fn line_bytes(&self, i: usize) -> &[u8] {
-        let start = i.checked_sub(1).map_or(0, |p| self.lines[p].0);
-        self.lines
-            .get(i)
-            .map_or(&[][..], |&(end, _, _)| &self.data[start..end])
-    }
-
     fn new() -> Chunk {
         Chunk {
             data: Vec::with_capacity(CHUNK + 4096),
@@ -175,7 +167,8 @@ fn split(
     order: mpsc::Sender<io::Result<usize>>,
 ) {
     let mut worker = 0;
-    let mut envelopes = decode::EnvelopeCuts::new(first.line_bytes(0));
+    let first_end = first.lines.first().map_or(0, |&(end, _, _)| end);
+    let mut envelopes = decode::EnvelopeCuts::new(&first.data[..first_end]);
     let mut start = 0;
     for &(end, _, _) in &first.lines {
         envelopes.see(&first.data[start..end]);

@@ -3,8 +3,8 @@
 //! delimited and handed over as written, for serde_json to read (or check) if it matters.
 //! Anything else (escapes, control characters, malformed text) goes back to serde_json, so the
 //! two always agree. It also unescapes a single string (an envelope's inner line, which is one
-//! long escaped string), refusing what serde_json refuses. It reads syntax only: which fields to keep, and what they mean, is the
-//! decoder's business.
+//! long escaped string), refusing what serde_json refuses. It reads syntax only: which fields
+//! to keep, and what they mean, is the decoder's business.
 
 use crate::event::FieldValue;
 use serde_json::Value;
@@ -273,22 +273,17 @@ fn string_at(t: &str, from: usize) -> Option<(&str, usize)> {
 }
 
 /// The position of the first `"`, `\` or control character in `b`: sixteen bytes at a time
-/// where the CPU has SSE2 (every x86_64 one), then eight at a time.
+/// (SSE2 where the CPU has it, every x86_64 one), the rest eight at a time.
 #[inline(always)]
 fn special(b: &[u8]) -> Option<usize> {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    {
-        let mut i = 0;
-        while let Some(block) = b.get(i..i + 16).and_then(|c| <&[u8; 16]>::try_from(c).ok()) {
-            if let Some(at) = special16(block) {
-                return Some(i + at);
-            }
-            i += 16;
+    let mut i = 0;
+    while let Some(block) = b.get(i..i + 16).and_then(|c| <&[u8; 16]>::try_from(c).ok()) {
+        if let Some(at) = special_in_block(block) {
+            return Some(i + at);
         }
-        special_swar(b, i)
+        i += 16;
     }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-    special_swar(b, 0)
+    special_swar(b, i)
 }
 
 /// [`special`] within a block of sixteen bytes.
