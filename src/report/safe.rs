@@ -150,10 +150,11 @@ static MASKS: [Mask; 9] = [
         r"(?i)(?-u:\b)([a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+@",
         "${1}[redacted]@",
     ),
-    // RTMP/RTMPS stream keys: the last path segment.
+    // RTMP/RTMPS stream keys: the last path segment, up to punctuation that ends the URL in
+    // the text around it (`.../live2/KEY: connection refused` keeps its `:`).
     mask(
         &["rtmp"],
-        r#"(?i)(?-u:\b)(rtmps?://[^\s"'/`]+(?:/[^\s"'/`]+)*/)([^\s"'/{}`<>()\[\],;|]{4,})($|[\s"'`<>()\[\],;|])"#,
+        r#"(?i)(?-u:\b)(rtmps?://[^\s"'/`]+(?:/[^\s"'/`]+)*/)([^\s"'/{}`<>()\[\],;|]{3,}[^\s"'/{}`<>()\[\],;|:.!?])([:.!?]*(?:$|[\s"'`<>()\[\],;|]))"#,
         "${1}[redacted]${3}",
     ),
     // SRT stream ids and passphrases.
@@ -398,6 +399,18 @@ mod tests {
             }
             assert!(out.contains("[redacted]"), "{out}");
         }
+        assert_eq!(
+            redact("rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl-mnop: connection refused"),
+            "rtmp://a.rtmp.youtube.com/live2/[redacted]: connection refused"
+        );
+        assert_eq!(
+            redact("pushing to rtmps://live.example.com/app/sk_ab:cd. Retrying!"),
+            "pushing to rtmps://live.example.com/app/[redacted]. Retrying!"
+        );
+        assert_eq!(
+            redact("(rtmp://h/live/key1234?s=x&t=y), then rtmp://h/live/abcd"),
+            "(rtmp://h/live/[redacted]), then rtmp://h/live/[redacted]"
+        );
         assert_eq!(
             redact("no secrets here: ws_url ws://livekit:7880"),
             "no secrets here: ws_url ws://livekit:7880"
