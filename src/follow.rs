@@ -688,6 +688,7 @@ pub fn run(a: &AnalyzeConfig, rules: &RuleSet, style: &Style, inputs: Vec<Input>
         f.set_container(i, input.container().map(str::to_string));
     }
     let mut failure: Option<Error> = None;
+    let mut read_any = false;
     loop {
         if STOP.load(Ordering::SeqCst) || sink.failed() {
             break;
@@ -701,7 +702,10 @@ pub fn run(a: &AnalyzeConfig, rules: &RuleSet, style: &Style, inputs: Vec<Input>
                 continue;
             }
             let polled = tailer.poll_input(i, BATCH, &mut |i, ev| match ev {
-                TailEvent::Line(line) => f.line(i, line, now, &mut sink),
+                TailEvent::Line(line) => {
+                    read_any = true;
+                    f.line(i, line, now, &mut sink)
+                }
                 TailEvent::Restart(_) => f.restart(i, &mut sink),
                 TailEvent::Closed => f.closed(i, &mut sink),
             });
@@ -732,6 +736,13 @@ pub fn run(a: &AnalyzeConfig, rules: &RuleSet, style: &Style, inputs: Vec<Input>
     if let Some(e) = &sink.error {
         if e.kind() == io::ErrorKind::BrokenPipe {
             return Ok(EXIT_OK);
+        }
+    }
+    // An input that failed before giving a line (`docker logs` without a daemon): the error
+    // alone says it; a summary of nothing would only hide it.
+    if !read_any {
+        if let Some(e) = failure.take() {
+            return Err(e);
         }
     }
     if sink.error.is_none() {

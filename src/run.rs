@@ -195,10 +195,11 @@ fn analyze(a: AnalyzeConfig) -> Result<u8> {
         &mut |_| {},
     )
     .map_err(|source| Error::Input {
-        path: match &a.source {
-            LogSource::Files => inputs.first().map_or("<input>".into(), Input::name),
-            LogSource::Docker { .. } => "docker".into(),
-            LogSource::Kubectl { .. } => "kubectl".into(),
+        path: match (&a.source, crate::source::command::failed_command(&source)) {
+            (_, Some(command)) => command.to_string(),
+            (LogSource::Files, None) => inputs.first().map_or("<input>".into(), Input::name),
+            (LogSource::Docker { .. }, None) => "docker".into(),
+            (LogSource::Kubectl { .. }, None) => "kubectl".into(),
         },
         source,
     })?;

@@ -191,6 +191,31 @@ fn docker_errors_are_clear() {
 }
 
 #[test]
+fn docker_without_a_daemon_is_an_error_not_a_log_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let why = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?";
+    script(dir.path(), "docker", &format!("echo '{why}' >&2\nexit 1"));
+    for args in [
+        &["docker", "-f", "egress"][..],
+        &["docker", "egress"],
+        &["docker", "--format", "json", "-f", "egress"],
+    ] {
+        let out = run_with_path(dir.path(), false, args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.stderr,
+            format!("error: docker logs egress: {why}\n"),
+            "{args:?}"
+        );
+        // Nothing was read: no report, no summary of an empty input.
+        assert_eq!(out.stdout, "", "{args:?}");
+    }
+    let out = run_with_path(dir.path(), false, &["docker"]);
+    assert_eq!(out.code, 2);
+    assert_eq!(out.stderr, format!("error: docker ps: {why}\n"));
+}
+
+#[test]
 fn kubectl_reads_every_matching_pod() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().display();

@@ -2,16 +2,26 @@
 //! find the containers) and yields the child's stdout and stderr merged line by line as a byte
 //! stream for a `LineReader`. It owns spawning, reading and reaping the children; it must not
 //! interpret log lines or know that egresses exist.
+//!
+//! The child's stderr carries both the container's stderr and the command's own complaints
+//! (`Cannot connect to the Docker daemon ...`), which only the exit status tells apart: a line
+//! on stderr is held back until the next line arrives, the child exits, or [`HOLD`] passes,
+//! so that a command failing with a message is reported as an error with that message, not as
+//! a log line read.
 
 use std::io::{self, BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::time::{Duration, Instant};
 
 /// Lines queued from one child before its reader threads wait (back-pressure).
 const QUEUE: usize = 256;
 /// Longest piece of a line handed over at a time (the line reader caps lines itself).
 const MAX_PIECE: usize = super::MAX_LINE;
+/// How long the last line on the child's stderr waits for the child to exit (a failing
+/// `docker` or `kubectl` exits within milliseconds of saying why) before it is read as a log
+/// line.
+pub const HOLD: Duration = Duration::from_millis(300);
 
 /// A command whose output is a log: program, arguments, and how reports name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,12 +155,13 @@ pub fn find_docker_containers(include_stopped: bool) -> io::Result<Vec<String>> 
             .rev()
             .find(|l| !l.trim().is_empty())
             .unwrap_or("");
-        return Err(io::Error::other(format!(
-            "`docker ps` failed ({}){}{}",
-            out.status,
-            if why.is_empty() { "" } else { ": " },
-            why.trim()
-        )));
+        // The input is named `docker ps` in the error already: docker's own words say why.
+        let why = why.trim();
+        return Err(io::Error::other(if why.is_empty() {
+            format!("`docker ps` failed ({})", out.status)
+        } else {
+            why.to_string()
+        }));
     }
     Ok(parse_docker_ps(&String::from_utf8_lossy(&out.stdout)))
 }
@@ -167,15 +178,46 @@ pub fn parse_docker_ps(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A command that failed: its name and why (the last line it wrote to stderr, or its exit
+/// status). Carried inside the `io::Error` a [`ChildStream`] read returns.
+#[derive(Debug)]
+pub struct CommandFailed {
+    pub name: String,
+    pub why: String,
+}
+
+impl std::fmt::Display for CommandFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)
+    }
+}
+
+impl std::error::Error for CommandFailed {}
+
+/// The name of the command an input error comes from, when a command failed.
+pub fn failed_command(e: &io::Error) -> Option<&str> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<CommandFailed>())
+        .map(|c| c.name.as_str())
+}
+
+/// A line from one of the child's pipes.
+struct Piece {
+    bytes: Vec<u8>,
+    stderr: bool,
+}
+
 /// A running child whose stdout and stderr come out merged, whole lines at a time.
 pub struct ChildStream {
     child: Child,
-    rx: Receiver<Vec<u8>>,
+    rx: Receiver<Piece>,
     chunk: Vec<u8>,
     at: usize,
     name: String,
-    /// The last line the child wrote to stderr (for the error when it fails).
-    last_err: Arc<Mutex<String>>,
+    /// The last line from stderr, not handed out yet, and until when it waits for the exit.
+    held: Option<(Vec<u8>, Instant)>,
+    /// A line that arrived after the held one (handed out right after it).
+    next: Option<Vec<u8>>,
     ended: bool,
 }
 
@@ -190,12 +232,11 @@ impl ChildStream {
             .spawn()
             .map_err(|e| spawn_error(&spec.program, e))?;
         let (tx, rx) = mpsc::sync_channel(QUEUE);
-        let last_err = Arc::new(Mutex::new(String::new()));
         if let Some(out) = child.stdout.take() {
-            pump(out, tx.clone(), None)?;
+            pump(out, tx.clone(), false)?;
         }
         if let Some(err) = child.stderr.take() {
-            pump(err, tx, Some(Arc::clone(&last_err)))?;
+            pump(err, tx, true)?;
         }
         Ok(ChildStream {
             child,
@@ -203,46 +244,82 @@ impl ChildStream {
             chunk: Vec::new(),
             at: 0,
             name: spec.name.clone(),
-            last_err,
+            held: None,
+            next: None,
             ended: false,
         })
     }
 
-    /// Called once both streams have ended: a child that failed is an input error.
-    fn reap(&mut self) -> io::Result<()> {
+    /// Called once both streams have ended: a child that failed is an input error, with the
+    /// held stderr line as its reason; one that succeeded hands the held line out.
+    fn reap(&mut self) -> io::Result<Option<Vec<u8>>> {
         self.ended = true;
         let status = self.child.wait()?;
+        let held = self.held.take().map(|(line, _)| line);
         if status.success() {
-            return Ok(());
+            return Ok(held);
         }
-        let why = self
-            .last_err
-            .lock()
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default();
-        Err(io::Error::other(format!(
-            "`{}` failed ({status}){}{why}",
-            self.name,
-            if why.is_empty() { "" } else { ": " }
-        )))
+        let why = held
+            .map(|l| String::from_utf8_lossy(&l).trim().to_string())
+            .filter(|w| !w.is_empty())
+            .unwrap_or_else(|| format!("`{}` failed ({status})", self.name));
+        Err(io::Error::other(CommandFailed {
+            name: self.name.clone(),
+            why,
+        }))
+    }
+
+    /// The next line to hand out, `None` at the end.
+    fn next_line(&mut self) -> io::Result<Option<Vec<u8>>> {
+        loop {
+            if let Some(line) = self.next.take() {
+                return Ok(Some(line));
+            }
+            if self.ended {
+                return Ok(None);
+            }
+            let got = match &self.held {
+                None => self.rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some((_, until)) => self
+                    .rx
+                    .recv_timeout(until.saturating_duration_since(Instant::now())),
+            };
+            match got {
+                Ok(piece) => {
+                    let held = self.held.take();
+                    if piece.stderr {
+                        self.held = Some((piece.bytes, Instant::now() + HOLD));
+                    } else if held.is_some() {
+                        self.next = Some(piece.bytes);
+                    } else {
+                        return Ok(Some(piece.bytes));
+                    }
+                    // A line after the held one: the child goes on, so that line was log.
+                    if let Some((line, _)) = held {
+                        return Ok(Some(line));
+                    }
+                }
+                // Still running after the wait: the held line is log.
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Some((line, _)) = self.held.take() {
+                        return Ok(Some(line));
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => return self.reap(),
+            }
+        }
     }
 }
 
 impl Read for ChildStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.at == self.chunk.len() {
-            if self.ended {
-                return Ok(0);
-            }
-            match self.rx.recv() {
-                Ok(line) => {
+            match self.next_line()? {
+                Some(line) => {
                     self.chunk = line;
                     self.at = 0;
                 }
-                Err(_) => {
-                    self.reap()?;
-                    return Ok(0);
-                }
+                None => return Ok(0),
             }
         }
         let n = buf.len().min(self.chunk.len() - self.at);
@@ -263,11 +340,7 @@ impl Drop for ChildStream {
 
 /// Reads one of the child's pipes on its own thread and hands over whole lines (a line longer
 /// than [`MAX_PIECE`] is cut into pieces), so lines of the two streams never interleave.
-fn pump<R: Read + Send + 'static>(
-    r: R,
-    tx: SyncSender<Vec<u8>>,
-    last: Option<Arc<Mutex<String>>>,
-) -> io::Result<()> {
+fn pump<R: Read + Send + 'static>(r: R, tx: SyncSender<Piece>, stderr: bool) -> io::Result<()> {
     std::thread::Builder::new()
         .name("egresslens-child".into())
         .spawn(move || {
@@ -294,19 +367,18 @@ fn pump<R: Read + Send + 'static>(
                     if line.last() != Some(&b'\n') {
                         line.push(b'\n');
                     }
-                    if let Some(last) = &last {
-                        if let Ok(mut l) = last.lock() {
-                            *l = String::from_utf8_lossy(&line).into_owned();
-                        }
-                    }
-                    if tx.send(std::mem::take(&mut line)).is_err() {
+                    let bytes = std::mem::take(&mut line);
+                    if tx.send(Piece { bytes, stderr }).is_err() {
                         return;
                     }
                 }
             }
             if !line.is_empty() {
                 line.push(b'\n');
-                let _ = tx.send(line);
+                let _ = tx.send(Piece {
+                    bytes: line,
+                    stderr,
+                });
             }
         })
         .map(|_| ())
@@ -374,6 +446,55 @@ mod tests {
         let mut text = String::new();
         let err = s.read_to_string(&mut text).expect_err("fails");
         assert!(err.to_string().contains("no such container"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_failing_command_s_message_is_its_error_not_a_log_line() {
+        let sh = |script: &str| CommandSpec {
+            program: "sh".into(),
+            args: vec!["-c".into(), script.into()],
+            name: "docker logs egress".into(),
+            container: None,
+        };
+        // The daemon is down: the message alone, as the error, with the command's name.
+        let mut s = ChildStream::spawn(&sh(
+            "echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock.' >&2; exit 1",
+        ))
+        .expect("spawn");
+        let mut text = String::new();
+        let err = s.read_to_string(&mut text).expect_err("fails");
+        assert_eq!(text, "");
+        assert_eq!(
+            err.to_string(),
+            "Cannot connect to the Docker daemon at unix:///var/run/docker.sock."
+        );
+        assert_eq!(failed_command(&err), Some("docker logs egress"));
+
+        // Log lines on stderr before a failure later on are log lines; the last one is why.
+        let mut s = ChildStream::spawn(&sh(
+            "echo 'log one' >&2; echo 'log two' >&2; sleep 1; echo 'error from daemon in stream' >&2; exit 1",
+        ))
+        .expect("spawn");
+        let mut text = String::new();
+        let err = s.read_to_string(&mut text).expect_err("fails");
+        assert_eq!(text, "log one\nlog two\n");
+        assert_eq!(err.to_string(), "error from daemon in stream");
+
+        // A child that succeeds hands out its last stderr line too, and one that fails
+        // silently is named with its status.
+        let mut s = ChildStream::spawn(&sh("echo out; echo 'last' >&2")).expect("spawn");
+        let mut text = String::new();
+        s.read_to_string(&mut text).expect("read");
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.sort_unstable();
+        assert_eq!(lines, vec!["last", "out"]);
+        let mut s = ChildStream::spawn(&sh("exit 3")).expect("spawn");
+        let err = s.read_to_string(&mut String::new()).expect_err("fails");
+        assert!(
+            err.to_string().contains("`docker logs egress` failed"),
+            "{err}"
+        );
     }
 
     #[test]
