@@ -662,6 +662,11 @@ pub fn run(a: &AnalyzeConfig, rules: &RuleSet, style: &Style, inputs: Vec<Input>
         source: e.source,
     };
     let mut tailer = Tailer::open(&inputs, TailOptions::default()).map_err(input_error)?;
+    for i in tailer.waiting() {
+        if let Some(name) = names.get(i) {
+            let _ = report::follow::write_waiting(name, style, &mut io::stderr());
+        }
+    }
     let out: Box<dyn Write> = match &a.output {
         None => Box::new(io::BufWriter::new(io::stdout())),
         Some(path) => {

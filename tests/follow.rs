@@ -19,7 +19,9 @@ struct Follow {
     stdin: Option<ChildStdin>,
     lines: Receiver<String>,
     seen: Vec<String>,
+    /// Lines of stderr as they come.
     stderr: Receiver<String>,
+    stderr_seen: Vec<String>,
 }
 
 impl Follow {
@@ -48,12 +50,15 @@ impl Follow {
                 }
             }
         });
-        let mut err = child.stderr.take().expect("stderr");
+        let err = child.stderr.take().expect("stderr");
         let (etx, stderr) = mpsc::channel();
         std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = err.read_to_string(&mut s);
-            let _ = etx.send(s);
+            for line in BufReader::new(err).lines() {
+                let Ok(line) = line else { break };
+                if etx.send(line).is_err() {
+                    break;
+                }
+            }
         });
         Follow {
             stdin: child.stdin.take(),
@@ -61,6 +66,28 @@ impl Follow {
             lines,
             seen: Vec::new(),
             stderr,
+            stderr_seen: Vec::new(),
+        }
+    }
+
+    /// Reads stderr until a line satisfies `pred`. Fails after [`DEADLINE`].
+    fn wait_stderr(&mut self, what: &str, pred: impl Fn(&str) -> bool) {
+        let end = Instant::now() + DEADLINE;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => {
+                    let hit = pred(&line);
+                    self.stderr_seen.push(line);
+                    if hit {
+                        return;
+                    }
+                }
+                Err(_) => panic!(
+                    "no stderr line with {what} within {DEADLINE:?}; stderr so far:\n{}",
+                    self.stderr_seen.join("\n")
+                ),
+            }
         }
     }
 
@@ -130,10 +157,19 @@ impl Follow {
             }
         }
         let status = self.child.wait().expect("wait");
-        let stderr = self
-            .stderr
-            .recv_timeout(DEADLINE)
-            .expect("stderr closed at exit");
+        // The stderr thread ends when the child closes stderr, at its exit.
+        loop {
+            match self.stderr.recv_timeout(DEADLINE) {
+                Ok(line) => self.stderr_seen.push(line),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!("stderr still open after the exit"),
+            }
+        }
+        let stderr: String = self
+            .stderr_seen
+            .drain(..)
+            .map(|l| format!("{l}\n"))
+            .collect();
         (
             status.code().unwrap_or(-1),
             std::mem::take(&mut self.seen),
@@ -269,6 +305,8 @@ fn follow_explains_appended_failures_through_rotation_truncation_and_recreation(
     let s: Value = serde_json::from_str(summary).expect("json");
     assert_eq!(s["summary"]["failed"], 6);
     assert_eq!(s["summary"]["in_progress"], 0);
+    // The file started over three times; the summary names it once.
+    assert_eq!(s["input"]["sources"], serde_json::json!([log_s]), "{s}");
     assert_eq!(code, 1, "stderr: {stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
@@ -428,11 +466,34 @@ fn follow_ends_quietly_when_stdout_is_closed() {
 }
 
 #[test]
-fn follow_of_a_missing_file_is_an_input_error() {
+fn follow_waits_for_a_file_that_does_not_exist_yet() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let missing = dir.path().join("nope.log");
-    let r = crate::util::run(&["-f", missing.to_str().expect("utf8")]);
+    let log = dir.path().join("notyet.log");
+    let log_s = log.to_str().expect("utf8 path");
+    let mut f = Follow::spawn(&["--format", "json", log_s], false);
+    f.wait_stderr("the notice", |l| l.contains("does not exist yet"));
+    append(&log, &aborted("EG_CCCCCCCCCCC1", 0));
+    let v = f.wait_json("egress", "EG_CCCCCCCCCCC1");
+    assert_eq!(lead_rule(&v), "start-signal-not-received");
+    assert_eq!(v["diagnoses"][0]["evidence"][0]["line"], 1, "{v}");
+    f.signal("INT");
+    let (code, rest, stderr) = f.finish();
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "egresslens: {log_s} does not exist yet; waiting for it to appear (Ctrl-C to stop)\n"
+        )
+    );
+    let summary = rest
+        .iter()
+        .find(|l| l.contains("\"kind\":\"summary\""))
+        .unwrap_or_else(|| panic!("no summary in {rest:?}"));
+    let s: Value = serde_json::from_str(summary).expect("json");
+    assert_eq!(s["input"]["sources"], serde_json::json!([log_s]), "{s}");
+
+    // Anything else that keeps a file from being opened is still an input error.
+    let r = crate::util::run(&["-f", dir.path().to_str().expect("utf8")]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.starts_with("error: "), "{}", r.stderr);
-    assert!(r.stderr.contains("nope.log"), "{}", r.stderr);
 }

@@ -42,6 +42,27 @@ pub fn write_egress(
     }
 }
 
+/// Said once on stderr for a followed file that does not exist yet.
+pub fn write_waiting(name: &str, style: &Style, w: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        w,
+        "egresslens: {} does not exist yet; waiting for it to appear (Ctrl-C to stop)",
+        style.clean_line(name, 400)
+    )
+}
+
+/// Source names with each named once, in the order first seen: a followed file that starts
+/// over (rotated, truncated) has a source entry per start, for its line numbers.
+fn distinct(sources: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in sources {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
 /// What a stall looks like, in words.
 fn stall_text(s: &Stall) -> String {
     let waited = human_secs(s.waited_secs);
@@ -205,8 +226,9 @@ pub fn write_summary(
     style: &Style,
     w: &mut dyn Write,
 ) -> io::Result<()> {
+    let names = distinct(sources);
     let input = Analysis {
-        sources: sources.to_vec(),
+        sources: names.clone(),
         stats: s.stats.clone(),
         ..Analysis::default()
     };
@@ -239,7 +261,7 @@ pub fn write_summary(
                         "evicted": s.evicted,
                     },
                     "input": {
-                        "sources": sources.iter().map(|x| style.clean(x)).collect::<Vec<_>>(),
+                        "sources": names.iter().map(|x| style.clean(x)).collect::<Vec<_>>(),
                         "lines": st.lines,
                         "bytes": st.bytes,
                         "raw_lines": st.formats[Format::Raw.index()],
@@ -293,5 +315,41 @@ pub fn write_summary(
             }
             writeln!(w, "{}", p.dim(&style.clean(&footer(&input))))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_names_a_restarted_file_once() {
+        // A file followed through two rotations has a source entry per start.
+        let sources: Vec<String> = ["egress.log", "egress.log", "livekit.log", "egress.log"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let s = LiveSummary::default();
+        for format in [OutputFormat::Table, OutputFormat::Markdown] {
+            let style = Style {
+                format,
+                ..Style::default()
+            };
+            let mut out = Vec::new();
+            write_summary(&s, &[], &sources, &style, &mut out).expect("write");
+            let text = String::from_utf8(out).expect("utf8");
+            assert!(
+                text.contains("read from egress.log, livekit.log:"),
+                "{format:?}: {text}"
+            );
+        }
+        let style = Style {
+            format: OutputFormat::Json,
+            ..Style::default()
+        };
+        let mut out = Vec::new();
+        write_summary(&s, &[], &sources, &style, &mut out).expect("write");
+        let v: Value = serde_json::from_slice(&out).expect("one JSON line");
+        assert_eq!(v["input"]["sources"], json!(["egress.log", "livekit.log"]));
     }
 }

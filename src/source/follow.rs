@@ -1,6 +1,6 @@
 //! Follow mode's input side, like `tail -F`: keeps reading stdin and files as they grow, through
 //! rotation (rename and re-creation), copytruncate (the file shrinks: read it from the start
-//! again), and deletion and re-creation. It wakes on `notify` events from the files' parent
+//! again), and deletion and re-creation; a file that does not exist yet is waited for. It wakes on `notify` events from the files' parent
 //! directories (so a re-created file is seen), filtered by canonical path, and polls on every
 //! wait as well, so following works where inotify is unavailable or its limits are exhausted.
 //! Stdin is read on its own thread and handed over as it arrives. It yields raw lines with
@@ -123,11 +123,16 @@ struct FileTail {
     pos: Arc<AtomicU64>,
     /// The name was seen without a file since the open file was opened.
     gone: bool,
+    /// No file had the name yet: nothing was opened, and the first file to appear is read from
+    /// its start as the input's beginning (not as a restart).
+    waiting: bool,
 }
 
 impl Tailer {
-    /// Opens every input: files must exist now (and are then followed through rotation and
-    /// re-creation); stdin is read on its own thread.
+    /// Opens every input: a file is followed through rotation and re-creation, and one that
+    /// does not exist yet is waited for (as `tail -F` does; see [`Tailer::waiting`]); stdin is
+    /// read on its own thread. Any other error opening a file (a directory, no permission)
+    /// fails here.
     pub fn open(inputs: &[Input], opts: TailOptions) -> Result<Tailer, TailError> {
         let (wake_tx, wake_rx) = mpsc::sync_channel(1);
         let mut tails = Vec::with_capacity(inputs.len());
@@ -153,15 +158,27 @@ impl Tailer {
                     ));
                 }
                 Input::File(path) => {
-                    let (reader, id, pos) = open_followed(path).map_err(err)?;
+                    let tail = match open_followed(path) {
+                        Ok((reader, id, pos)) => FileTail {
+                            path: path.clone(),
+                            reader,
+                            id,
+                            pos,
+                            gone: false,
+                            waiting: false,
+                        },
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => FileTail {
+                            path: path.clone(),
+                            reader: LineReader::from_bytes(Vec::new()),
+                            id: None,
+                            pos: Arc::new(AtomicU64::new(0)),
+                            gone: true,
+                            waiting: true,
+                        },
+                        Err(e) => return Err(err(e)),
+                    };
                     files.push(path.clone());
-                    tails.push(Tail::File(FileTail {
-                        path: path.clone(),
-                        reader,
-                        id,
-                        pos,
-                        gone: false,
-                    }));
+                    tails.push(Tail::File(tail));
                 }
             }
         }
@@ -182,6 +199,17 @@ impl Tailer {
     /// A handle that wakes [`Tailer::wait`] from another thread.
     pub fn waker(&self) -> Waker {
         Waker(self.wake_tx.clone())
+    }
+
+    /// The inputs that are files not there yet, waited for (their index in the list given to
+    /// [`Tailer::open`]).
+    pub fn waiting(&self) -> Vec<usize> {
+        self.inputs
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| matches!(t, Tail::File(f) if f.waiting))
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// Directories watched through `notify` (0: polling only).
@@ -380,7 +408,10 @@ fn poll_file(
                 t.id = id;
                 t.pos = pos;
                 t.gone = false;
-                f(i, TailEvent::Restart(restart));
+                // The first file to appear under a waited-for name is where the input begins.
+                if !std::mem::take(&mut t.waiting) {
+                    f(i, TailEvent::Restart(restart));
+                }
             }
         }
     }
@@ -757,22 +788,42 @@ mod tests {
     }
 
     #[test]
-    fn missing_file_and_directory_fail_at_open() {
+    fn a_missing_file_is_waited_for_and_a_directory_fails_at_open() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = Tailer::open(
-            &[Input::File(dir.path().join("nope.log"))],
-            TailOptions::default(),
-        )
-        .err()
-        .expect("missing file fails");
-        assert_eq!(err.input, 0);
-        assert_eq!(err.source.kind(), io::ErrorKind::NotFound);
+        for watch in [true, false] {
+            let path = dir.path().join(format!("later-{watch}.log"));
+            let mut t = tail(&path, watch);
+            assert_eq!(t.waiting(), vec![0]);
+            let mut seen = collect(&mut t);
+            assert!(seen.is_empty(), "{seen:?}");
+            append(&path, "first\nsecond\n");
+            until(&mut t, &mut seen, "2:second");
+            // The file's appearance is where the input begins, not a restart.
+            assert_eq!(seen, vec!["1:first", "2:second"]);
+            assert!(t.waiting().is_empty());
+            // From then on it is followed as any other file.
+            fs::remove_file(&path).expect("rm");
+            seen.extend(collect(&mut t));
+            append(&path, "again\n");
+            until(&mut t, &mut seen, "1:again");
+            assert!(seen.contains(&"<Replaced>".to_string()), "{seen:?}");
+        }
+        // In a directory that does not exist yet either.
+        let deep = dir.path().join("not-yet").join("egress.log");
+        let mut t = tail(&deep, true);
+        assert_eq!(t.waiting(), vec![0]);
+        fs::create_dir(dir.path().join("not-yet")).expect("mkdir");
+        append(&deep, "deep\n");
+        let mut seen = Vec::new();
+        until(&mut t, &mut seen, "1:deep");
+
         let err = Tailer::open(
             &[Input::File(dir.path().to_path_buf())],
             TailOptions::default(),
         )
         .err()
         .expect("directory fails");
+        assert_eq!(err.input, 0);
         assert_eq!(err.source.kind(), io::ErrorKind::IsADirectory);
     }
 
