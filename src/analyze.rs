@@ -91,6 +91,93 @@ pub struct Analysis {
     /// Advice about the input itself (missing `2>&1`, no IDs, binary data ...).
     pub hints: Vec<String>,
     pub global: Global,
+    /// With `--egress`: which of the IDs asked for the input holds, and which others.
+    pub ids: IdCensus,
+}
+
+/// Most egress IDs besides those asked for that a hint lists.
+pub const MAX_OTHER_IDS: usize = 10;
+/// Most distinct other IDs counted (memory stays bounded on an endless input).
+const MAX_COUNTED_IDS: usize = 1 << 16;
+
+/// With an `--egress` filter, the egress IDs the input holds: those asked for that were found,
+/// the first [`MAX_OTHER_IDS`] others and how many distinct ones there were (counted up to
+/// [`MAX_COUNTED_IDS`]), and any that differ from one asked for only in case (a retyped ID).
+#[derive(Debug, Clone, Default)]
+pub struct IdCensus {
+    pub found: Vec<String>,
+    pub others: Vec<String>,
+    pub other_count: u64,
+    pub case_only: Vec<String>,
+    counted: std::collections::HashSet<String>,
+}
+
+impl IdCensus {
+    /// Counts the ID of an egress that ended, given the IDs asked for.
+    fn note(&mut self, id: &str, wanted: &[String]) {
+        if wanted.iter().any(|w| w == id) {
+            if !self.found.iter().any(|f| f == id) {
+                self.found.push(id.to_string());
+            }
+            return;
+        }
+        if wanted.iter().any(|w| w.eq_ignore_ascii_case(id))
+            && self.case_only.len() < MAX_OTHER_IDS
+            && !self.case_only.iter().any(|c| c == id)
+        {
+            self.case_only.push(id.to_string());
+        }
+        if self.counted.contains(id) || self.counted.len() >= MAX_COUNTED_IDS {
+            return;
+        }
+        self.counted.insert(id.to_string());
+        self.other_count += 1;
+        if self.others.len() < MAX_OTHER_IDS {
+            self.others.push(id.to_string());
+        }
+    }
+
+    /// The hint for `--egress` IDs the input does not hold: which, and the IDs it holds.
+    pub fn hint(&self, wanted: &[String]) -> Option<String> {
+        let missing: Vec<&str> = wanted
+            .iter()
+            .filter(|w| !self.found.contains(w))
+            .map(String::as_str)
+            .collect();
+        if missing.is_empty() {
+            return None;
+        }
+        let mut h = format!("No egress {} in the input (--egress).", missing.join(", "));
+        if !self.case_only.is_empty() {
+            h.push_str(&format!(
+                " Egress IDs are case-sensitive: the input has {}.",
+                self.case_only.join(", ")
+            ));
+        }
+        if self.others.is_empty() {
+            if self.found.is_empty() {
+                h.push_str(" Its lines name no egress ID at all.");
+            }
+            return Some(h);
+        }
+        let more = self.other_count.saturating_sub(self.others.len() as u64);
+        h.push_str(&format!(
+            " {} present: {}",
+            if self.found.is_empty() {
+                "Egress IDs"
+            } else {
+                "Other egress IDs"
+            },
+            self.others.join(", ")
+        ));
+        if self.counted.len() >= MAX_COUNTED_IDS {
+            h.push_str(&format!(" and at least {more} more"));
+        } else if more > 0 {
+            h.push_str(&format!(" and {more} more"));
+        }
+        h.push('.');
+        Some(h)
+    }
 }
 
 impl Analysis {
@@ -425,6 +512,9 @@ impl<'r> Engine<'r> {
     }
 
     fn conclude(&mut self, e: Egress, done: &mut dyn FnMut(&EgressResult)) {
+        if let (false, Some(id)) = (self.opts.egress_ids.is_empty(), e.id.as_deref()) {
+            self.out.ids.note(id, &self.opts.egress_ids);
+        }
         if !self.wants(&e) {
             return;
         }
@@ -503,6 +593,9 @@ impl<'r> Engine<'r> {
         self.out.findings = self.rules.diagnose_global(&self.out.global, &summary);
         self.out.stats = stats;
         self.out.hints = hints(&self.out);
+        self.out
+            .hints
+            .extend(self.out.ids.hint(&self.opts.egress_ids));
         if self.outside_window > 0 {
             self.out.hints.push(format!(
                 "{} entries outside the --since/--until window were left out.",
@@ -654,7 +747,8 @@ fn hints(a: &Analysis) -> Vec<String> {
     if (g.handler_lines > 0 || st.skipped_handler) && g.service_lines == 0 {
         h.push("Only lines forwarded from the egress handler process are present, none from the egress service itself (which writes its status lines to stderr). Run `docker logs egress 2>&1 | egresslens`: without `2>&1` the service's lines are lost.".into());
     }
-    if a.summary.egresses == 0 && a.findings.is_empty() {
+    // (With `--egress`, the hint about the IDs says what the input holds.)
+    if a.summary.egresses == 0 && a.findings.is_empty() && a.ids.other_count == 0 {
         h.push(
             "No egress activity found in the input (no request, status or egress ID lines).".into(),
         );
@@ -1010,5 +1104,37 @@ mod tests {
             line("\"handlerID\":\"EGH_whTxDBCi4M2a\",").repeat(2)
         ));
         assert!(!stderr_hint(line("").repeat(2)));
+    }
+
+    #[test]
+    fn egress_filter_hint_names_what_the_input_holds() {
+        let wanted = vec!["EG_nope".to_string(), "EG_aaaaaaaaaaaa".to_string()];
+        let mut c = IdCensus::default();
+        assert_eq!(
+            c.hint(&wanted).as_deref(),
+            Some("No egress EG_nope, EG_aaaaaaaaaaaa in the input (--egress). Its lines name no egress ID at all.")
+        );
+        c.note("EG_aaaaaaaaaaaa", &wanted);
+        for i in 0..MAX_OTHER_IDS + 3 {
+            // Each ID counts once, however often it ends.
+            c.note(&format!("EG_other{i:07}"), &wanted);
+            c.note(&format!("EG_other{i:07}"), &wanted);
+        }
+        c.note("eg_NOPE", &wanted);
+        let h = c.hint(&wanted).expect("EG_nope is missing");
+        assert!(
+            h.starts_with("No egress EG_nope in the input (--egress)."),
+            "{h}"
+        );
+        assert!(h.contains("case-sensitive: the input has eg_NOPE."), "{h}");
+        assert!(
+            h.contains("Other egress IDs present: EG_other0000000, "),
+            "{h}"
+        );
+        assert!(h.ends_with("EG_other0000009 and 4 more."), "{h}");
+        assert_eq!(c.other_count, MAX_OTHER_IDS as u64 + 4);
+        assert!(!h.contains("EG_aaaaaaaaaaaa"), "{h}");
+        c.note("EG_nope", &wanted);
+        assert_eq!(c.hint(&wanted), None);
     }
 }

@@ -166,6 +166,15 @@ pub fn human_bytes(b: u64) -> String {
     }
 }
 
+/// Said on stderr when stdin is a terminal, so that a run waiting for typed or pasted input
+/// does not look hung.
+pub fn write_stdin_notice(w: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        w,
+        "egresslens: reading from stdin (pipe a log in, or pass FILE; Ctrl-D to end)"
+    )
+}
+
 /// `--quiet`: the summary line alone, whatever the format.
 pub fn write_quiet(a: &Analysis, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "{}", summary_line(a))

@@ -155,6 +155,9 @@ fn analyze(a: AnalyzeConfig) -> Result<u8> {
     let rules = RuleSet::load_for_analysis(a.rules_dir.as_deref()).map_err(Error::Rules)?;
     let style = style_for(&a);
     let inputs = inputs_for(&a)?;
+    if inputs.iter().any(Input::is_interactive) {
+        let _ = report::write_stdin_notice(&mut io::stderr());
+    }
     // Config files are read before any log, so a bad one fails fast.
     let config = if a.configs.is_empty() {
         None

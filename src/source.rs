@@ -56,6 +56,11 @@ impl Input {
         }
     }
 
+    /// True for stdin when it is a terminal: someone is to type or paste the log.
+    pub fn is_interactive(&self) -> bool {
+        matches!(self, Input::Stdin) && io::IsTerminal::is_terminal(&io::stdin())
+    }
+
     /// The container or pod the whole input comes from, when the input itself tells.
     pub fn container(&self) -> Option<&str> {
         match self {
