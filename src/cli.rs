@@ -8,51 +8,235 @@ use crate::report::OutputFormat;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-const EXAMPLES: &str = "Examples:
-  docker logs egress 2>&1 | egresslens          explain the failures in a container's log
-  egresslens -f /var/log/egress.log             follow a log file and explain failures as they happen
-  egresslens --format markdown -o incident.md egress.log livekit.log
-                                                 write an incident report from both services' logs
-  egresslens --format json egress.log.gz        machine-readable report; exit code 1 when failures are found
-  egresslens --config egress.yaml egress.log    say for each diagnosis whether egress.yaml confirms it
-  egresslens check-config egress.yaml livekit.yaml docker-compose.yaml
-                                                 find what in the configuration breaks recordings
-  egresslens docker                             read every LiveKit container's log with `docker logs`
-  egresslens kubectl -n livekit                 read the egress and livekit-server pods' logs
-  egresslens --since 2h --quiet egress.log      only the last two hours; print just the summary line
-  egresslens explain 412                        what a status code means and how to fix it
-  egresslens rules list                         the rules egresslens knows
+mod man;
 
-Exit codes: 0 no failure found, 1 failures diagnosed, 2 usage/input/output error, 3 invalid rule files.";
+/// A command's examples: each a command line and what it does, then paragraphs of notes. The
+/// help shows them under `Examples:`, each description in a column of its own (wrapped to the
+/// terminal), and the man page in its EXAMPLES section, one example per entry.
+struct Examples {
+    list: &'static [(&'static str, &'static str)],
+    notes: &'static [&'static str],
+    /// Exit codes and what each means (none: those of the main command).
+    exit: &'static [(&'static str, &'static str)],
+}
 
-const DOCKER_EXAMPLES: &str = "Examples:
-  egresslens docker                    every livekit/egress and livekit/livekit-server container
-  egresslens docker egress livekit     these containers, merged by timestamp
-  egresslens docker -f egress          follow: explain each failure as it happens
-  egresslens docker --since 2h --format markdown -o incident.md";
+/// `Exit codes: 0 no failure found, 1 ...` for the help.
+fn exit_text(exit: &[(&str, &str)]) -> String {
+    let codes: Vec<String> = exit.iter().map(|(c, w)| format!("{c} {w}")).collect();
+    format!("Exit codes: {}.", codes.join(", "))
+}
 
-const KUBECTL_EXAMPLES: &str = "Examples:
-  egresslens kubectl -n livekit                     pods labelled app.kubernetes.io/name=egress or livekit-server
-  egresslens kubectl -n livekit -l app=egress -f    follow the pods matching a selector
-  egresslens kubectl -n livekit --since 30m --format json";
+const EXAMPLES: Examples = Examples {
+    list: &[
+        (
+            "docker logs egress 2>&1 | egresslens",
+            "explain the failures in a container's log",
+        ),
+        (
+            "egresslens -f /var/log/egress.log",
+            "follow a log file and explain failures as they happen",
+        ),
+        (
+            "egresslens --format markdown -o incident.md egress.log livekit.log",
+            "write an incident report from both services' logs",
+        ),
+        (
+            "egresslens --format json egress.log.gz",
+            "machine-readable report; exit code 1 when failures are found",
+        ),
+        (
+            "egresslens --config egress.yaml egress.log",
+            "say for each diagnosis whether egress.yaml confirms it",
+        ),
+        (
+            "egresslens check-config egress.yaml livekit.yaml docker-compose.yaml",
+            "find what in the configuration breaks recordings",
+        ),
+        (
+            "egresslens docker",
+            "read every LiveKit container's log with `docker logs`",
+        ),
+        (
+            "egresslens kubectl -n livekit",
+            "read the egress and livekit-server pods' logs",
+        ),
+        (
+            "egresslens --since 2h --quiet egress.log",
+            "only the last two hours; print just the summary line",
+        ),
+        (
+            "egresslens explain 412",
+            "what a status code means and how to fix it",
+        ),
+        ("egresslens rules list", "the rules egresslens knows"),
+    ],
+    notes: &[],
+    exit: &[
+        ("0", "no failure found"),
+        ("1", "failures diagnosed"),
+        ("2", "usage, input or output error"),
+        ("3", "invalid rule files"),
+    ],
+};
 
-const CHECK_EXAMPLES: &str = "Examples:
-  egresslens check-config egress.yaml
-  egresslens check-config egress.yaml livekit.yaml docker-compose.yaml
-  egresslens check-config egress=conf/base.yaml livekit=conf/server.yaml
-  egresslens check-config --format json -o check.json egress.yaml
+const DOCKER_EXAMPLES: Examples = Examples {
+    list: &[
+        (
+            "egresslens docker",
+            "every livekit/egress and livekit/livekit-server container",
+        ),
+        (
+            "egresslens docker egress livekit",
+            "these containers, merged by timestamp",
+        ),
+        (
+            "egresslens docker -f egress",
+            "follow: explain each failure as it happens",
+        ),
+        (
+            "egresslens docker --since 2h --format markdown -o incident.md",
+            "an incident report of the last two hours",
+        ),
+    ],
+    notes: &[],
+    exit: &[],
+};
 
-Which file is which is told by content (`ws_url`/`api_key`/`storage` = egress, `keys`/`rtc`/`port` =
-livekit-server, `services` = compose); name it with KIND=FILE (egress, livekit, compose) when needed.
+const KUBECTL_EXAMPLES: Examples = Examples {
+    list: &[
+        (
+            "egresslens kubectl -n livekit",
+            "pods labelled app.kubernetes.io/name=egress or livekit-server",
+        ),
+        (
+            "egresslens kubectl -n livekit -l app=egress -f",
+            "follow the pods matching a selector",
+        ),
+        (
+            "egresslens kubectl -n livekit --since 30m --format json",
+            "the last 30 minutes as a JSON report",
+        ),
+    ],
+    notes: &[],
+    exit: &[],
+};
 
-Exit codes: 0 nothing wrong, 1 an error or warning found, 2 unreadable file or YAML syntax error.";
+const CHECK_EXAMPLES: Examples = Examples {
+    list: &[
+        ("egresslens check-config egress.yaml", "check the egress service's configuration"),
+        (
+            "egresslens check-config egress.yaml livekit.yaml docker-compose.yaml",
+            "check the egress, livekit-server and compose files together",
+        ),
+        (
+            "egresslens check-config egress=conf/base.yaml livekit=conf/server.yaml",
+            "name each file's kind where its content does not tell",
+        ),
+        (
+            "egresslens check-config --format json -o check.json egress.yaml",
+            "the findings as JSON in check.json",
+        ),
+    ],
+    notes: &[
+        "Which file is which is told by content (`ws_url`/`api_key`/`storage` = egress, `keys`/`rtc`/`port` = livekit-server, `services` = compose); name it with KIND=FILE (egress, livekit, compose) when needed.",
+    ],
+    exit: &[
+        ("0", "nothing wrong"),
+        ("1", "an error or warning found"),
+        ("2", "unreadable file or YAML syntax error"),
+    ],
+};
+
+/// The examples of each subcommand that has some.
+const SUBCOMMAND_EXAMPLES: [(&str, &Examples); 3] = [
+    ("docker", &DOCKER_EXAMPLES),
+    ("kubectl", &KUBECTL_EXAMPLES),
+    ("check-config", &CHECK_EXAMPLES),
+];
+
+/// Longest command that keeps its description on its own line in the help; a longer one has
+/// its description on the next line, in the same column.
+const EXAMPLE_COLUMN_MAX: usize = 46;
+/// Narrowest description column worth keeping beside the commands; on a narrower terminal
+/// every description goes under its command.
+const EXAMPLE_TEXT_MIN: usize = 28;
+
+/// Word-wraps `text` into lines of at most `width` characters (a longer word stays whole), the
+/// first prefixed by `first`, the rest by `indent`.
+fn wrap_words(text: &str, width: usize, first: &str, indent: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        let len = line.chars().count();
+        if !empty && len + 1 + word.chars().count() > width {
+            lines.push(std::mem::replace(&mut line, indent.to_string()));
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    lines.push(line);
+    lines
+}
+
+/// The `Examples:` block of a command's help, wrapped to `width`: commands at column 2, each
+/// description in a column of its own (its wrapped lines too), or under its command when the
+/// terminal is too narrow for two columns.
+fn examples_help(ex: &Examples, width: usize) -> String {
+    let cmd_len = ex
+        .list
+        .iter()
+        .map(|(c, _)| c.chars().count())
+        .filter(|&n| n <= EXAMPLE_COLUMN_MAX)
+        .max()
+        .unwrap_or(0);
+    let column = 2 + cmd_len + 2;
+    let beside = width >= column + EXAMPLE_TEXT_MIN;
+    let mut out = vec!["Examples:".to_string()];
+    for (cmd, what) in ex.list {
+        let head = format!("  {cmd}");
+        if beside && head.chars().count() + 2 <= column {
+            let first = format!("{head:<column$}");
+            out.extend(wrap_words(what, width, &first, &" ".repeat(column)));
+            continue;
+        }
+        // A command wider than the terminal goes on indented further, so that its rest does
+        // not read as a command of its own.
+        out.extend(wrap_words(cmd, width, "  ", "      "));
+        let pad = " ".repeat(if beside { column } else { 6 });
+        out.extend(wrap_words(what, width, &pad, &pad));
+    }
+    for note in ex.notes {
+        out.push(String::new());
+        out.extend(wrap_words(note, width, "", ""));
+    }
+    if !ex.exit.is_empty() {
+        out.push(String::new());
+        out.extend(wrap_words(&exit_text(ex.exit), width, "", ""));
+    }
+    out.join("\n")
+}
+
+/// The command line definition with its help wrapped to `width` columns.
+fn command(width: usize) -> clap::Command {
+    let mut cmd = Cli::command()
+        .term_width(width)
+        .after_help(examples_help(&EXAMPLES, width));
+    for (name, ex) in SUBCOMMAND_EXAMPLES {
+        cmd = cmd.mut_subcommand(name, |c| c.after_help(examples_help(ex, width)));
+    }
+    cmd
+}
 
 #[derive(Parser, Debug)]
 #[command(
     name = "egresslens",
     version,
     about = "Explains LiveKit Egress failures from their logs: root cause, evidence and fix.",
-    after_help = EXAMPLES,
     args_conflicts_with_subcommands = true
 )]
 struct Cli {
@@ -127,7 +311,6 @@ struct ReportArgs {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Analyse docker containers' logs (`docker logs --timestamps`, stdout and stderr merged).
-    #[command(after_help = DOCKER_EXAMPLES)]
     Docker {
         /// Containers to read (default: every container whose image is livekit/egress or
         /// livekit/livekit-server, found with `docker ps`).
@@ -137,7 +320,6 @@ enum Command {
         report: ReportArgs,
     },
     /// Analyse Kubernetes pods' logs (`kubectl logs --prefix --all-containers --timestamps`).
-    #[command(after_help = KUBECTL_EXAMPLES)]
     Kubectl {
         /// Namespace (default: kubectl's current one).
         #[arg(short = 'n', long, value_name = "NS")]
@@ -165,7 +347,7 @@ enum Command {
         rules: Option<PathBuf>,
     },
     /// Check egress.yaml (and livekit.yaml, docker-compose.yaml) for what breaks recordings.
-    #[command(name = "check-config", after_help = CHECK_EXAMPLES)]
+    #[command(name = "check-config")]
     CheckConfig {
         /// Config files; KIND=FILE (egress, livekit, compose) names a file's kind.
         #[arg(required = true, value_name = "FILE")]
@@ -345,20 +527,67 @@ pub enum Parsed {
     },
 }
 
-/// Parses the command line.
+/// Parses the command line, help wrapped to the terminal (or `COLUMNS`).
 pub fn parse<I, T>(args: I) -> Parsed
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let stdout_is_terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    parse_at(args, output_width(stdout_is_terminal), stdout_is_terminal)
+}
+
+/// `--rules DIR` given before a subcommand is moved after its name, where the subcommand reads
+/// it (`egresslens --rules DIR rules test` as `egresslens rules --rules DIR test`): the main
+/// command's own arguments are not allowed before a subcommand, so clap would take the
+/// subcommand for a log file.
+fn rules_after_subcommand(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut i = 1;
+    while let Some(a) = args.get(i) {
+        if a == "--rules" {
+            i += 2;
+        } else if a.to_str().is_some_and(|a| a.starts_with("--rules=")) {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    let is_subcommand = args.get(i).and_then(|a| a.to_str()).is_some_and(|name| {
+        Cli::command()
+            .get_subcommands()
+            .any(|c| c.get_name() == name)
+    });
+    if i == 1 || i >= args.len() || !is_subcommand {
+        return args;
+    }
+    let mut out = Vec::with_capacity(args.len());
+    out.push(args[0].clone());
+    out.push(args[i].clone());
+    out.extend_from_slice(&args[1..i]);
+    out.extend_from_slice(&args[i + 1..]);
+    out
+}
+
+/// [`parse`] with the help wrapped to `width` and styled when `styled_ok` (stdout is a
+/// terminal).
+fn parse_at<I, T>(args: I, width: usize, styled_ok: bool) -> Parsed
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args = rules_after_subcommand(args.into_iter().map(Into::into).collect());
+    let parsed = command(width)
+        .try_get_matches_from(args)
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let error = e.use_stderr();
-            // Styled help only on a terminal, and never with NO_COLOR.
+            // Styled help only on a terminal, and never with NO_COLOR or TERM=dumb.
             let styled = !error
-                && std::io::IsTerminal::is_terminal(&std::io::stdout())
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+                && styled_ok
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
             let text = if styled {
                 e.render().ansi().to_string()
             } else {
@@ -404,15 +633,8 @@ where
             };
         }
         Some(Command::Man) => {
-            let mut buf = Vec::new();
-            if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut buf) {
-                return Parsed::Exit {
-                    text: format!("error: cannot render the man page: {e}\n"),
-                    error: true,
-                };
-            }
             return Parsed::Exit {
-                text: String::from_utf8_lossy(&buf).into_owned(),
+                text: man_page(),
                 error: false,
             };
         }
@@ -446,6 +668,17 @@ where
         }
     };
     Parsed::Run(Box::new(config))
+}
+
+/// The man page (roff), one page for every command.
+fn man_page() -> String {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let report_ids: Vec<String> = ReportArgs::augment_args(clap::Command::new("report"))
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
+    man::render(&cmd, &report_ids, &EXAMPLES, &SUBCOMMAND_EXAMPLES)
 }
 
 fn analyze_config(source: LogSource, files: Vec<PathBuf>, a: ReportArgs) -> Result<Config, String> {
@@ -486,6 +719,25 @@ fn analyze_config(source: LogSource, files: Vec<PathBuf>, a: ReportArgs) -> Resu
         stall_after_secs: stall,
         configs: a.config.iter().map(|f| InputFile::from_arg(f)).collect(),
     })))
+}
+
+/// The width output is wrapped to: the terminal's on stdout, else `COLUMNS` when it holds a
+/// number (as `ls` reads it, so `COLUMNS=120 egresslens ... | less` is 120 wide), else 100.
+pub fn output_width(to_terminal: bool) -> usize {
+    let term = if to_terminal {
+        terminal_size::terminal_size().map(|(w, _)| usize::from(w.0))
+    } else {
+        None
+    };
+    term.or_else(|| {
+        std::env::var("COLUMNS")
+            .ok()?
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|&w| w > 0)
+    })
+    .unwrap_or(100)
 }
 
 /// An RFC 3339 time, or an age before `now` (`30m`, `2h`, `1d`, `90s`).
@@ -637,7 +889,133 @@ mod tests {
             panic!()
         };
         assert!(text.contains(".TH egresslens"));
-        assert!(text.contains("kubectl"));
+        // One page: no reference to a page that is never written.
+        assert!(!text.contains("egresslens\\-docker(1)"), "{text}");
+        assert!(!text.contains("(1)\n"), "{text}");
+        // kubectl's own options are listed.
+        assert!(
+            text.contains(".SS \"egresslens kubectl [OPTIONS]\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("\\fB\\-n\\fR, \\fB\\-\\-namespace\\fR"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\\fB\\-l\\fR, \\fB\\-\\-selector\\fR"),
+            "{text}"
+        );
+        // Every example is an entry of its own: `.TP`, the command, what it does.
+        for ex in std::iter::once(&EXAMPLES).chain(SUBCOMMAND_EXAMPLES.iter().map(|(_, e)| *e)) {
+            for (cmd, what) in ex.list {
+                let roff_cmd = cmd.replace('-', "\\-").replace('\'', "\\*(Aq");
+                let roff_what = what.replace('-', "\\-").replace('\'', "\\*(Aq");
+                let entry = format!(".TP\n\\fB{roff_cmd}\\fR\n{roff_what}\n");
+                assert!(text.contains(&entry), "{entry} in\n{text}");
+            }
+        }
+        assert!(text.contains(".SH \"EXIT STATUS\""));
+    }
+
+    /// The `Examples:` lines of a help text.
+    fn example_lines(help: &str) -> Vec<&str> {
+        help.lines()
+            .skip_while(|l| *l != "Examples:")
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn example_descriptions_are_indented_under_their_example() {
+        for width in [50, 60, 80, 100, 140] {
+            for sub in [None, Some("docker"), Some("kubectl"), Some("check-config")] {
+                let args: Vec<&str> = std::iter::once("egresslens")
+                    .chain(sub)
+                    .chain(["--help"])
+                    .collect();
+                let Parsed::Exit { text, error: false } = parse_at(args, width, false) else {
+                    panic!("{sub:?} --help")
+                };
+                let ex = match sub {
+                    None => &EXAMPLES,
+                    Some(name) => SUBCOMMAND_EXAMPLES
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, e)| *e)
+                        .expect("examples"),
+                };
+                let lines = example_lines(&text);
+                assert!(!lines.is_empty(), "{text}");
+                let mut starts = 0;
+                for line in &lines {
+                    assert!(line.chars().count() <= width, "{width}: {line:?}");
+                    let indent = line.len() - line.trim_start().len();
+                    if indent == 2 {
+                        // Only an example's command starts at column 2.
+                        starts += 1;
+                        assert!(
+                            ex.list.iter().any(|(c, _)| c
+                                .starts_with(line.trim_start().split("  ").next().unwrap_or(""))),
+                            "{width}: {line:?} is not an example's command"
+                        );
+                    } else {
+                        assert!(indent >= 6, "{width}: {line:?}");
+                    }
+                }
+                assert_eq!(starts, ex.list.len(), "{width}:\n{text}");
+                // Every word of every description is there.
+                let all = lines.join(" ");
+                for (_, what) in ex.list {
+                    for word in what.split_whitespace() {
+                        assert!(all.contains(word), "{word} in {all}");
+                    }
+                }
+            }
+        }
+        // Wide enough, a description wraps in its own column.
+        let Parsed::Exit { text, .. } = parse_at(["egresslens", "--help"], 100, false) else {
+            panic!()
+        };
+        let lines = example_lines(&text);
+        let i = lines
+            .iter()
+            .position(|l| l.starts_with("  egresslens --format json egress.log.gz "))
+            .expect("json example");
+        let column = lines[i].find("machine-readable").expect("description");
+        assert!(lines[i + 1].starts_with(&" ".repeat(column)), "{text}");
+        assert_eq!(lines[i + 1].trim(), "found");
+    }
+
+    #[test]
+    fn rules_before_a_subcommand_is_read_by_it() {
+        assert!(matches!(
+            cfg(&["--rules", "my-rules", "rules", "test"]),
+            Config::RulesTest { dir: Some(d) } if d.as_path() == std::path::Path::new("my-rules")
+        ));
+        assert!(matches!(
+            cfg(&["--rules=my-rules", "rules", "list"]),
+            Config::RulesList { rules_dir: Some(d) } if d.as_path() == std::path::Path::new("my-rules")
+        ));
+        assert!(matches!(
+            cfg(&["--rules", "my-rules", "explain", "412"]),
+            Config::Explain { rules_dir: Some(d), .. } if d.as_path() == std::path::Path::new("my-rules")
+        ));
+        let Config::Analyze(a) = cfg(&["--rules", "my-rules", "docker", "egress"]) else {
+            panic!()
+        };
+        assert_eq!(a.rules_dir, Some(PathBuf::from("my-rules")));
+        // Before a log file it stays an option of the main command.
+        let Config::Analyze(a) = cfg(&["--rules", "my-rules", "egress.log"]) else {
+            panic!()
+        };
+        assert_eq!(a.rules_dir, Some(PathBuf::from("my-rules")));
+        assert_eq!(a.files, vec![PathBuf::from("egress.log")]);
+        // A subcommand that takes no rules says so.
+        assert!(matches!(
+            parse(["egresslens", "--rules", "d", "man"]),
+            Parsed::Exit { error: true, .. }
+        ));
     }
 
     #[test]

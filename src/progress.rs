@@ -1,5 +1,5 @@
 //! A progress bar on stderr for inputs large enough to take a moment, shown only when stderr
-//! is a terminal.
+//! is a terminal (not a dumb one).
 
 use std::io::IsTerminal;
 
@@ -12,7 +12,9 @@ pub struct Progress(Option<indicatif::ProgressBar>);
 impl Progress {
     /// A bar for `total` bytes (hidden when small, unknown or not on a terminal).
     pub fn new(total: u64) -> Progress {
-        if total < MIN_BYTES || !std::io::stderr().is_terminal() {
+        // A dumb terminal cannot redraw a line in place.
+        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+        if total < MIN_BYTES || !std::io::stderr().is_terminal() || dumb {
             return Progress(None);
         }
         let bar = indicatif::ProgressBar::with_draw_target(

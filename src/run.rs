@@ -117,18 +117,13 @@ fn make_style(
 ) -> Style {
     let to_terminal = output.is_none() && io::stdout().is_terminal();
     let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
     let color = match color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => to_terminal && !no_color_env && format == OutputFormat::Table,
+        ColorChoice::Auto => to_terminal && !no_color_env && !dumb && format == OutputFormat::Table,
     };
-    let width = if to_terminal {
-        terminal_size::terminal_size()
-            .map(|(w, _)| usize::from(w.0))
-            .unwrap_or(100)
-    } else {
-        100
-    };
+    let width = cli::output_width(to_terminal);
     Style {
         format,
         color,

@@ -1,6 +1,6 @@
 //! Command-line contract: inputs, exit codes, output files, formats, errors.
 
-use crate::util::{root, run, run_stdin};
+use crate::util::{root, run, run_env, run_on_terminal, run_stdin};
 
 const ORIGIN: &str = "samples/origin-412.log";
 
@@ -208,4 +208,184 @@ fn help_to_a_pipe_is_plain_text() {
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("Usage:"));
     assert!(!r.stdout.contains('\u{1b}'), "{:?}", &r.stdout[..80]);
+}
+
+#[test]
+fn a_terminal_on_stdin_is_told_that_stdin_is_read() {
+    let line = "2026-01-27T11:11:39.782Z INFO egress_aborted \"error\": \"Start signal not received\" \"code\": 412\n";
+    let Some(r) = run_on_terminal(&["--quiet"], &[], line) else {
+        eprintln!("skipped: util-linux `script` cannot give this test a terminal here");
+        return;
+    };
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let notice = "egresslens: reading from stdin (pipe a log in, or pass FILE; Ctrl-D to end)";
+    let lines: Vec<&str> = r.stdout.lines().map(|l| l.trim_end_matches('\r')).collect();
+    // Said before anything is typed, once; then the typed line (echoed) and the summary.
+    assert_eq!(lines.first(), Some(&notice), "{lines:?}");
+    assert_eq!(lines.iter().filter(|l| **l == notice).count(), 1);
+    assert_eq!(lines.last(), Some(&"1 egress · 1 failed"), "{lines:?}");
+    // A pipe or a file on stdin is not told anything.
+    let r = run_stdin(&["--quiet"], line.as_bytes());
+    assert_eq!(r.stderr, "");
+}
+
+#[test]
+fn term_dumb_gets_no_colour() {
+    let Some(plain) = run_on_terminal(&[ORIGIN], &[("TERM", "dumb")], "") else {
+        eprintln!("skipped: util-linux `script` cannot give this test a terminal here");
+        return;
+    };
+    assert_eq!(plain.code, 1);
+    assert!(
+        plain.stdout.contains("Recording never started"),
+        "{}",
+        plain.stdout
+    );
+    assert!(!plain.stdout.contains('\u{1b}'), "{:?}", plain.stdout);
+    // The same terminal otherwise gets colours, and --color always still does on a dumb one.
+    let coloured = run_on_terminal(&[ORIGIN], &[("TERM", "xterm")], "").expect("terminal");
+    assert!(coloured.stdout.contains("\u{1b}["), "{:?}", coloured.stdout);
+    let asked =
+        run_on_terminal(&["--color", "always", ORIGIN], &[("TERM", "dumb")], "").expect("terminal");
+    assert!(asked.stdout.contains("\u{1b}["), "{:?}", asked.stdout);
+    // No styled help either.
+    let help = run_on_terminal(&["--help"], &[("TERM", "dumb")], "").expect("terminal");
+    assert!(help.stdout.contains("Usage:"), "{}", help.stdout);
+    assert!(!help.stdout.contains('\u{1b}'), "{:?}", help.stdout);
+}
+
+/// The lines of the table (between its top and bottom borders).
+fn table_lines(out: &str) -> Vec<&str> {
+    out.lines()
+        .skip_while(|l| !l.starts_with('┌'))
+        .take_while(|l| !l.starts_with('└'))
+        .collect()
+}
+
+#[test]
+fn the_table_honours_columns_and_keeps_egress_ids_whole() {
+    let log = "samples/console-mixed.log";
+    let ids = ["EG_k3Xw9PqLm2Zd", "EG_T8hJ4nWq6YcE"];
+    for columns in ["60", "72", "90", "130"] {
+        let r = run_env(&[log], &[("COLUMNS", columns)]);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        let width: usize = columns.parse().expect("number");
+        let lines = table_lines(&r.stdout);
+        assert!(!lines.is_empty(), "{}", r.stdout);
+        let widest = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+        assert!(widest <= width, "COLUMNS={columns}: {widest}\n{}", r.stdout);
+        // Narrow tables fill the width; the widest one is as wide as its content needs.
+        if width < 100 {
+            assert_eq!(widest, width, "COLUMNS={columns}\n{}", r.stdout);
+        } else {
+            assert!(widest > 100, "COLUMNS={columns}: {widest}\n{}", r.stdout);
+        }
+        for id in ids {
+            assert!(
+                lines.iter().any(|l| l.contains(id)),
+                "COLUMNS={columns}: {id} broken in\n{}",
+                lines.join("\n")
+            );
+        }
+    }
+    // Without COLUMNS, a pipe gets 100 columns.
+    let r = run(&[log]);
+    let widest = table_lines(&r.stdout)
+        .iter()
+        .map(|l| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    assert!((90..=100).contains(&widest), "{widest}\n{}", r.stdout);
+}
+
+#[test]
+fn help_examples_wrap_under_their_example_at_columns() {
+    for args in [
+        &["--help"][..],
+        &["kubectl", "--help"],
+        &["docker", "--help"],
+    ] {
+        let r = run_env(args, &[("COLUMNS", "60")]);
+        assert_eq!(r.code, 0);
+        let examples: Vec<&str> = r
+            .stdout
+            .lines()
+            .skip_while(|l| *l != "Examples:")
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .collect();
+        assert!(!examples.is_empty(), "{}", r.stdout);
+        for l in &examples {
+            assert!(l.chars().count() <= 60, "{args:?}: {l:?}");
+            let indent = l.len() - l.trim_start().len();
+            // A command at column 2, everything else (descriptions, a long command's rest)
+            // indented further.
+            assert!(
+                (indent == 2
+                    && ["egresslens", "docker logs"]
+                        .iter()
+                        .any(|c| l.trim_start().starts_with(c)))
+                    || indent >= 6,
+                "{args:?}: {l:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_egress_id_not_in_the_log_is_said_with_the_ids_present() {
+    let r = run(&["--egress", "EG_nope", "samples/console-mixed.log"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("hint: No egress EG_nope in the input (--egress). Egress IDs present:"),
+        "{}",
+        r.stdout
+    );
+    for id in ["EG_k3Xw9PqLm2Zd", "EG_T8hJ4nWq6YcE", "EG_Rj7Yh2WbN5cT"] {
+        assert!(r.stdout.contains(id), "{id}: {}", r.stdout);
+    }
+    assert!(!r.stdout.contains("No egress activity"), "{}", r.stdout);
+    let r = run(&[
+        "--format",
+        "json",
+        "--egress",
+        "EG_nope",
+        "--egress",
+        "EG_k3Xw9PqLm2Zd",
+        "samples/console-mixed.log",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(v["summary"]["failed"], 1);
+    let hints = v["hints"].to_string();
+    assert!(hints.contains("No egress EG_nope in the input"), "{hints}");
+    assert!(
+        hints.contains("Other egress IDs present: EG_T8hJ4nWq6YcE, EG_Rj7Yh2WbN5cT."),
+        "{hints}"
+    );
+    // Every ID asked for was found: no hint.
+    let r = run(&[
+        "--format",
+        "json",
+        "--egress",
+        "EG_k3Xw9PqLm2Zd",
+        "samples/console-mixed.log",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json");
+    assert_eq!(v["hints"], serde_json::json!([]), "{}", r.stdout);
+}
+
+#[test]
+fn a_masked_stream_key_keeps_the_text_around_it() {
+    let log = "{\"level\":\"error\",\"ts\":1769512265.1,\"msg\":\"egress_failed\",\"egressID\":\"EG_abcdefghijkl\",\"error\":\"rtmp://a.rtmp.youtube.com/live2/abcd-efgh-ijkl-mnop: connection refused\"}\n";
+    for format in ["table", "markdown", "json"] {
+        let r = run_stdin(&["--format", format], log.as_bytes());
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(!r.stdout.contains("abcd-efgh"), "{format}: {}", r.stdout);
+        assert!(
+            r.stdout.contains("live2/[redacted]: connection refused"),
+            "{format}: {}",
+            r.stdout
+        );
+    }
 }

@@ -42,6 +42,63 @@ pub fn run(args: &[&str]) -> Run {
     collect(o)
 }
 
+/// Runs with arguments and these environment variables set (and no stdin).
+pub fn run_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let o = Command::new(bin())
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("COLUMNS")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run egresslens");
+    collect(o)
+}
+
+/// Runs `egresslens ARGS` on a pseudo-terminal (stdin, stdout and stderr all on it) through
+/// util-linux `script`, typing `input` (after a moment, as a person would) and then Ctrl-D. Returns what the terminal showed (the
+/// typed input echoed, lines ending in `\r\n`), or `None` where `script` cannot run here.
+pub fn run_on_terminal(args: &[&str], env: &[(&str, &str)], input: &str) -> Option<Run> {
+    let mut cmdline = shell_quote(&bin().display().to_string());
+    for a in args {
+        cmdline.push(' ');
+        cmdline.push_str(&shell_quote(a));
+    }
+    let mut child = Command::new("script")
+        .args(["-qec", &cmdline, "/dev/null"])
+        .current_dir(root())
+        .env_remove("NO_COLOR")
+        .env_remove("COLUMNS")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    let mut stdin = child.stdin.take()?;
+    let text = input.to_string();
+    let writer = std::thread::spawn(move || {
+        // Typed once the program is up; Ctrl-D ends the input.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let _ = stdin.write_all(text.as_bytes());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let _ = stdin.write_all(b"\x04");
+    });
+    let o = child.wait_with_output().ok()?;
+    let _ = writer.join();
+    let r = collect(o);
+    // `script` missing a terminal (no /dev/ptmx) or not util-linux's.
+    if r.code < 0 || r.stderr.contains("script:") {
+        return None;
+    }
+    Some(r)
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 /// Runs with `input` on stdin.
 pub fn run_stdin(args: &[&str], input: &[u8]) -> Run {
     let mut child = Command::new(bin())

@@ -4,7 +4,9 @@
 use super::{footer, location, outcome, shorten, summary_line, Style};
 use crate::analyze::{Analysis, EgressResult};
 use crate::rulebase::{Diagnosis, Severity};
-use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+use comfy_table::{
+    presets::UTF8_FULL_CONDENSED, ColumnConstraint, ContentArrangement, Table, Width,
+};
 use std::io::{self, Write};
 
 pub(crate) struct Paint(pub(crate) bool);
@@ -105,6 +107,21 @@ pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
                     .replace(" (", "\u{a0}("),
                 style.clean_line(&diag, 80),
             ]);
+        }
+        // An egress ID (`EG_` + 12 characters) is never broken inside: the column is at least
+        // as wide as the longest word of its labels (the width counts the cell's padding).
+        let id_width = shown
+            .iter()
+            .filter_map(|r| {
+                let label = style.clean_line(&r.egress.label(), 40);
+                label.split_whitespace().map(|w| w.chars().count()).max()
+            })
+            .max()
+            .unwrap_or(0);
+        if let Some(c) = t.column_mut(1) {
+            c.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(
+                id_width.min(40) as u16 + 2,
+            )));
         }
         writeln!(w, "{t}")?;
     }
