@@ -16,6 +16,7 @@ pub mod generate;
 pub mod progress;
 pub mod report;
 pub mod rulebase;
+pub mod rulecheck;
 pub mod ruletest;
 pub mod run;
 pub mod source;

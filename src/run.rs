@@ -74,7 +74,8 @@ fn dispatch(config: Config) -> Result<u8> {
         Config::RulesTest { dir } => {
             let (set, only) = match &dir {
                 Some(d) => {
-                    let user = RuleSet::load_dir(d).map_err(Error::Rules)?;
+                    check_rules_dir(d)?;
+                    let user = RuleSet::load_dir(d).map_err(|e| rules_error(Some(d), e))?;
                     let ids: Vec<String> = user.rules.iter().map(|r| r.id.clone()).collect();
                     (load_rules(Some(d))?, Some(ids))
                 }
@@ -92,7 +93,37 @@ fn dispatch(config: Config) -> Result<u8> {
 }
 
 fn load_rules(dir: Option<&Path>) -> Result<RuleSet> {
-    RuleSet::load(dir).map_err(Error::Rules)
+    if let Some(d) = dir {
+        check_rules_dir(d)?;
+    }
+    RuleSet::load(dir).map_err(|e| rules_error(dir, e))
+}
+
+/// A rules directory that cannot be read is an input error (exit 2), not an invalid rule file.
+fn check_rules_dir(dir: &Path) -> Result<()> {
+    let err = |source| Error::Input {
+        path: dir.display().to_string(),
+        source,
+    };
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(err(io::Error::new(
+            io::ErrorKind::NotADirectory,
+            "not a directory (--rules and rules test take a directory of rule files)",
+        ))),
+        Err(e) => Err(err(io::Error::new(
+            e.kind(),
+            format!("cannot read the rules directory: {e}"),
+        ))),
+    }
+}
+
+/// Invalid rule files, with every problem of every file in `dir` listed.
+fn rules_error(dir: Option<&Path>, errors: Vec<crate::error::RuleError>) -> Error {
+    Error::Rules(match dir {
+        Some(d) => crate::rulecheck::complete(d, errors),
+        None => errors,
+    })
 }
 
 fn print_stdout(text: &str) -> Result<()> {
@@ -147,7 +178,11 @@ fn check_config(c: CheckConfigConfig) -> Result<u8> {
 }
 
 fn analyze(a: AnalyzeConfig) -> Result<u8> {
-    let rules = RuleSet::load_for_analysis(a.rules_dir.as_deref()).map_err(Error::Rules)?;
+    if let Some(d) = &a.rules_dir {
+        check_rules_dir(d)?;
+    }
+    let rules = RuleSet::load_for_analysis(a.rules_dir.as_deref())
+        .map_err(|e| rules_error(a.rules_dir.as_deref(), e))?;
     let style = style_for(&a);
     let inputs = inputs_for(&a)?;
     if inputs.iter().any(Input::is_interactive) {

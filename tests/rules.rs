@@ -82,3 +82,89 @@ fn user_rule_replaces_builtin() {
     assert_eq!(r.code, 1);
     assert!(r.stdout.contains("Local override title"), "{}", r.stdout);
 }
+
+#[test]
+fn rules_test_dir_lists_every_problem_of_every_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A.toml: the parser's first stop is the missing title; the rest used to go unsaid.
+    std::fs::write(
+        dir.path().join("a.toml"),
+        "id = \"A\"\nseverity = \"fatal\"\ncolour = \"red\"\n[when]\nstatus = \"failed\"\n[explain]\ncause = \"x\"\nconfidence = \"likely\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("b.toml"),
+        "id = \"b\"\ntitle = \"t\"\nseverity = \"bad\"\n[explain]\ncause = \"x\"\nfixes = []\nconfidence = \"sure\"\n",
+    )
+    .expect("write");
+    let d = dir.path().to_str().expect("utf8");
+    let a = dir.path().join("a.toml").display().to_string();
+    let b = dir.path().join("b.toml").display().to_string();
+    let expected = [
+        format!("{a}: line 1: missing field `title`"),
+        format!("{a}: line 3: unknown field `colour`"),
+        format!("{a}: line 5: invalid type: string \"failed\", expected a sequence"),
+        format!("{a}: line 6: missing field `fixes`"),
+        format!("{a}: id: `A` must equal the file name `a`"),
+        format!("{a}: severity: `fatal` is not one of error, warning, info"),
+        format!("{b}: severity: `bad` is not one of error, warning, info"),
+        format!("{b}: explain.confidence: `sure` is not one of certain, likely, possible"),
+        format!("{b}: explain.fixes: give at least one fix"),
+    ];
+    // Before or after the subcommand, `rules test DIR` or `--rules DIR rules test`.
+    for args in [
+        vec!["rules", "test", d],
+        vec!["--rules", d, "rules", "test"],
+        vec!["rules", "test", "--rules", d],
+        vec!["--rules", d, "samples/origin-412.log"],
+    ] {
+        let r = crate::util::run(&args);
+        assert_eq!(r.code, 3, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.starts_with("error: invalid rule files:\n"),
+            "{}",
+            r.stderr
+        );
+        for want in &expected {
+            assert!(
+                r.stderr
+                    .lines()
+                    .any(|l| l.trim_start().starts_with(want.as_str())),
+                "{args:?}: {want:?} missing from\n{}",
+                r.stderr
+            );
+        }
+        // Each file's problems together, files in order.
+        let files: Vec<&str> = r
+            .stderr
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.trim_start().split(": ").next())
+            .filter(|f| f.ends_with(".toml"))
+            .collect();
+        let mut sorted = files.clone();
+        sorted.sort();
+        assert_eq!(files, sorted, "{}", r.stderr);
+    }
+}
+
+#[test]
+fn a_missing_rules_directory_is_an_input_error() {
+    for args in [
+        &["rules", "test", "no-such-rules-dir"][..],
+        &["--rules", "no-such-rules-dir", "rules", "list"],
+        &["--rules", "no-such-rules-dir", "samples/origin-412.log"],
+        &["explain", "--rules", "no-such-rules-dir", "412"],
+    ] {
+        let r = crate::util::run(args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert_eq!(
+            r.stderr,
+            "error: no-such-rules-dir: cannot read the rules directory: No such file or directory (os error 2)\n",
+            "{args:?}"
+        );
+    }
+    let r = crate::util::run(&["rules", "test", "samples/origin-412.log"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("not a directory"), "{}", r.stderr);
+}
