@@ -135,7 +135,14 @@ pub struct Triage {
     recent: crate::event::RecentTexts<bool>,
     /// Some wanted key is one of zap's header keys, so the search must cover the header too.
     header_keys: bool,
+    /// Field conditions on the entry's head (`level`, `logger`, `caller`), indices into
+    /// `fields`: matched against what the peek read of the head, as the full decode sets it.
+    head: Vec<usize>,
 }
+
+/// Keys of a line's head that field conditions may name; the decoder does not keep them as
+/// fields but as the event's level, logger and caller.
+const HEAD_KEYS: [&str; 3] = ["level", "logger", "caller"];
 
 /// [`Triage`]'s search for the wanted keys: SIMD (Teddy) where the CPU has it, else an
 /// Aho-Corasick automaton; both report the leftmost match first.
@@ -175,7 +182,7 @@ impl Triage {
                 fields
                     .iter()
                     .enumerate()
-                    .filter(|(_, (k, _))| !k.is_empty())
+                    .filter(|(_, (k, _))| !k.is_empty() && !HEAD_KEYS.contains(&k.as_str()))
                     .map(|(i, (k, _))| (k.as_bytes(), Some(i))),
             )
             .map(|(k, i)| ([&b"\""[..], k, &b"\":"[..]].concat(), i))
@@ -197,9 +204,16 @@ impl Triage {
             });
         let header_keys = fields
             .iter()
-            .any(|(k, _)| matches!(k.as_str(), "level" | "ts" | "logger" | "caller" | "msg"));
+            .any(|(k, _)| matches!(k.as_str(), "ts" | "msg"));
+        let head = fields
+            .iter()
+            .enumerate()
+            .filter(|(_, (k, _))| HEAD_KEYS.contains(&k.as_str()))
+            .map(|(i, _)| i)
+            .collect();
         Triage {
             header_keys,
+            head,
             memo: vec![None; fields.len()],
             text,
             fields,
@@ -216,9 +230,27 @@ impl Relevance for Triage {
         self.fields.iter().map(|(k, _)| k.clone()).collect()
     }
 
+    fn every_line_fields(&self) -> Vec<&'static str> {
+        crate::correlate::EVERY_LINE_FIELDS.to_vec()
+    }
+
     fn relevant(&mut self, p: &Peek<'_>) -> bool {
-        if p.level.is_none_or(|l| l >= Level::Warn) {
+        let Some(level) = p.level.filter(|&l| l < Level::Warn) else {
             return true;
+        };
+        for &i in &self.head {
+            let (key, re) = &self.fields[i];
+            let value = match key.as_str() {
+                "level" => level.as_str(),
+                k => match p.logger_caller() {
+                    Some((logger, _)) if k == "logger" => logger,
+                    Some((_, caller)) => caller,
+                    None => return true,
+                },
+            };
+            if re.is_match(value.as_bytes()) {
+                return true;
+            }
         }
         // A message already known to be wanted decides without looking at the fields.
         let cached = match self.recent.get(p.message) {
@@ -651,7 +683,7 @@ fn hints(a: &Analysis) -> Vec<String> {
             st.binary, st.lines
         ));
     }
-    if (g.handler_lines > 0 || st.skipped_handler) && g.service_lines == 0 {
+    if g.handler_lines > 0 && g.service_lines == 0 {
         h.push("Only lines forwarded from the egress handler process are present, none from the egress service itself (which writes its status lines to stderr). Run `docker logs egress 2>&1 | egresslens`: without `2>&1` the service's lines are lost.".into());
     }
     if a.summary.egresses == 0 && a.findings.is_empty() {
@@ -685,10 +717,9 @@ const BATCH: usize = 2048;
 fn decode_source(
     idx: u32,
     mut reader: LineReader,
-    triage: Triage,
+    mut dec: Decoder,
     tx: std::sync::mpsc::SyncSender<std::io::Result<Batch>>,
 ) {
-    let mut dec = Decoder::with_triage(Box::new(triage));
     dec.set_default_container(reader.label().map(str::to_string));
     let mut events = Vec::with_capacity(BATCH);
     loop {
@@ -735,26 +766,57 @@ pub fn run_readers(
     progress: &mut dyn FnMut(u64),
     done: &mut dyn FnMut(&EgressResult),
 ) -> std::io::Result<Stats> {
-    run_readers_with(engine, readers, workers(), progress, done)
+    run_readers_with(engine, readers, Strategy::default(), progress, done)
 }
 
-/// [`run_readers`] with `workers` decoding threads for a single source (one: a decoding thread
-/// per source). The events reach the engine in the same order either way.
+/// How the batch path reads: decoding threads for a single source, and whether lines that no
+/// stage needs are skipped before decoding (the [`Triage`]). Every strategy gives the same
+/// report; `tests/differential.rs` holds them to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Strategy {
+    /// Decoding threads for a single source (one: a decoding thread per source).
+    pub workers: usize,
+    /// Skip the lines the triage finds irrelevant (off: decode every line).
+    pub prefilter: bool,
+}
+
+impl Default for Strategy {
+    fn default() -> Strategy {
+        Strategy {
+            workers: workers(),
+            prefilter: true,
+        }
+    }
+}
+
+impl Strategy {
+    /// A decoder for one source (or one worker) under this strategy.
+    pub fn decoder(&self, rules: &RuleSet) -> Decoder {
+        if self.prefilter {
+            Decoder::with_triage(Box::new(Triage::new(rules)))
+        } else {
+            Decoder::new()
+        }
+    }
+}
+
+/// [`run_readers`] with a chosen [`Strategy`]. The events reach the engine in the same order
+/// whatever the strategy.
 pub fn run_readers_with(
     engine: &mut Engine<'_>,
     mut readers: Vec<(u32, LineReader)>,
-    workers: usize,
+    strategy: Strategy,
     progress: &mut dyn FnMut(u64),
     done: &mut dyn FnMut(&EgressResult),
 ) -> std::io::Result<Stats> {
-    if readers.len() == 1 && workers > 1 {
+    let rules = engine.rules();
+    if readers.len() == 1 && strategy.workers > 1 {
         if let Some((idx, reader)) = readers.pop() {
-            let rules = engine.rules();
             return parallel::decode_parallel(
                 reader,
                 idx,
-                workers,
-                &|| Triage::new(rules),
+                strategy.workers,
+                &|| strategy.decoder(rules),
                 progress,
                 &mut |ev| engine.push(ev, done),
             );
@@ -791,8 +853,8 @@ pub fn run_readers_with(
         let mut srcs: Vec<Src> = Vec::new();
         for (idx, reader) in readers {
             let (tx, rx) = std::sync::mpsc::sync_channel(4);
-            let triage = Triage::new(engine.rules());
-            scope.spawn(move || decode_source(idx, reader, triage, tx));
+            let dec = strategy.decoder(rules);
+            scope.spawn(move || decode_source(idx, reader, dec, tx));
             srcs.push(Src {
                 rx,
                 queue: Default::default(),
@@ -987,7 +1049,7 @@ mod tests {
         }
     }
 
-    /// Skipped lines from a handler process, and nothing from the service, bring the hint
+    /// Turned-down lines from a handler process, and nothing from the service, bring the hint
     /// about `2>&1`; the same lines without `handlerID` do not.
     #[test]
     fn skipped_handler_lines_alone_bring_the_stderr_hint() {

@@ -115,6 +115,10 @@ struct ReportArgs {
     /// thread). Several inputs get a thread each.
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     threads: Option<u16>,
+    /// Decode every line instead of skipping the lines no rule needs (same report, slower:
+    /// for checking a report against the plain path).
+    #[arg(long, hide = true)]
+    no_prefilter: bool,
     /// In follow mode, warn about an egress still waiting for its start signal after this long.
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     stall_after: String,
@@ -289,6 +293,8 @@ pub struct AnalyzeConfig {
     pub quiet: bool,
     /// Decoding threads for a single input (`None`: one per CPU).
     pub threads: Option<usize>,
+    /// Skip the lines no stage needs before decoding them (the batch fast path).
+    pub prefilter: bool,
     pub follow: bool,
     pub format: OutputFormat,
     pub output: Option<PathBuf>,
@@ -474,6 +480,7 @@ fn analyze_config(source: LogSource, files: Vec<PathBuf>, a: ReportArgs) -> Resu
         until,
         quiet: a.quiet,
         threads: a.threads.map(usize::from),
+        prefilter: !a.no_prefilter,
         follow: a.follow,
         format: a.format.into(),
         output: a.output,

@@ -358,8 +358,7 @@ pub struct Global {
     pub first: Option<Ts>,
     pub last: Option<Ts>,
     pub events: u64,
-    /// Decoded lines written by a handler subprocess (context has `handlerID` first); the
-    /// decoders only notice skipped ones (`decode::Stats::skipped_handler`).
+    /// Lines written by a handler subprocess (context has `handlerID` first).
     pub handler_lines: u64,
     /// Lines written by the egress service itself.
     pub service_lines: u64,
@@ -491,6 +490,28 @@ fn step_of(ev: &Event) -> Step {
     }
     Step::Other
 }
+
+/// The fields the correlator reads from every line, whatever its message: the egress ID keys,
+/// and what it fills in for an egress (`apply`) or counts for the node (`push`). A line that no
+/// rule or lifecycle step needs is still handed to it with these fields (and its head: time,
+/// level, logger, caller, message), so that line counts, last-seen times and node lists are the
+/// same whether the line was decoded in full or not.
+pub const EVERY_LINE_FIELDS: [&str; 14] = [
+    EGRESS_ID_KEYS[0],
+    EGRESS_ID_KEYS[1],
+    EGRESS_ID_KEYS[2],
+    EGRESS_ID_KEYS[3],
+    EGRESS_ID_KEYS[4],
+    EGRESS_ID_KEYS[5],
+    "nodeID",
+    "handlerID",
+    "room",
+    "room_name",
+    "roomName",
+    "requestType",
+    "outputType",
+    "sourceType",
+];
 
 /// True for messages the correlator acts on by their text alone: lifecycle steps, status
 /// lines, livekit-server API calls and webhooks, and the service start banner.

@@ -1,7 +1,7 @@
 //! Wires the stages together for each command and turns the outcome into an exit code. The
 //! only module that knows every stage; it holds no stage logic of its own.
 
-use crate::analyze::{run_readers_with, Engine, Options};
+use crate::analyze::{run_readers_with, Engine, Options, Strategy};
 use crate::cli::{self, AnalyzeConfig, CheckConfigConfig, ColorChoice, Config, LogSource, Parsed};
 use crate::error::{Error, Result, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::report::{self, OutputFormat, Style};
@@ -186,11 +186,14 @@ fn analyze(a: AnalyzeConfig) -> Result<u8> {
     };
     let mut engine = Engine::new(&rules, opts, names);
     let mut bar = crate::progress::Progress::new(total);
-    let threads = a.threads.unwrap_or_else(crate::analyze::workers);
+    let strategy = Strategy {
+        workers: a.threads.unwrap_or_else(crate::analyze::workers),
+        prefilter: a.prefilter,
+    };
     let stats = run_readers_with(
         &mut engine,
         readers,
-        threads,
+        strategy,
         &mut |n| bar.add(n),
         &mut |_| {},
     )

@@ -5,6 +5,7 @@ mod util;
 mod catalogue;
 mod cli;
 mod config;
+mod differential;
 mod follow;
 mod generated;
 mod golden;
