@@ -3,7 +3,7 @@
 
 use super::{
     check_pattern, fact_names, milestone_names, Between, Cond, Confidence, Expect, Explain,
-    LazyRegex, RuleTest, Scope, Severity, StallKind, StatusCond,
+    LazyRegex, PastedError, RuleTest, Scope, Severity, StallKind, StatusCond,
 };
 use crate::correlate::Status;
 use crate::error::RuleError;
@@ -26,6 +26,18 @@ struct RuleFile {
     explain: ExplainFile,
     #[serde(default, rename = "test")]
     tests: Vec<TestFile>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pasted_errors: Vec<PastedErrorFile>,
+}
+
+/// A final error text the rule explains, as a user may paste it alone (no egress line).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PastedErrorFile {
+    prefix: String,
+    status: String,
+    #[serde(default)]
+    code: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -133,6 +145,7 @@ pub(super) struct Parsed {
     pub count: Vec<(String, u32)>,
     pub input_seen: Vec<String>,
     pub input_not_seen: Vec<String>,
+    pub pasted_errors: Vec<PastedError>,
 }
 
 /// Parses `10s`, `1.5s`, `500ms`, `2m`, `1h`, or a bare number of seconds.
@@ -495,6 +508,32 @@ pub(super) fn parse(
         ));
     }
     let _ = &rf.reference;
+    let mut pasted_errors = Vec::new();
+    for (i, p) in rf.pasted_errors.iter().enumerate() {
+        let field = format!("pasted_errors[{i}]");
+        // Spaces are kept: `primary: ` is the start of a text, `primary:x` is not.
+        let prefix = p.prefix.trim_start().to_ascii_lowercase();
+        if prefix.trim().len() < 4 {
+            errors.push(err(
+                &format!("{field}.prefix"),
+                "must hold at least 4 characters of the error text".into(),
+            ));
+        }
+        match Status::parse(&p.status).filter(|s| s.is_terminal() && *s != Status::Complete) {
+            Some(status) => pasted_errors.push(PastedError {
+                prefix,
+                status,
+                code: p.code,
+            }),
+            None => errors.push(err(
+                &format!("{field}.status"),
+                format!(
+                    "`{}` is not one of failed, aborted, limit_reached",
+                    p.status
+                ),
+            )),
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -531,6 +570,7 @@ pub(super) fn parse(
             .collect(),
         input_seen: rf.when.input_seen,
         input_not_seen: rf.when.input_not_seen,
+        pasted_errors,
         cond,
     })
 }
