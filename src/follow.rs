@@ -5,7 +5,9 @@
 //! (quiet periods, stall clocks, eviction, the end of the run); it formats nothing itself (only
 //! `report` does) and reads input only through `source`.
 
-use crate::analyze::{stall_kind, stall_since, EgressResult, Engine, LiveSummary, Options, Stall};
+use crate::analyze::{
+    stall_kind, stall_since, EgressResult, Engine, LiveSummary, Options, Stall, StallLimits,
+};
 use crate::cli::AnalyzeConfig;
 use crate::decode::{Decoder, Stats};
 use crate::error::{Error, Result, EXIT_FINDINGS, EXIT_OK};
@@ -33,15 +35,9 @@ pub const CHECK_EVERY: Duration = Duration::from_millis(500);
 /// An open egress without a line for this long (log time, behind the newest line) is
 /// reported as incomplete and dropped, so that memory stays bounded.
 pub const EVICT_AFTER_SECS: f64 = 3600.0;
-/// An egress that has started recording is flagged after `SILENT_FACTOR × --stall-after`
-/// without a line, and never before [`SILENT_MIN_SECS`].
-pub const SILENT_FACTOR: f64 = 10.0;
-/// Recent egress versions log `hw resources usage` for a recording egress every 10 minutes, so
-/// a healthy recording may be quiet that long: a silence is flagged after 15 minutes at least.
-pub const SILENT_MIN_SECS: f64 = 900.0;
-/// An egress still ending this long after `egress_ending` is flagged (the egress itself
-/// gives up after 30 s with `pipeline frozen`).
-pub const ENDING_AFTER_SECS: f64 = 60.0;
+/// The stall limits, shared with batch runs (which count an egress stalled at the end of the
+/// input): see [`StallLimits`].
+pub use crate::analyze::{ENDING_AFTER_SECS, SILENT_FACTOR, SILENT_MIN_SECS};
 /// Lines taken from an input at a time before the clocks are looked at again.
 const BATCH: usize = 4096;
 /// With several inputs, an input is read again once fewer than this many of its entries wait
@@ -217,6 +213,9 @@ impl<'r> Follower<'r> {
             stream: true,
             since: settings.since,
             until: settings.until,
+            stall_limits: StallLimits {
+                stall_after_secs: settings.stall_after_secs,
+            },
         };
         let n = names.len();
         Follower {
@@ -444,7 +443,9 @@ impl<'r> Follower<'r> {
 
     fn check_stalls(&mut self, now: Instant, sink: &mut dyn Sink) {
         let newest = self.engine.newest();
-        let stall_after = self.st.settings.stall_after_secs;
+        let limits = StallLimits {
+            stall_after_secs: self.st.settings.stall_after_secs,
+        };
         let mut found: Vec<Stall> = Vec::new();
         let mut open = 0usize;
         for e in self.engine.open_egresses() {
@@ -482,11 +483,7 @@ impl<'r> Follower<'r> {
                 w.lag_secs = lag;
             }
             w.lines = e.lines;
-            let limit = match kind {
-                StallKind::BeforeStart => stall_after,
-                StallKind::Silent => (stall_after * SILENT_FACTOR).max(SILENT_MIN_SECS),
-                StallKind::Ending => ENDING_AFTER_SECS,
-            };
+            let limit = limits.limit_secs(kind);
             let waited = w.waited(now);
             if waited >= limit && w.flagged & bit(kind) == 0 {
                 w.flagged |= bit(kind);

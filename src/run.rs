@@ -183,6 +183,9 @@ fn analyze(a: AnalyzeConfig) -> Result<u8> {
         stream: false,
         since: a.since.as_ref().map(|b| b.at),
         until: a.until.as_ref().map(|b| b.at),
+        stall_limits: crate::analyze::StallLimits {
+            stall_after_secs: a.stall_after_secs,
+        },
     };
     let mut engine = Engine::new(&rules, opts, names);
     let mut bar = crate::progress::Progress::new(total);

@@ -10,6 +10,8 @@ mod follow;
 mod generated;
 mod golden;
 mod hostile;
+mod incident;
+mod open_egresses;
 mod props;
 mod rules;
 mod sources;
