@@ -311,6 +311,9 @@ pub struct Rule {
     pub codes: Vec<i64>,
     /// Regex sources of error/details/seen conditions (for `explain TEXT`).
     pub texts: Vec<String>,
+    /// Where the behaviour the rule describes is established: source files in public
+    /// repositories (`owner/repo:path`) or issue / pull-request URLs.
+    pub sources: Vec<String>,
     cond: Cond,
 }
 
@@ -735,6 +738,7 @@ impl RuleSet {
                 source_text: p.source_text,
                 codes: cond.code.clone(),
                 texts: p.texts,
+                sources: p.sources,
                 cond,
             });
         }

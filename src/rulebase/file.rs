@@ -21,6 +21,8 @@ struct RuleFile {
     priority: i32,
     #[serde(default)]
     reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    sources: Vec<String>,
     #[serde(default)]
     when: WhenFile,
     explain: ExplainFile,
@@ -146,6 +148,28 @@ pub(super) struct Parsed {
     pub input_seen: Vec<String>,
     pub input_not_seen: Vec<String>,
     pub pasted_errors: Vec<PastedError>,
+    pub sources: Vec<String>,
+}
+
+/// A rule's source: a URL, or `owner/repo:path` (a file in a named public repository,
+/// optionally `@commit` after the repository and `#L10` after the path).
+fn is_source(s: &str) -> bool {
+    if let Some(rest) = s.strip_prefix("https://") {
+        return rest.contains('.') && !rest.contains(char::is_whitespace);
+    }
+    let Some((repo, path)) = s.split_once(':') else {
+        return false;
+    };
+    let repo = repo.split('@').next().unwrap_or(repo);
+    let ok = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+    };
+    matches!(repo.split_once('/'), Some((owner, name)) if ok(owner) && ok(name))
+        && !path.is_empty()
+        && !path.contains(char::is_whitespace)
 }
 
 /// Parses `10s`, `1.5s`, `500ms`, `2m`, `1h`, or a bare number of seconds.
@@ -508,6 +532,14 @@ pub(super) fn parse(
         ));
     }
     let _ = &rf.reference;
+    for (i, src) in rf.sources.iter().enumerate() {
+        if !is_source(src) {
+            errors.push(err(
+                &format!("sources[{i}]"),
+                format!("`{src}` is neither a URL (https://...) nor `owner/repo:path` in a public repository"),
+            ));
+        }
+    }
     let mut pasted_errors = Vec::new();
     for (i, p) in rf.pasted_errors.iter().enumerate() {
         let field = format!("pasted_errors[{i}]");
@@ -538,6 +570,7 @@ pub(super) fn parse(
         return Err(errors);
     }
     Ok(Parsed {
+        sources: rf.sources,
         id: rf.id,
         title: rf.title,
         severity,
@@ -573,4 +606,32 @@ pub(super) fn parse(
         pasted_errors,
         cond,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_source;
+
+    #[test]
+    fn sources_are_urls_or_repository_paths() {
+        for ok in [
+            "https://github.com/livekit/egress/issues/512",
+            "livekit/egress:pkg/errors/errors.go",
+            "livekit/egress@3f1c2a9:pkg/pipeline/watch.go#L120",
+            "livekit/protocol:livekit/livekit_egress.proto",
+        ] {
+            assert!(is_source(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "egress",
+            "http://example.com/x",
+            "livekit:pkg/errors.go",
+            "livekit/egress:",
+            "livekit/egress: pkg/errors.go",
+            "https://nodot",
+        ] {
+            assert!(!is_source(bad), "{bad}");
+        }
+    }
 }
