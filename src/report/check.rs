@@ -16,7 +16,7 @@ pub fn write(r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Result<()
         OutputFormat::Table => table(r, style, w),
         OutputFormat::Markdown => markdown(r, style, w),
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut *w, &value(r, style)).map_err(io::Error::other)?;
+            serde_json::to_writer_pretty(&mut *w, &value(r, style)).map_err(io::Error::from)?;
             writeln!(w)
         }
     }
