@@ -9,6 +9,7 @@ mod follow;
 mod generated;
 mod golden;
 mod hostile;
+mod output;
 mod props;
 mod rules;
 mod sources;

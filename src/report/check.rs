@@ -22,6 +22,15 @@ pub fn write(r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Result<()
     }
 }
 
+/// The line said on a terminal after `-o FILE`: `wrote check.md: 1 error, 2 warnings`.
+pub fn wrote_line(path: &str, r: &CheckReport) -> String {
+    format!(
+        "wrote {}: {}",
+        super::safe::strip_controls(path).replace('\n', " "),
+        summary(r)
+    )
+}
+
 /// `1 error, 2 warnings, 1 info` (or `no problems found`).
 pub fn summary(r: &CheckReport) -> String {
     let (e, wn, i) = (
