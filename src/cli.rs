@@ -80,7 +80,9 @@ struct ReportArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     format: FormatArg,
-    /// Write the report to FILE instead of stdout (written atomically).
+    /// Write the report to FILE instead of stdout ("-": stdout). A regular file is replaced
+    /// atomically, keeping its mode and owner (symlinks followed); a device or FIFO is written
+    /// as it is; an input is refused.
     #[arg(short = 'o', long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Also list egresses that completed normally.
@@ -108,7 +110,8 @@ struct ReportArgs {
     /// Only lines before TIME: RFC 3339 or an age (30m, 2h, 1d).
     #[arg(long, value_name = "TIME")]
     until: Option<String>,
-    /// Print only the summary line (the exit code tells the rest).
+    /// Print only the summary line (the exit code tells the rest); with -o FILE the file
+    /// still gets the whole report.
     #[arg(short = 'q', long)]
     quiet: bool,
     /// Threads decoding a single input (default: one per CPU, at most 4; 1 decodes it on one
@@ -177,7 +180,8 @@ enum Command {
         /// Report format.
         #[arg(long, value_enum, default_value_t = FormatArg::Table)]
         format: FormatArg,
-        /// Write the report to FILE instead of stdout (written atomically).
+        /// Write the report to FILE instead of stdout ("-": stdout); replaced atomically,
+        /// keeping its mode and owner; a config file given is refused.
         #[arg(short = 'o', long, value_name = "FILE")]
         output: Option<PathBuf>,
         /// When to use colours (NO_COLOR is honoured).

@@ -12,6 +12,7 @@ use crate::cli::AnalyzeConfig;
 use crate::decode::{Decoder, Stats};
 use crate::error::{Error, Result, EXIT_FINDINGS, EXIT_OK};
 use crate::event::{Event, Origin, Ts};
+use crate::output::Dest;
 use crate::report::{self, Style};
 use crate::rulebase::{Diagnosis, RuleSet, Severity, StallKind};
 use crate::source::follow::{TailEvent, TailOptions, Tailer, Waker};
@@ -570,6 +571,10 @@ struct WriterSink<'s> {
     error: Option<io::Error>,
     /// `--quiet`: only the closing summary is written.
     quiet: bool,
+    /// `--quiet -o FILE`: the file gets every report, stdout the closing summary.
+    summary_to: Option<Box<dyn Write>>,
+    /// Writing that summary to stdout failed.
+    summary_error: Option<io::Error>,
 }
 
 impl WriterSink<'_> {
@@ -605,6 +610,13 @@ impl Sink for WriterSink<'_> {
     }
     fn summary(&mut self, sum: &LiveSummary, open: &[EgressResult], sources: &[String]) {
         self.emit(|w, s| report::follow::write_summary(sum, open, sources, s, w));
+        if let Some(w) = self.summary_to.as_mut() {
+            let r = report::follow::write_summary(sum, open, sources, self.style, &mut **w)
+                .and_then(|_| w.flush());
+            if let Err(e) = r {
+                self.summary_error = Some(e);
+            }
+        }
     }
     fn failed(&self) -> bool {
         self.error.is_some()
@@ -640,38 +652,33 @@ fn install_signal_handler(waker: Waker) {
     });
 }
 
-fn output_error(a: &AnalyzeConfig, source: io::Error) -> Error {
-    Error::Output {
-        path: a
-            .output
-            .as_ref()
-            .map_or("<stdout>".into(), |p| p.display().to_string()),
-        source,
-    }
-}
-
 /// Runs follow mode until every input has ended (stdin closed), a signal stops it, or the
-/// output is closed (then quietly, exit 0).
-pub fn run(a: &AnalyzeConfig, rules: &RuleSet, style: &Style, inputs: Vec<Input>) -> Result<u8> {
+/// output is closed (then quietly, exit 0). Reports go to `dest`, opened once and written as
+/// they come.
+pub fn run(
+    a: &AnalyzeConfig,
+    dest: &Dest,
+    rules: &RuleSet,
+    style: &Style,
+    inputs: Vec<Input>,
+) -> Result<u8> {
     let names: Vec<String> = inputs.iter().map(Input::name).collect();
     let input_error = |e: crate::source::follow::TailError| Error::Input {
         path: names.get(e.input).cloned().unwrap_or_default(),
         source: e.source,
     };
     let mut tailer = Tailer::open(&inputs, TailOptions::default()).map_err(input_error)?;
-    let out: Box<dyn Write> = match &a.output {
-        None => Box::new(io::BufWriter::new(io::stdout())),
-        Some(path) => {
-            let f = std::fs::File::create(path).map_err(|e| output_error(a, e))?;
-            Box::new(io::BufWriter::new(f))
-        }
-    };
+    let out = crate::output::open_stream(dest)?;
     install_signal_handler(tailer.waker());
+    let to_file = *dest != Dest::Stdout;
     let mut sink = WriterSink {
         w: out,
         style,
         error: None,
-        quiet: a.quiet,
+        quiet: a.quiet && !to_file,
+        summary_to: (a.quiet && to_file)
+            .then(|| Box::new(io::BufWriter::new(io::stdout())) as Box<dyn Write>),
+        summary_error: None,
     };
     let settings = Settings {
         stall_after_secs: a.stall_after_secs,
@@ -744,10 +751,26 @@ pub fn run(a: &AnalyzeConfig, rules: &RuleSet, style: &Style, inputs: Vec<Input>
         if e.kind() == io::ErrorKind::BrokenPipe {
             return Ok(EXIT_OK);
         }
-        return Err(output_error(a, e));
+        return Err(Error::Output {
+            path: dest.name(),
+            source: e,
+        });
     }
     if let Some(e) = failure {
         return Err(e);
+    }
+    if let Some(e) = sink.summary_error.take() {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return Err(Error::Output {
+                path: "<stdout>".into(),
+                source: e,
+            });
+        }
+    }
+    if !a.quiet {
+        crate::output::tell_written(dest, || {
+            report::wrote_line(&dest.name(), summary.failed, summary.warnings)
+        });
     }
     Ok(if summary.has_findings() && !a.exit_zero {
         EXIT_FINDINGS

@@ -303,6 +303,24 @@ pub fn write_quiet(a: &Analysis, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "{}", summary_line(a))
 }
 
+/// The line said on a terminal after `-o FILE`: `wrote incident.md: 3 failures` (`no failure`
+/// when none; warnings added when there are some).
+pub fn wrote_line(path: &str, failed: u64, warnings: u64) -> String {
+    let mut s = format!("wrote {}: ", safe::strip_controls(path).replace('\n', " "));
+    match failed {
+        0 => s.push_str("no failure"),
+        1 => s.push_str("1 failure"),
+        n => s.push_str(&format!("{n} failures")),
+    }
+    if warnings > 0 {
+        s.push_str(&format!(
+            ", {warnings} warning{}",
+            if warnings == 1 { "" } else { "s" }
+        ));
+    }
+    s
+}
+
 /// The one-line summary: counts of egresses by outcome.
 pub fn summary_line(a: &Analysis) -> String {
     let s = &a.summary;
@@ -488,5 +506,23 @@ mod tests {
         assert!(s.contains("stalled, past the 30.0 s"), "{s}");
         let s = open_sentence(&o(Some(StallKind::Silent), 12.0, false));
         assert!(s.contains("under the 30.0 s stall limit"), "{s}");
+    }
+
+    #[test]
+    fn wrote_line_counts_failures_in_words() {
+        assert_eq!(wrote_line("r.md", 0, 0), "wrote r.md: no failure");
+        assert_eq!(wrote_line("r.md", 1, 0), "wrote r.md: 1 failure");
+        assert_eq!(
+            wrote_line("incident.md", 3, 0),
+            "wrote incident.md: 3 failures"
+        );
+        assert_eq!(
+            wrote_line("r.md", 0, 2),
+            "wrote r.md: no failure, 2 warnings"
+        );
+        assert_eq!(
+            wrote_line("a\u{1b}[31mb", 1, 1),
+            "wrote ab: 1 failure, 1 warning"
+        );
     }
 }

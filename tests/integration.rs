@@ -12,6 +12,7 @@ mod golden;
 mod hostile;
 mod incident;
 mod open_egresses;
+mod output;
 mod props;
 mod rules;
 mod sources;

@@ -42,6 +42,19 @@ pub fn run(args: &[&str]) -> Run {
     collect(o)
 }
 
+/// Runs with arguments in `dir` (paths relative to it), stdin from `stdin` (none: empty).
+pub fn run_in(dir: &Path, args: &[&str], stdin: Option<std::fs::File>) -> Run {
+    let o = Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("COLUMNS")
+        .stdin(stdin.map_or_else(Stdio::null, Stdio::from))
+        .output()
+        .expect("run egresslens");
+    collect(o)
+}
+
 /// Runs with `input` on stdin.
 pub fn run_stdin(args: &[&str], input: &[u8]) -> Run {
     let mut child = Command::new(bin())

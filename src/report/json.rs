@@ -384,7 +384,8 @@ pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
     // The pretty printer writes token by token: through a buffer of its own type each token
     // is a copy, where through `dyn Write` it would be a call.
     let mut buf = io::BufWriter::with_capacity(64 * 1024, w);
-    serde_json::to_writer_pretty(&mut buf, &ReportJson::new(a, style)).map_err(io::Error::other)?;
+    // `io::Error::from` gives back the writer's own error (a closed pipe stays `BrokenPipe`).
+    serde_json::to_writer_pretty(&mut buf, &ReportJson::new(a, style)).map_err(io::Error::from)?;
     writeln!(buf)?;
     buf.flush()
 }
