@@ -34,6 +34,84 @@ pub struct Options {
     pub since: Option<Ts>,
     /// Only entries before this time (`--until`); entries without a time are kept.
     pub until: Option<Ts>,
+    /// When an egress still open at the end of the input counts as stalled (`--stall-after`).
+    pub stall_limits: StallLimits,
+}
+
+/// An egress that has started recording is flagged after `SILENT_FACTOR × --stall-after`
+/// without a line, and never before [`SILENT_MIN_SECS`].
+pub const SILENT_FACTOR: f64 = 10.0;
+/// Recent egress versions log `hw resources usage` for a recording egress every 10 minutes, so
+/// a healthy recording may be quiet that long: a silence is flagged after 15 minutes at least.
+pub const SILENT_MIN_SECS: f64 = 900.0;
+/// An egress still ending this long after `egress_ending` is flagged (the egress itself
+/// gives up after 30 s with `pipeline frozen`).
+pub const ENDING_AFTER_SECS: f64 = 60.0;
+
+/// How long an open egress may wait in each stall before it counts as stalled: follow mode
+/// flags it then, and a batch run counts an egress that had waited longer at the end of the
+/// input as stalled (exit code 1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StallLimits {
+    /// `--stall-after`: the wait for the start signal; the silence limit is derived from it.
+    pub stall_after_secs: f64,
+}
+
+impl Default for StallLimits {
+    /// The command line's default, `--stall-after 30s`.
+    fn default() -> Self {
+        StallLimits {
+            stall_after_secs: 30.0,
+        }
+    }
+}
+
+impl StallLimits {
+    /// Seconds an egress may wait in `kind` before it counts as stalled.
+    pub fn limit_secs(&self, kind: StallKind) -> f64 {
+        match kind {
+            StallKind::BeforeStart => self.stall_after_secs,
+            StallKind::Silent => (self.stall_after_secs * SILENT_FACTOR).max(SILENT_MIN_SECS),
+            StallKind::Ending => ENDING_AFTER_SECS,
+        }
+    }
+}
+
+/// An egress still open (no terminal status) when the input ended, measured at the input's
+/// newest line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OpenAtEnd {
+    /// The stall it was in ([`stall_kind`]); `None` when its lines tell no stage (no request,
+    /// no start): then the wait is counted from its last line and never judged.
+    pub kind: Option<StallKind>,
+    /// Seconds from the start of its stall clock ([`stall_since`]; its last line when `kind`
+    /// is `None`) to the newest line of the input; `None` without timestamps.
+    pub waited_secs: Option<f64>,
+    /// The limit for `kind` ([`StallLimits::limit_secs`]).
+    pub limit_secs: Option<f64>,
+    /// It had waited past the limit.
+    pub stalled: bool,
+}
+
+/// How long `e`, still open when the input ended, had been waiting at `newest` (the input's
+/// newest line); `None` for an egress with a terminal status or not open at the end.
+pub fn open_at_end(e: &Egress, newest: Option<Ts>, limits: &StallLimits) -> Option<OpenAtEnd> {
+    if !e.open_at_end || e.status.is_terminal() {
+        return None;
+    }
+    let kind = stall_kind(e);
+    let since = match kind {
+        Some(k) => stall_since(e, k),
+        None => e.t.last,
+    };
+    let waited_secs = since.zip(newest).map(|(a, b)| a.secs_until(b).max(0.0));
+    let limit_secs = kind.map(|k| limits.limit_secs(k));
+    Some(OpenAtEnd {
+        kind,
+        waited_secs,
+        limit_secs,
+        stalled: matches!((waited_secs, limit_secs), (Some(w), Some(l)) if w >= l),
+    })
 }
 
 /// One egress with its diagnoses and what the input cannot tell about it.
@@ -43,6 +121,8 @@ pub struct EgressResult {
     pub diagnoses: Vec<Diagnosis>,
     /// What is missing from the input to be sure.
     pub notes: Vec<String>,
+    /// Set when the input ended while the egress was still open: how long it had waited.
+    pub open: Option<OpenAtEnd>,
 }
 
 impl EgressResult {
@@ -55,12 +135,27 @@ impl EgressResult {
     pub fn is_failure(&self) -> bool {
         counts_as_failure(&self.egress, self.severity())
     }
+
+    /// True for a failure or a warning: what the summary counts by cause (`by_rule`).
+    pub fn is_problem(&self) -> bool {
+        self.is_failure() || self.severity() == Some(Severity::Warning)
+    }
+
+    /// True when it was still open at the end of the input and had waited past its limit.
+    pub fn is_stalled(&self) -> bool {
+        self.open.is_some_and(|o| o.stalled)
+    }
 }
 
 /// An egress counts as a failure when its status is one, or when a diagnosis of it is an error
 /// (`severity`: the worst of its diagnoses).
 fn counts_as_failure(e: &Egress, severity: Option<Severity>) -> bool {
     e.status.is_failure() || severity == Some(Severity::Error)
+}
+
+/// A failure or a warning.
+fn is_problem(e: &Egress, severity: Option<Severity>) -> bool {
+    counts_as_failure(e, severity) || severity == Some(Severity::Warning)
 }
 
 /// Counts for the summary line and the JSON `summary`.
@@ -72,6 +167,21 @@ pub struct Summary {
     pub in_progress: u64,
     /// Egresses with a warning but no failure.
     pub warnings: u64,
+    /// Of `in_progress`, those that had waited past their stall limit at the end of the input.
+    pub stalled: u64,
+}
+
+/// The failures and warnings one leading rule explained, over the whole input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cause {
+    pub title: String,
+    pub severity: Severity,
+    pub count: u64,
+    /// When the first and the last of them ended (or were last seen).
+    pub first: Option<Ts>,
+    pub last: Option<Ts>,
+    /// The first egress it explained (its label); the report always details that one.
+    pub example: String,
 }
 
 /// Everything a report shows.
@@ -84,8 +194,11 @@ pub struct Analysis {
     pub egresses: Vec<EgressResult>,
     /// Egresses with a failure or warning beyond [`MAX_REPORTED`].
     pub omitted: u64,
-    /// How many egresses each leading rule explained.
+    /// How many failures and warnings each leading rule explained (the counts add up to
+    /// `failed + warnings`; normal completions are not counted).
     pub by_rule: BTreeMap<String, u64>,
+    /// The same by leading rule, with when and an example.
+    pub causes: BTreeMap<String, Cause>,
     /// Node- and input-level findings.
     pub findings: Vec<Diagnosis>,
     /// Advice about the input itself (missing `2>&1`, no IDs, binary data ...).
@@ -181,15 +294,31 @@ impl IdCensus {
 }
 
 impl Analysis {
-    /// True when any failure or warning was diagnosed (exit code 1).
+    /// True when any failure or warning was diagnosed, or an egress had stalled when the input
+    /// ended (exit code 1).
     pub fn has_findings(&self) -> bool {
         self.summary.failed > 0
             || self.summary.warnings > 0
+            || self.summary.stalled > 0
             || self.omitted > 0
             || self
                 .findings
                 .iter()
                 .any(|d| d.severity >= Severity::Warning)
+    }
+
+    /// True when the input holds lines forwarded from the egress handler process but none from
+    /// the egress service, which writes every status line: how the egresses ended is unknown
+    /// (`docker logs egress` without `2>&1`).
+    pub fn only_handler_lines(&self) -> bool {
+        self.global.handler_lines > 0 && self.global.service_lines == 0
+    }
+
+    /// The causes by count, most frequent first (ties by rule id).
+    pub fn causes_by_count(&self) -> Vec<(&str, &Cause)> {
+        let mut v: Vec<(&str, &Cause)> = self.causes.iter().map(|(k, c)| (k.as_str(), c)).collect();
+        v.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
+        v
     }
 
     /// Source name for an origin.
@@ -222,7 +351,14 @@ pub struct Triage {
     recent: crate::event::RecentTexts<bool>,
     /// Some wanted key is one of zap's header keys, so the search must cover the header too.
     header_keys: bool,
+    /// Field conditions on the entry's head (`level`, `logger`, `caller`), indices into
+    /// `fields`: matched against what the peek read of the head, as the full decode sets it.
+    head: Vec<usize>,
 }
+
+/// Keys of a line's head that field conditions may name; the decoder does not keep them as
+/// fields but as the event's level, logger and caller.
+const HEAD_KEYS: [&str; 3] = ["level", "logger", "caller"];
 
 /// [`Triage`]'s search for the wanted keys: SIMD (Teddy) where the CPU has it, else an
 /// Aho-Corasick automaton; both report the leftmost match first.
@@ -262,7 +398,7 @@ impl Triage {
                 fields
                     .iter()
                     .enumerate()
-                    .filter(|(_, (k, _))| !k.is_empty())
+                    .filter(|(_, (k, _))| !k.is_empty() && !HEAD_KEYS.contains(&k.as_str()))
                     .map(|(i, (k, _))| (k.as_bytes(), Some(i))),
             )
             .map(|(k, i)| ([&b"\""[..], k, &b"\":"[..]].concat(), i))
@@ -284,9 +420,16 @@ impl Triage {
             });
         let header_keys = fields
             .iter()
-            .any(|(k, _)| matches!(k.as_str(), "level" | "ts" | "logger" | "caller" | "msg"));
+            .any(|(k, _)| matches!(k.as_str(), "ts" | "msg"));
+        let head = fields
+            .iter()
+            .enumerate()
+            .filter(|(_, (k, _))| HEAD_KEYS.contains(&k.as_str()))
+            .map(|(i, _)| i)
+            .collect();
         Triage {
             header_keys,
+            head,
             memo: vec![None; fields.len()],
             text,
             fields,
@@ -303,9 +446,27 @@ impl Relevance for Triage {
         self.fields.iter().map(|(k, _)| k.clone()).collect()
     }
 
+    fn every_line_fields(&self) -> Vec<&'static str> {
+        crate::correlate::EVERY_LINE_FIELDS.to_vec()
+    }
+
     fn relevant(&mut self, p: &Peek<'_>) -> bool {
-        if p.level.is_none_or(|l| l >= Level::Warn) {
+        let Some(level) = p.level.filter(|&l| l < Level::Warn) else {
             return true;
+        };
+        for &i in &self.head {
+            let (key, re) = &self.fields[i];
+            let value = match key.as_str() {
+                "level" => level.as_str(),
+                k => match p.logger_caller() {
+                    Some((logger, _)) if k == "logger" => logger,
+                    Some((_, caller)) => caller,
+                    None => return true,
+                },
+            };
+            if re.is_match(value.as_bytes()) {
+                return true;
+            }
         }
         // A message already known to be wanted decides without looking at the fields.
         let cached = match self.recent.get(p.message) {
@@ -485,6 +646,7 @@ impl<'r> Engine<'r> {
                 egress: e.clone(),
                 diagnoses: self.rules.diagnose_stall(e, kind, waited_secs),
                 notes: Vec::new(),
+                open: None,
             },
         }
     }
@@ -518,14 +680,21 @@ impl<'r> Engine<'r> {
         if !self.wants(&e) {
             return;
         }
+        let open = open_at_end(&e, self.corr.global.last, &self.opts.stall_limits);
         // A batch report that is full only counts the rest: their diagnoses are ranked but not
-        // written (most of the work of concluding an egress on a large input).
+        // written (most of the work of concluding an egress on a large input). The first
+        // failure or warning of each cause is still kept, so that every cause has an example.
         if !self.opts.stream && !self.opts.all && self.out.egresses.len() >= MAX_REPORTED {
             let verdict = self.rules.verdict_egress(&e, &self.corr.global);
-            if let (true, true) = self.count(&e, verdict) {
-                self.out.omitted += 1;
+            let new_cause = verdict.is_some_and(|(rule, severity)| {
+                is_problem(&e, Some(severity)) && !self.out.causes.contains_key(rule)
+            });
+            if !new_cause {
+                if let (true, true) = self.count(&e, verdict, None, open) {
+                    self.out.omitted += 1;
+                }
+                return;
             }
-            return;
         }
         let diagnoses = self.rules.diagnose_egress(&e, &self.corr.global);
         let notes = notes_for(&e);
@@ -533,12 +702,16 @@ impl<'r> Engine<'r> {
             egress: e,
             diagnoses,
             notes,
+            open,
         };
         let lead = r.diagnoses.first().map(|d| (d.rule.as_str(), d.severity));
-        let (keep, notable) = self.count(&r.egress, lead);
+        let new_cause =
+            lead.is_some_and(|(rule, _)| r.is_problem() && !self.out.causes.contains_key(rule));
+        let title = r.diagnoses.first().map(|d| d.title.as_str());
+        let (keep, notable) = self.count(&r.egress, lead, title, open);
         done(&r);
         if keep && !self.opts.stream {
-            if self.out.egresses.len() < MAX_REPORTED {
+            if self.out.egresses.len() < MAX_REPORTED || new_cause {
                 self.out.egresses.push(r);
             } else if notable {
                 self.out.omitted += 1;
@@ -547,9 +720,17 @@ impl<'r> Engine<'r> {
     }
 
     /// Counts a concluded egress in the summary, given its leading diagnosis (rule and
-    /// severity, the highest of its diagnoses). Returns whether a report would show it, and
-    /// whether it is notable (a failure or a warning: counted as omitted when there is no room).
-    fn count(&mut self, e: &Egress, lead: Option<(&str, Severity)>) -> (bool, bool) {
+    /// severity, the highest of its diagnoses; its title when written) and how long it had
+    /// waited if still open. Returns whether a report would show it, and whether it is notable
+    /// (a failure or a warning: counted by cause, and as omitted when there is no room).
+    /// Normal completions are shown only with `--all`, whatever rule describes them.
+    fn count(
+        &mut self,
+        e: &Egress,
+        lead: Option<(&str, Severity)>,
+        title: Option<&str>,
+        open: Option<OpenAtEnd>,
+    ) -> (bool, bool) {
         let severity = lead.map(|(_, s)| s);
         let failure = counts_as_failure(e, severity);
         let s = &mut self.out.summary;
@@ -560,16 +741,42 @@ impl<'r> Engine<'r> {
             s.completed += 1;
         } else if e.open_at_end {
             s.in_progress += 1;
+            if open.is_some_and(|o| o.stalled) {
+                s.stalled += 1;
+            }
         }
         let warning = !failure && severity == Some(Severity::Warning);
         if warning {
             s.warnings += 1;
         }
-        if let Some((rule, _)) = lead {
-            *self.out.by_rule.entry(rule.to_string()).or_default() += 1;
-        }
         let notable = failure || warning;
-        let keep = notable || self.opts.all || e.open_at_end || lead.is_some();
+        if let Some((rule, severity)) = lead.filter(|_| notable) {
+            *self.out.by_rule.entry(rule.to_string()).or_default() += 1;
+            let at = e.t.ended.or(e.t.last);
+            let rules = self.rules;
+            let c = self
+                .out
+                .causes
+                .entry(rule.to_string())
+                .or_insert_with(|| Cause {
+                    title: title
+                        .map(str::to_string)
+                        .or_else(|| rules.get(rule).map(|r| r.title.clone()))
+                        .unwrap_or_else(|| rule.to_string()),
+                    severity,
+                    count: 0,
+                    first: at,
+                    last: at,
+                    example: e.label(),
+                });
+            c.count += 1;
+            c.first = match (c.first, at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            c.last = c.last.max(at);
+        }
+        let keep = notable || self.opts.all || e.open_at_end;
         (keep, notable)
     }
 
@@ -744,7 +951,7 @@ fn hints(a: &Analysis) -> Vec<String> {
             st.binary, st.lines
         ));
     }
-    if (g.handler_lines > 0 || st.skipped_handler) && g.service_lines == 0 {
+    if a.only_handler_lines() {
         h.push("Only lines forwarded from the egress handler process are present, none from the egress service itself (which writes its status lines to stderr). Run `docker logs egress 2>&1 | egresslens`: without `2>&1` the service's lines are lost.".into());
     }
     // (With `--egress`, the hint about the IDs says what the input holds.)
@@ -779,10 +986,9 @@ const BATCH: usize = 2048;
 fn decode_source(
     idx: u32,
     mut reader: LineReader,
-    triage: Triage,
+    mut dec: Decoder,
     tx: std::sync::mpsc::SyncSender<std::io::Result<Batch>>,
 ) {
-    let mut dec = Decoder::with_triage(Box::new(triage));
     dec.set_default_container(reader.label().map(str::to_string));
     let mut events = Vec::with_capacity(BATCH);
     loop {
@@ -829,26 +1035,57 @@ pub fn run_readers(
     progress: &mut dyn FnMut(u64),
     done: &mut dyn FnMut(&EgressResult),
 ) -> std::io::Result<Stats> {
-    run_readers_with(engine, readers, workers(), progress, done)
+    run_readers_with(engine, readers, Strategy::default(), progress, done)
 }
 
-/// [`run_readers`] with `workers` decoding threads for a single source (one: a decoding thread
-/// per source). The events reach the engine in the same order either way.
+/// How the batch path reads: decoding threads for a single source, and whether lines that no
+/// stage needs are skipped before decoding (the [`Triage`]). Every strategy gives the same
+/// report; `tests/differential.rs` holds them to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Strategy {
+    /// Decoding threads for a single source (one: a decoding thread per source).
+    pub workers: usize,
+    /// Skip the lines the triage finds irrelevant (off: decode every line).
+    pub prefilter: bool,
+}
+
+impl Default for Strategy {
+    fn default() -> Strategy {
+        Strategy {
+            workers: workers(),
+            prefilter: true,
+        }
+    }
+}
+
+impl Strategy {
+    /// A decoder for one source (or one worker) under this strategy.
+    pub fn decoder(&self, rules: &RuleSet) -> Decoder {
+        if self.prefilter {
+            Decoder::with_triage(Box::new(Triage::new(rules)))
+        } else {
+            Decoder::new()
+        }
+    }
+}
+
+/// [`run_readers`] with a chosen [`Strategy`]. The events reach the engine in the same order
+/// whatever the strategy.
 pub fn run_readers_with(
     engine: &mut Engine<'_>,
     mut readers: Vec<(u32, LineReader)>,
-    workers: usize,
+    strategy: Strategy,
     progress: &mut dyn FnMut(u64),
     done: &mut dyn FnMut(&EgressResult),
 ) -> std::io::Result<Stats> {
-    if readers.len() == 1 && workers > 1 {
+    let rules = engine.rules();
+    if readers.len() == 1 && strategy.workers > 1 {
         if let Some((idx, reader)) = readers.pop() {
-            let rules = engine.rules();
             return parallel::decode_parallel(
                 reader,
                 idx,
-                workers,
-                &|| Triage::new(rules),
+                strategy.workers,
+                &|| strategy.decoder(rules),
                 progress,
                 &mut |ev| engine.push(ev, done),
             );
@@ -885,8 +1122,8 @@ pub fn run_readers_with(
         let mut srcs: Vec<Src> = Vec::new();
         for (idx, reader) in readers {
             let (tx, rx) = std::sync::mpsc::sync_channel(4);
-            let triage = Triage::new(engine.rules());
-            scope.spawn(move || decode_source(idx, reader, triage, tx));
+            let dec = strategy.decoder(rules);
+            scope.spawn(move || decode_source(idx, reader, dec, tx));
             srcs.push(Src {
                 rx,
                 queue: Default::default(),
@@ -1081,7 +1318,103 @@ mod tests {
         }
     }
 
-    /// Skipped lines from a handler process, and nothing from the service, bring the hint
+    /// The batch stall limits are follow mode's, and their default is the command line's.
+    #[test]
+    fn stall_limits_are_the_command_lines() {
+        let crate::cli::Parsed::Run(config) = crate::cli::parse(["egresslens", "x.log"]) else {
+            panic!("parses");
+        };
+        let crate::cli::Config::Analyze(a) = *config else {
+            panic!("an analysis");
+        };
+        let limits = StallLimits::default();
+        assert_eq!(a.stall_after_secs, limits.stall_after_secs);
+        assert_eq!(limits.limit_secs(StallKind::BeforeStart), 30.0);
+        assert_eq!(limits.limit_secs(StallKind::Silent), SILENT_MIN_SECS);
+        assert_eq!(limits.limit_secs(StallKind::Ending), ENDING_AFTER_SECS);
+        let slow = StallLimits {
+            stall_after_secs: 600.0,
+        };
+        assert_eq!(slow.limit_secs(StallKind::Silent), 6000.0);
+    }
+
+    /// `by_rule` and the causes count failures and warnings only: a normal completion a rule
+    /// describes is neither counted nor shown without `--all`.
+    #[test]
+    fn normal_completions_are_not_problems() {
+        let rules = RuleSet::load(None).expect("built-in rules");
+        let log = concat!(
+            r#"{"level":"info","ts":1,"msg":"egress_failed","egressID":"EG_R1aaaaaaaaaa","error":"Connection refused: Could not connect to RTMP stream rtmp://h/live2/k","code":503,"details":"End reason: Failure"}"#,
+            "\n",
+            r#"{"level":"info","ts":2,"msg":"egress_complete","egressID":"EG_C1aaaaaaaaaa","error":"","code":0,"details":"End reason: Source closed"}"#,
+            "\n",
+            r#"{"level":"info","ts":3,"msg":"egress_limit_reached","egressID":"EG_L1aaaaaaaaaa","error":"Session limit reached","code":413,"details":"End reason: Limit reached"}"#,
+            "\n",
+        );
+        for all in [false, true] {
+            let opts = Options {
+                all,
+                ..Options::default()
+            };
+            let a = analyze_bytes(&rules, log.as_bytes(), opts);
+            let s = a.summary;
+            assert_eq!((s.egresses, s.completed), (3, 1), "{s:?}");
+            assert_eq!(
+                a.by_rule.values().sum::<u64>(),
+                s.failed + s.warnings,
+                "{:?}",
+                a.by_rule
+            );
+            assert!(
+                !a.by_rule.contains_key("room-closed-normal-end"),
+                "{:?}",
+                a.by_rule
+            );
+            assert_eq!(
+                a.by_rule.keys().collect::<Vec<_>>(),
+                a.causes.keys().collect::<Vec<_>>()
+            );
+            let shown: Vec<String> = a.egresses.iter().map(|r| r.egress.label()).collect();
+            assert_eq!(
+                shown.contains(&"EG_C1aaaaaaaaaa".to_string()),
+                all,
+                "{shown:?}"
+            );
+        }
+    }
+
+    /// An egress open at the end is measured at the input's newest line, by its stall.
+    #[test]
+    fn open_egresses_are_measured_at_the_end() {
+        let rules = RuleSet::load(None).expect("built-in rules");
+        let log = concat!(
+            r#"{"level":"info","ts":100,"msg":"request received","egressID":"EG_B1aaaaaaaaaa"}"#,
+            "\n",
+            r#"{"level":"info","ts":100,"msg":"request received","egressID":"EG_E1aaaaaaaaaa"}"#,
+            "\n",
+            r#"{"level":"info","ts":150,"msg":"egress_ending","egressID":"EG_E1aaaaaaaaaa","error":"","code":0,"details":"End reason: StopEgress API"}"#,
+            "\n",
+            r#"{"level":"info","ts":200,"msg":"egress_complete","egressID":"EG_D1aaaaaaaaaa","error":"","code":0,"details":"End reason: StopEgress API"}"#,
+            "\n",
+        );
+        let a = analyze_bytes(&rules, log.as_bytes(), Options::default());
+        let open = |id: &str| {
+            a.egresses
+                .iter()
+                .find(|r| r.egress.label() == id)
+                .and_then(|r| r.open)
+        };
+        let b = open("EG_B1aaaaaaaaaa").expect("open");
+        assert_eq!(b.kind, Some(StallKind::BeforeStart));
+        assert_eq!((b.waited_secs, b.stalled), (Some(100.0), true));
+        let e = open("EG_E1aaaaaaaaaa").expect("open");
+        assert_eq!(e.kind, Some(StallKind::Ending));
+        assert_eq!((e.waited_secs, e.stalled), (Some(50.0), false));
+        assert_eq!((a.summary.in_progress, a.summary.stalled), (2, 1));
+        assert!(a.has_findings(), "a stalled egress sets exit code 1");
+    }
+
+    /// Turned-down lines from a handler process, and nothing from the service, bring the hint
     /// about `2>&1`; the same lines without `handlerID` do not.
     #[test]
     fn skipped_handler_lines_alone_bring_the_stderr_hint() {

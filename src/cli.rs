@@ -264,7 +264,9 @@ struct ReportArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = FormatArg::Table)]
     format: FormatArg,
-    /// Write the report to FILE instead of stdout (written atomically).
+    /// Write the report to FILE instead of stdout ("-": stdout). A regular file is replaced
+    /// atomically, keeping its mode and owner (symlinks followed); a device or FIFO is written
+    /// as it is; an input is refused.
     #[arg(short = 'o', long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Also list egresses that completed normally.
@@ -292,13 +294,18 @@ struct ReportArgs {
     /// Only lines before TIME: RFC 3339 or an age (30m, 2h, 1d).
     #[arg(long, value_name = "TIME")]
     until: Option<String>,
-    /// Print only the summary line (the exit code tells the rest).
+    /// Print only the summary line (the exit code tells the rest); with -o FILE the file
+    /// still gets the whole report.
     #[arg(short = 'q', long)]
     quiet: bool,
     /// Threads decoding a single input (default: one per CPU, at most 4; 1 decodes it on one
     /// thread). Several inputs get a thread each.
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     threads: Option<u16>,
+    /// Decode every line instead of skipping the lines no rule needs (same report, slower:
+    /// for checking a report against the plain path).
+    #[arg(long, hide = true)]
+    no_prefilter: bool,
     /// In follow mode, warn about an egress still waiting for its start signal after this long.
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     stall_after: String,
@@ -355,7 +362,8 @@ enum Command {
         /// Report format.
         #[arg(long, value_enum, default_value_t = FormatArg::Table)]
         format: FormatArg,
-        /// Write the report to FILE instead of stdout (written atomically).
+        /// Write the report to FILE instead of stdout ("-": stdout); replaced atomically,
+        /// keeping its mode and owner; a config file given is refused.
         #[arg(short = 'o', long, value_name = "FILE")]
         output: Option<PathBuf>,
         /// When to use colours (NO_COLOR is honoured).
@@ -471,6 +479,8 @@ pub struct AnalyzeConfig {
     pub quiet: bool,
     /// Decoding threads for a single input (`None`: one per CPU).
     pub threads: Option<usize>,
+    /// Skip the lines no stage needs before decoding them (the batch fast path).
+    pub prefilter: bool,
     pub follow: bool,
     pub format: OutputFormat,
     pub output: Option<PathBuf>,
@@ -707,6 +717,7 @@ fn analyze_config(source: LogSource, files: Vec<PathBuf>, a: ReportArgs) -> Resu
         until,
         quiet: a.quiet,
         threads: a.threads.map(usize::from),
+        prefilter: !a.no_prefilter,
         follow: a.follow,
         format: a.format.into(),
         output: a.output,

@@ -193,6 +193,9 @@ pub trait Marker {
     fn text_marks(&self, text: &str, out: &mut Vec<u16>);
     /// Appends the indices of the raw-line patterns the event's raw text matches.
     fn raw_marks(&self, ev: &Event, out: &mut Vec<u16>);
+    /// The outcome of a final error text pasted on its own (lower-cased, without a leading
+    /// `error:`), when a rule knows it: its status and code.
+    fn pasted_error(&self, text: &str) -> Option<(Status, Option<i64>)>;
 }
 
 /// A marker that marks nothing (for tests and tools that need no rules).
@@ -204,6 +207,9 @@ impl Marker for NoMarks {
     }
     fn text_marks(&self, _: &str, _: &mut Vec<u16>) {}
     fn raw_marks(&self, _: &Event, _: &mut Vec<u16>) {}
+    fn pasted_error(&self, _: &str) -> Option<(Status, Option<i64>)> {
+        None
+    }
 }
 
 /// Most distinct texts whose marks are cached.
@@ -358,8 +364,7 @@ pub struct Global {
     pub first: Option<Ts>,
     pub last: Option<Ts>,
     pub events: u64,
-    /// Decoded lines written by a handler subprocess (context has `handlerID` first); the
-    /// decoders only notice skipped ones (`decode::Stats::skipped_handler`).
+    /// Lines written by a handler subprocess (context has `handlerID` first).
     pub handler_lines: u64,
     /// Lines written by the egress service itself.
     pub service_lines: u64,
@@ -377,60 +382,17 @@ pub struct Global {
     pub orphan_errors: Vec<Evidence>,
 }
 
-/// Beginnings of the final error texts LiveKit Egress reports (reference §3), which a user
-/// may paste on their own.
-const TERMINAL_ERRORS: &[(&str, Status)] = &[
-    ("start signal not received", Status::Aborted),
-    ("stop called before pipeline could start", Status::Aborted),
-    ("session limit reached before start signal", Status::Aborted),
-    ("session limit reached", Status::LimitReached),
-    ("s3 upload failed", Status::Failed),
-    ("gcp upload failed", Status::Failed),
-    ("azure upload failed", Status::Failed),
-    ("alioss upload failed", Status::Failed),
-    ("local upload failed", Status::Failed),
-    ("primary: ", Status::Failed),
-    ("pipeline frozen", Status::Failed),
-    ("page load error", Status::Failed),
-    ("template error", Status::Failed),
-    ("chrome failed to start", Status::Failed),
-    ("recording ended early", Status::Failed),
-    ("cpu exhausted", Status::Failed),
-    ("oom: ", Status::Failed),
-    ("could not establish signal connection", Status::Failed),
-    ("could not connect after timeout", Status::Failed),
-    ("unauthorized: invalid api key", Status::Failed),
-    ("no space left on the resource", Status::Failed),
-    ("internal data stream error", Status::Failed),
-    ("handler failed to start", Status::Failed),
-    ("failed to launch pulse", Status::Failed),
-    ("failed to launch xvfb", Status::Failed),
-    ("server is shutting down", Status::Failed),
-    ("request has missing or invalid field", Status::Failed),
-    (
-        "output configuration does not support retry",
-        Status::Aborted,
-    ),
-    ("no supported codec is compatible", Status::Failed),
-    ("connection refused: ", Status::Failed),
-    ("not authorized to connect", Status::Failed),
-    ("failed to connect: ", Status::Failed),
-];
-
-fn terminal_error_status(text: &str) -> Option<Status> {
+/// A plain-text line as a pasted final error: lower-cased, without quotes or a leading
+/// `error:`, for [`Marker::pasted_error`].
+fn pasted_error_text(text: &str) -> String {
     let t = text
         .trim()
         .trim_start_matches(['"', '\''])
         .to_ascii_lowercase();
-    let t = t
-        .strip_prefix("error: ")
-        .or_else(|| t.strip_prefix("error:"))
-        .unwrap_or(&t)
-        .trim_start();
-    TERMINAL_ERRORS
-        .iter()
-        .find(|(p, _)| t.starts_with(p))
-        .map(|(_, s)| *s)
+    match t.strip_prefix("error:") {
+        Some(rest) => rest.trim_start().to_string(),
+        None => t,
+    }
 }
 
 /// What kind of lifecycle step an event is.
@@ -491,6 +453,28 @@ fn step_of(ev: &Event) -> Step {
     }
     Step::Other
 }
+
+/// The fields the correlator reads from every line, whatever its message: the egress ID keys,
+/// and what it fills in for an egress (`apply`) or counts for the node (`push`). A line that no
+/// rule or lifecycle step needs is still handed to it with these fields (and its head: time,
+/// level, logger, caller, message), so that line counts, last-seen times and node lists are the
+/// same whether the line was decoded in full or not.
+pub const EVERY_LINE_FIELDS: [&str; 14] = [
+    EGRESS_ID_KEYS[0],
+    EGRESS_ID_KEYS[1],
+    EGRESS_ID_KEYS[2],
+    EGRESS_ID_KEYS[3],
+    EGRESS_ID_KEYS[4],
+    EGRESS_ID_KEYS[5],
+    "nodeID",
+    "handlerID",
+    "room",
+    "room_name",
+    "roomName",
+    "requestType",
+    "outputType",
+    "sourceType",
+];
 
 /// True for messages the correlator acts on by their text alone: lifecycle steps, status
 /// lines, livekit-server API calls and webhooks, and the service start banner.
@@ -788,7 +772,12 @@ impl<'m> Correlator<'m> {
     fn collect_orphan(&mut self, ev: &Event) {
         let raw = ev.format == Some(crate::event::Format::Raw);
         let orphans = &mut self.global.orphan_errors;
-        if raw && terminal_error_status(&ev.message).is_some() {
+        if raw
+            && self
+                .marker
+                .pasted_error(&pasted_error_text(&ev.message))
+                .is_some()
+        {
             if orphans.len() < 8 {
                 orphans.push(Evidence::of(ev));
                 self.orphan_open = true;
@@ -860,7 +849,7 @@ impl<'m> Correlator<'m> {
     /// An anonymous egress from a pasted final error text, when the input has no egress.
     fn orphan_egress(&self) -> Option<Egress> {
         let first = self.global.orphan_errors.first()?;
-        let status = terminal_error_status(&first.text)?;
+        let (status, code) = self.marker.pasted_error(&pasted_error_text(&first.text))?;
         let text = first.text.trim();
         let text = text
             .strip_prefix("error:")
@@ -871,11 +860,7 @@ impl<'m> Correlator<'m> {
         let mut e = Egress {
             status,
             error: Some(text.to_string()),
-            code: match status {
-                Status::Aborted => Some(412),
-                Status::LimitReached => Some(413),
-                _ => None,
-            },
+            code,
             terminal: Some(first.clone()),
             lines: 1,
             egress_lines: 1,

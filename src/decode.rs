@@ -24,10 +24,6 @@ const MAX_CHUNKED_LINE: usize = crate::source::MAX_LINE;
 /// Most streams rebuilding a line from chunks at once (stdout and stderr, a few containers).
 const MAX_CHUNKED_STREAMS: usize = 8;
 
-/// Finds `"handlerID"` (built once: building a finder costs more than a short search).
-static HANDLER_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"handlerID\""));
-
 /// Finds `"msg":"` in zap JSON lines.
 static MSG_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"msg\":\""));
@@ -51,12 +47,9 @@ pub struct Stats {
     pub binary: u64,
     /// Blank lines and markdown fences.
     pub blank: u64,
-    /// Structured lines counted but not decoded because no stage needs them.
+    /// Structured lines no stage needs, handed on with only their head and the fields every
+    /// line is read for.
     pub skipped: u64,
-    /// A skipped line was written by an egress handler process (`handlerID`). Only whether
-    /// any was is used (a hint for logs that hold nothing but handler lines), so a decoder
-    /// stops looking once it has seen one.
-    pub skipped_handler: bool,
     /// Lines that came in a container or log-store envelope (docker json-file, CRI, journald,
     /// Loki, Elasticsearch).
     pub enveloped: u64,
@@ -78,7 +71,6 @@ impl Stats {
         self.binary += o.binary;
         self.blank += o.blank;
         self.skipped += o.skipped;
-        self.skipped_handler |= o.skipped_handler;
         self.enveloped += o.enveloped;
         self.chunks_joined += o.chunks_joined;
     }
@@ -144,6 +136,15 @@ pub struct Peek<'a> {
 }
 
 impl Peek<'_> {
+    /// The logger and caller as the full decode reads them, when the peek knows them (zap's
+    /// own header, or a console line of the usual shape).
+    pub fn logger_caller(&self) -> Option<(&str, &str)> {
+        if let Some(z) = &self.zap {
+            return Some((z.logger, z.caller));
+        }
+        self.head.map(|(_, logger, caller)| (logger, caller))
+    }
+
     /// Where in `fields` the keys after zap's own header start (`level`, `ts`, `logger`,
     /// `caller`, `msg`, read by the peek); 0 when there is no such header.
     pub fn after_head(&self) -> usize {
@@ -160,6 +161,21 @@ pub trait Relevance: Send {
     fn field_names(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The fields later stages read from every line, needed or not: a line turned down is
+    /// still handed on with its head and these fields (see [`Decoder::with_triage`]).
+    fn every_line_fields(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+}
+
+/// A line the triage turned down, held back (as an entry would be) in case continuation lines
+/// follow: then the plain path joins them to it, so it is decoded in full after all.
+struct Held {
+    /// The line's head and the fields every line is read for.
+    ev: Event,
+    origin: Origin,
+    container: Option<String>,
+    prefix_ts: Option<Ts>,
 }
 
 /// A streaming decoder for one source. Feed lines with [`Decoder::push`]; entries come out
@@ -172,13 +188,13 @@ pub struct Decoder {
     /// Container for entries that name none (the input comes from one container).
     default_container: Option<String>,
     triage: Option<Box<dyn Relevance>>,
-    /// The last entry was skipped: its continuation lines are skipped too.
-    skipping: bool,
-    /// A continuation line of the skipped entry was skipped: a bare Go symbol continues it
-    /// too, as it would a kept entry with frames joined.
-    skipped_frames: bool,
+    /// The last line, turned down by the triage, with the text it would be decoded from.
+    held: Option<Held>,
+    held_text: String,
     /// Fields to keep when decoding (all when `None`).
     keep: Option<KeepFields>,
+    /// Fields to keep from a line the triage turned down.
+    every_line: Option<KeepFields>,
     /// The caller found no NUL byte in the lines it is feeding: no line needs the check.
     nul_free: bool,
     /// Counters so far.
@@ -191,12 +207,17 @@ impl Decoder {
         Decoder::default()
     }
 
-    /// A decoder that only decodes the structured lines `triage` accepts.
+    /// A decoder that decodes in full only the structured lines `triage` accepts. Every other
+    /// line still comes out, as an event with its head and the triage's
+    /// [`Relevance::every_line_fields`]: what a later stage reads from a line no rule needs.
+    /// A turned-down line that continuation lines follow is decoded in full with them.
     pub fn with_triage(triage: Box<dyn Relevance>) -> Decoder {
         let keep = KeepFields::new(triage.field_names());
+        let every_line = KeepFields::only(&triage.every_line_fields());
         Decoder {
             triage: Some(triage),
             keep: Some(keep),
+            every_line: Some(every_line),
             ..Decoder::default()
         }
     }
@@ -317,16 +338,9 @@ impl Decoder {
     fn push_text(&mut self, text: &str, origin: Origin, meta: Meta, out: &mut dyn FnMut(Event)) {
         let (pfx, body) = prefix::strip(text);
 
-        if self.skipping
-            && self.pending.is_none()
-            && (is_continuation(body) || (self.skipped_frames && is_bare_go_symbol(body)))
-        {
-            self.stats.continuation += 1;
-            self.skipped_frames = true;
-            return;
+        if self.held.is_some() && is_continuation(body) {
+            self.revive();
         }
-        self.skipping = false;
-        self.skipped_frames = false;
         if let Some(p) = self.pending.as_mut() {
             if p.join == Join::OpenJson && !starts_new_entry(body.trim()) {
                 append(p, body.trim(), " ");
@@ -365,24 +379,6 @@ impl Decoder {
         // A line ending in `}` is taken as closed; only other lines are scanned for an
         // object that continues on the next line.
         let open_json = !trimmed.ends_with('}') && json_balance(json_part(trimmed)) > 0;
-        let mut decoded = None;
-        if let (Some(triage), false) = (self.triage.as_mut(), open_json) {
-            if let Some(peek) = peek(trimmed) {
-                if !triage.relevant(&peek) {
-                    self.stats.formats[peek.format.index()] += 1;
-                    self.stats.skipped += 1;
-                    if !self.stats.skipped_handler {
-                        let body = &peek.fields.as_bytes()[peek.after_head()..];
-                        self.stats.skipped_handler = HANDLER_KEY.find(body).is_some();
-                    }
-                    self.skipping = true;
-                    return;
-                }
-                if trimmed.len() <= MAX_ENTRY_BYTES {
-                    decoded = decode_peeked(&peek, self.keep.as_ref());
-                }
-            }
-        }
         // (A line starting with `{` looks like an entry: the dump check is skipped for it.)
         let join = if !trimmed.starts_with('{')
             && dump::proto_line(trimmed).is_some()
@@ -394,6 +390,27 @@ impl Decoder {
         } else {
             Join::Entry
         };
+        let mut decoded = None;
+        // Only a whole line that starts an entry of its own may be turned down: one that lines
+        // are joined to otherwise (a dump, an open object) is decoded as the plain path does.
+        let small = trimmed.len() <= MAX_ENTRY_BYTES;
+        if let (Some(triage), Join::Entry, true) = (self.triage.as_mut(), join, small) {
+            if let Some(peek) = peek(trimmed) {
+                if triage.relevant(&peek) {
+                    decoded = decode_peeked(&peek, self.keep.as_ref());
+                } else if let Some(ev) = decode_peeked(&peek, self.every_line.as_ref()) {
+                    self.held_text.clear();
+                    self.held_text.push_str(trimmed);
+                    self.held = Some(Held {
+                        ev,
+                        origin,
+                        container: pfx.container.map(str::to_string).or(meta.container),
+                        prefix_ts: pfx.ts.or(meta.ts),
+                    });
+                    return;
+                }
+            }
+        }
         let head = crate::event::Shared::from(capped(trimmed, MAX_ENTRY_BYTES));
         self.pending = Some(Pending {
             decoded: decoded.filter(|_| join == Join::Entry),
@@ -420,7 +437,39 @@ impl Decoder {
         self.pending.is_some() || !self.chunked.is_empty()
     }
 
+    /// The held line is continued by the next one: it becomes the entry the plain path would
+    /// have made of it, to be decoded in full.
+    fn revive(&mut self) {
+        let Some(h) = self.held.take() else {
+            return;
+        };
+        self.pending = Some(Pending {
+            decoded: None,
+            joined: None,
+            raw: None,
+            head: crate::event::Shared::from(self.held_text.as_str()),
+            origin: h.origin,
+            container: h.container,
+            prefix_ts: h.prefix_ts,
+            extra_lines: 0,
+            join: Join::Entry,
+        });
+    }
+
     fn flush(&mut self, out: &mut dyn FnMut(Event)) {
+        if let Some(h) = self.held.take() {
+            // (Nothing is pending while a line is held.)
+            let mut ev = h.ev;
+            ev.origin = h.origin;
+            ev.container = h.container.or_else(|| self.default_container.clone());
+            if ev.ts.is_none() {
+                ev.ts = h.prefix_ts;
+            }
+            self.stats.formats[ev.format.unwrap_or(Format::Raw).index()] += 1;
+            self.stats.skipped += 1;
+            out(ev);
+            return;
+        }
         let Some(p) = self.pending.take() else {
             return;
         };
@@ -1381,10 +1430,19 @@ impl KeepFields {
     /// The built-in fields plus `extra` (field names from rule conditions).
     pub fn new(extra: Vec<String>) -> KeepFields {
         let builtin = KNOWN_FIELDS.iter().chain(&crate::event::EGRESS_ID_KEYS);
+        KeepFields::of(builtin.copied(), extra)
+    }
+
+    /// Only these fields.
+    pub fn only(names: &[&'static str]) -> KeepFields {
+        KeepFields::of(names.iter().copied(), Vec::new())
+    }
+
+    fn of(builtin: impl Iterator<Item = &'static str>, extra: Vec<String>) -> KeepFields {
         let whole_request = extra.iter().any(|k| k == "request");
         let mut slots: Vec<Vec<(FieldKey, u128)>> = vec![Vec::new(); KEEP_SLOTS];
         let names = builtin
-            .map(|k| FieldKey::Borrowed(k))
+            .map(FieldKey::Borrowed)
             .chain(extra.into_iter().map(FieldKey::Owned));
         let mut n: u32 = 0;
         for k in names {

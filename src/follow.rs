@@ -5,11 +5,14 @@
 //! (quiet periods, stall clocks, eviction, the end of the run); it formats nothing itself (only
 //! `report` does) and reads input only through `source`.
 
-use crate::analyze::{stall_kind, stall_since, EgressResult, Engine, LiveSummary, Options, Stall};
+use crate::analyze::{
+    stall_kind, stall_since, EgressResult, Engine, LiveSummary, Options, Stall, StallLimits,
+};
 use crate::cli::AnalyzeConfig;
 use crate::decode::{Decoder, Stats};
 use crate::error::{Error, Result, EXIT_FINDINGS, EXIT_OK};
 use crate::event::{Event, Origin, Ts};
+use crate::output::Dest;
 use crate::report::{self, Style};
 use crate::rulebase::{Diagnosis, RuleSet, Severity, StallKind};
 use crate::source::follow::{TailEvent, TailOptions, Tailer, Waker};
@@ -33,15 +36,9 @@ pub const CHECK_EVERY: Duration = Duration::from_millis(500);
 /// An open egress without a line for this long (log time, behind the newest line) is
 /// reported as incomplete and dropped, so that memory stays bounded.
 pub const EVICT_AFTER_SECS: f64 = 3600.0;
-/// An egress that has started recording is flagged after `SILENT_FACTOR × --stall-after`
-/// without a line, and never before [`SILENT_MIN_SECS`].
-pub const SILENT_FACTOR: f64 = 10.0;
-/// Recent egress versions log `hw resources usage` for a recording egress every 10 minutes, so
-/// a healthy recording may be quiet that long: a silence is flagged after 15 minutes at least.
-pub const SILENT_MIN_SECS: f64 = 900.0;
-/// An egress still ending this long after `egress_ending` is flagged (the egress itself
-/// gives up after 30 s with `pipeline frozen`).
-pub const ENDING_AFTER_SECS: f64 = 60.0;
+/// The stall limits, shared with batch runs (which count an egress stalled at the end of the
+/// input): see [`StallLimits`].
+pub use crate::analyze::{ENDING_AFTER_SECS, SILENT_FACTOR, SILENT_MIN_SECS};
 /// Lines taken from an input at a time before the clocks are looked at again.
 const BATCH: usize = 4096;
 /// With several inputs, an input is read again once fewer than this many of its entries wait
@@ -217,6 +214,9 @@ impl<'r> Follower<'r> {
             stream: true,
             since: settings.since,
             until: settings.until,
+            stall_limits: StallLimits {
+                stall_after_secs: settings.stall_after_secs,
+            },
         };
         let n = names.len();
         Follower {
@@ -444,7 +444,9 @@ impl<'r> Follower<'r> {
 
     fn check_stalls(&mut self, now: Instant, sink: &mut dyn Sink) {
         let newest = self.engine.newest();
-        let stall_after = self.st.settings.stall_after_secs;
+        let limits = StallLimits {
+            stall_after_secs: self.st.settings.stall_after_secs,
+        };
         let mut found: Vec<Stall> = Vec::new();
         let mut open = 0usize;
         for e in self.engine.open_egresses() {
@@ -482,11 +484,7 @@ impl<'r> Follower<'r> {
                 w.lag_secs = lag;
             }
             w.lines = e.lines;
-            let limit = match kind {
-                StallKind::BeforeStart => stall_after,
-                StallKind::Silent => (stall_after * SILENT_FACTOR).max(SILENT_MIN_SECS),
-                StallKind::Ending => ENDING_AFTER_SECS,
-            };
+            let limit = limits.limit_secs(kind);
             let waited = w.waited(now);
             if waited >= limit && w.flagged & bit(kind) == 0 {
                 w.flagged |= bit(kind);
@@ -573,6 +571,10 @@ struct WriterSink<'s> {
     error: Option<io::Error>,
     /// `--quiet`: only the closing summary is written.
     quiet: bool,
+    /// `--quiet -o FILE`: the file gets every report, stdout the closing summary.
+    summary_to: Option<Box<dyn Write>>,
+    /// Writing that summary to stdout failed.
+    summary_error: Option<io::Error>,
 }
 
 impl WriterSink<'_> {
@@ -608,6 +610,13 @@ impl Sink for WriterSink<'_> {
     }
     fn summary(&mut self, sum: &LiveSummary, open: &[EgressResult], sources: &[String]) {
         self.emit(|w, s| report::follow::write_summary(sum, open, sources, s, w));
+        if let Some(w) = self.summary_to.as_mut() {
+            let r = report::follow::write_summary(sum, open, sources, self.style, &mut **w)
+                .and_then(|_| w.flush());
+            if let Err(e) = r {
+                self.summary_error = Some(e);
+            }
+        }
     }
     fn failed(&self) -> bool {
         self.error.is_some()
@@ -643,19 +652,16 @@ fn install_signal_handler(waker: Waker) {
     });
 }
 
-fn output_error(a: &AnalyzeConfig, source: io::Error) -> Error {
-    Error::Output {
-        path: a
-            .output
-            .as_ref()
-            .map_or("<stdout>".into(), |p| p.display().to_string()),
-        source,
-    }
-}
-
 /// Runs follow mode until every input has ended (stdin closed), a signal stops it, or the
-/// output is closed (then quietly, exit 0).
-pub fn run(a: &AnalyzeConfig, rules: &RuleSet, style: &Style, inputs: Vec<Input>) -> Result<u8> {
+/// output is closed (then quietly, exit 0). Reports go to `dest`, opened once and written as
+/// they come.
+pub fn run(
+    a: &AnalyzeConfig,
+    dest: &Dest,
+    rules: &RuleSet,
+    style: &Style,
+    inputs: Vec<Input>,
+) -> Result<u8> {
     let names: Vec<String> = inputs.iter().map(Input::name).collect();
     let input_error = |e: crate::source::follow::TailError| Error::Input {
         path: names.get(e.input).cloned().unwrap_or_default(),
@@ -667,19 +673,17 @@ pub fn run(a: &AnalyzeConfig, rules: &RuleSet, style: &Style, inputs: Vec<Input>
             let _ = report::follow::write_waiting(name, style, &mut io::stderr());
         }
     }
-    let out: Box<dyn Write> = match &a.output {
-        None => Box::new(io::BufWriter::new(io::stdout())),
-        Some(path) => {
-            let f = std::fs::File::create(path).map_err(|e| output_error(a, e))?;
-            Box::new(io::BufWriter::new(f))
-        }
-    };
+    let out = crate::output::open_stream(dest)?;
     install_signal_handler(tailer.waker());
+    let to_file = *dest != Dest::Stdout;
     let mut sink = WriterSink {
         w: out,
         style,
         error: None,
-        quiet: a.quiet,
+        quiet: a.quiet && !to_file,
+        summary_to: (a.quiet && to_file)
+            .then(|| Box::new(io::BufWriter::new(io::stdout())) as Box<dyn Write>),
+        summary_error: None,
     };
     let settings = Settings {
         stall_after_secs: a.stall_after_secs,
@@ -763,10 +767,26 @@ pub fn run(a: &AnalyzeConfig, rules: &RuleSet, style: &Style, inputs: Vec<Input>
         if e.kind() == io::ErrorKind::BrokenPipe {
             return Ok(EXIT_OK);
         }
-        return Err(output_error(a, e));
+        return Err(Error::Output {
+            path: dest.name(),
+            source: e,
+        });
     }
     if let Some(e) = failure {
         return Err(e);
+    }
+    if let Some(e) = sink.summary_error.take() {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return Err(Error::Output {
+                path: "<stdout>".into(),
+                source: e,
+            });
+        }
+    }
+    if !a.quiet {
+        crate::output::tell_written(dest, || {
+            report::wrote_line(&dest.name(), summary.failed, summary.warnings)
+        });
     }
     Ok(if summary.has_findings() && !a.exit_zero {
         EXIT_FINDINGS

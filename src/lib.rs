@@ -13,6 +13,7 @@ pub mod event;
 pub mod explain;
 pub mod follow;
 pub mod generate;
+pub mod output;
 pub mod progress;
 pub mod report;
 pub mod rulebase;

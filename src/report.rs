@@ -8,13 +8,14 @@ pub mod check;
 pub mod follow;
 pub mod json;
 pub mod markdown;
+pub mod mermaid;
 pub mod safe;
 pub mod table;
 
-use crate::analyze::Analysis;
+use crate::analyze::{Analysis, EgressResult, OpenAtEnd};
 use crate::correlate::{Egress, Evidence};
 use crate::event::Format;
-use crate::rulebase::human_secs;
+use crate::rulebase::{human_secs, Severity, StallKind};
 use std::io::{self, Write};
 
 /// Output format.
@@ -93,7 +94,7 @@ pub fn egress_label(e: &Egress) -> String {
 pub fn outcome(e: &Egress) -> String {
     let mut s = e.status.name().to_string();
     if e.open_at_end && !e.status.is_terminal() {
-        s = format!("{s}, no end in the log");
+        s = format!("{s}, end not in the log");
     }
     if let Some(c) = e.code.filter(|c| *c != 0) {
         s.push_str(&format!(" ({c})"));
@@ -106,6 +107,137 @@ pub fn outcome(e: &Egress) -> String {
         s.push_str(&format!(" after {}", human_secs(secs)));
     }
     s
+}
+
+/// The outcome of a result: [`outcome`], and for an egress still open at the end of the input
+/// how long it had been waiting then (`starting, stalled: no start signal for 44 min 10 s`).
+pub fn outcome_of(r: &EgressResult) -> String {
+    let e = &r.egress;
+    let Some(o) = r.open else {
+        return outcome(e);
+    };
+    let status = e.status.name();
+    match (o.stalled, waiting(&o)) {
+        (true, Some(w)) => format!("{status}, stalled: {w}"),
+        (false, Some(w)) => format!("{status}, end not in the log ({w})"),
+        (_, None) => outcome(e),
+    }
+}
+
+/// What an open egress had been waiting for at the end of the input, and how long
+/// (`no start signal for 44 min 10 s`); `None` without timestamps or under a second.
+pub fn waiting(o: &OpenAtEnd) -> Option<String> {
+    let w = o.waited_secs.filter(|w| *w >= 1.0)?;
+    let w = human_secs(w);
+    Some(match o.kind {
+        Some(StallKind::BeforeStart) => format!("no start signal for {w}"),
+        Some(StallKind::Ending) => format!("ending for {w}"),
+        Some(StallKind::Silent) | None => format!("no line for {w}"),
+    })
+}
+
+/// The sentence a report gives an egress still open at the end of the input: what it was
+/// waiting for since when, and whether that is past the stall limit.
+pub fn open_sentence(o: &OpenAtEnd) -> String {
+    let since = match o.kind {
+        Some(StallKind::BeforeStart) => "since its request, without a start signal",
+        Some(StallKind::Ending) => "since `egress_ending`, without a final status",
+        Some(StallKind::Silent) => "since its last line, after it started recording",
+        None => "since its last line",
+    };
+    let Some(w) = o.waited_secs else {
+        return "Its end is not in the log (no timestamps to tell how long it had waited).".into();
+    };
+    if w < 1.0 && !o.stalled {
+        return match o.kind {
+            Some(StallKind::BeforeStart) => {
+                "Its end is not in the log: the log ends right after its request."
+            }
+            Some(StallKind::Ending) => {
+                "Its end is not in the log: the log ends right after `egress_ending`."
+            }
+            _ => "Its end is not in the log: it logged up to the log's last line.",
+        }
+        .into();
+    }
+    let mut s = format!(
+        "At the last line of the log it had been waiting {} {since}",
+        human_secs(w)
+    );
+    match o.limit_secs {
+        Some(l) if o.stalled => s.push_str(&format!(
+            ": stalled, past the {} after which follow mode flags this stage{}.",
+            human_secs(l),
+            match o.kind {
+                Some(StallKind::BeforeStart) => " (`--stall-after`)",
+                Some(StallKind::Silent) => " (10 × `--stall-after`, at least 15 min)",
+                _ => "",
+            }
+        )),
+        Some(l) => s.push_str(&format!(
+            "; under the {} stall limit for this stage, so its end is simply not in the log yet.",
+            human_secs(l)
+        )),
+        None => s.push_str("; its end is not in the log."),
+    }
+    s
+}
+
+/// The mark of a result: its worst diagnosis, a neutral `◌` for an egress still open at the end
+/// of the input (its outcome is not known), `✔` for one that completed.
+pub fn mark_of(r: &EgressResult) -> &'static str {
+    match r.severity() {
+        None if r.open.is_some() => "◌",
+        s => table::mark(s),
+    }
+}
+
+/// The egresses of a report in the order an incident report details them: the failures and
+/// warnings first, the earliest of each cause in the order of the causes' counts and then the
+/// others by time; then the egresses still open (stalled ones first); then the rest (normal
+/// completions, with `--all`), by time.
+pub fn report_order(a: &Analysis) -> Vec<&EgressResult> {
+    let at = |r: &EgressResult| {
+        let t = &r.egress.t;
+        (t.ended.or(t.last).or(t.first), t.first)
+    };
+    let mut problems: Vec<&EgressResult> = a.egresses.iter().filter(|r| r.is_problem()).collect();
+    problems.sort_by_key(|r| at(r));
+    fn lead(r: &EgressResult) -> Option<&str> {
+        r.diagnoses.first().map(|d| d.rule.as_str())
+    }
+    let mut out: Vec<&EgressResult> = Vec::with_capacity(a.egresses.len());
+    let mut taken = vec![false; problems.len()];
+    for (rule, _) in a.causes_by_count() {
+        if let Some(i) = problems.iter().position(|r| lead(r) == Some(rule)) {
+            if !taken[i] {
+                taken[i] = true;
+                out.push(problems[i]);
+            }
+        }
+    }
+    out.extend(
+        problems
+            .iter()
+            .zip(&taken)
+            .filter(|(_, t)| !**t)
+            .map(|(r, _)| *r),
+    );
+    let mut open: Vec<&EgressResult> = a
+        .egresses
+        .iter()
+        .filter(|r| !r.is_problem() && r.open.is_some())
+        .collect();
+    open.sort_by_key(|r| (!r.is_stalled(), at(r)));
+    out.extend(open);
+    let mut rest: Vec<&EgressResult> = a
+        .egresses
+        .iter()
+        .filter(|r| !r.is_problem() && r.open.is_none())
+        .collect();
+    rest.sort_by_key(|r| at(r));
+    out.extend(rest);
+    out
 }
 
 /// `file:line` for evidence.
@@ -180,6 +312,24 @@ pub fn write_quiet(a: &Analysis, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "{}", summary_line(a))
 }
 
+/// The line said on a terminal after `-o FILE`: `wrote incident.md: 3 failures` (`no failure`
+/// when none; warnings added when there are some).
+pub fn wrote_line(path: &str, failed: u64, warnings: u64) -> String {
+    let mut s = format!("wrote {}: ", safe::strip_controls(path).replace('\n', " "));
+    match failed {
+        0 => s.push_str("no failure"),
+        1 => s.push_str("1 failure"),
+        n => s.push_str(&format!("{n} failures")),
+    }
+    if warnings > 0 {
+        s.push_str(&format!(
+            ", {warnings} warning{}",
+            if warnings == 1 { "" } else { "s" }
+        ));
+    }
+    s
+}
+
 /// The one-line summary: counts of egresses by outcome.
 pub fn summary_line(a: &Analysis) -> String {
     let s = &a.summary;
@@ -198,7 +348,17 @@ pub fn summary_line(a: &Analysis) -> String {
         parts.push(format!("{} completed", s.completed));
     }
     if s.in_progress > 0 {
-        parts.push(format!("{} without an end in the log", s.in_progress));
+        let mut open = format!("{} without an end in the log", s.in_progress);
+        if s.stalled > 0 {
+            open.push_str(&if s.stalled < s.in_progress {
+                format!(", {} of them stalled", s.stalled)
+            } else if s.stalled == 1 {
+                ", stalled".to_string()
+            } else {
+                ", all stalled".to_string()
+            });
+        }
+        parts.push(open);
     }
     let nf = a.findings.len();
     if nf > 0 {
@@ -207,5 +367,171 @@ pub fn summary_line(a: &Analysis) -> String {
             if nf == 1 { "" } else { "s" }
         ));
     }
+    if outcome_unknown(a) {
+        parts.push("outcome unknown: only handler lines, none from the egress service".into());
+    }
     parts.join(" · ")
+}
+
+/// True when nothing was found but the input cannot tell how the egresses ended: it holds
+/// only the handler's lines (the service's status lines went to a stream that was not read).
+pub fn outcome_unknown(a: &Analysis) -> bool {
+    a.summary.failed == 0 && a.only_handler_lines()
+}
+
+/// The headline of a report: what was found, never "no failure" when the input cannot tell.
+pub fn headline(a: &Analysis) -> String {
+    let s = &a.summary;
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let serious_findings = a.findings.iter().any(|d| d.severity >= Severity::Warning);
+    if s.failed > 0 {
+        plural(s.failed, "egress failure", "egress failures")
+    } else if s.warnings > 0 || a.omitted > 0 || serious_findings {
+        "warnings".to_string()
+    } else if s.stalled > 0 {
+        plural(s.stalled, "stalled egress", "stalled egresses")
+    } else if outcome_unknown(a) {
+        "outcome unknown (only handler lines)".to_string()
+    } else if s.in_progress > 0 {
+        format!(
+            "no failure found, {} without an end in the log",
+            s.in_progress
+        )
+    } else {
+        "no failure found".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::{analyze_bytes, Options};
+    use crate::event::Ts;
+    use crate::rulebase::RuleSet;
+
+    fn aborted(ts: u32, id: &str) -> String {
+        format!(
+            r#"{{"level":"info","ts":{ts},"logger":"egress","msg":"egress_aborted","egressID":"{id}","error":"Start signal not received","code":412,"details":"End reason: StopEgress API"}}"#
+        )
+    }
+    fn refused(ts: u32, id: &str) -> String {
+        format!(
+            r#"{{"level":"info","ts":{ts},"logger":"egress","msg":"egress_failed","egressID":"{id}","error":"Connection refused: Could not connect to RTMP stream rtmp://a.rtmp.youtube.com/live2/xxxx","code":503,"details":"End reason: Failure"}}"#
+        )
+    }
+    fn closed(ts: u32, id: &str) -> String {
+        format!(
+            r#"{{"level":"info","ts":{ts},"logger":"egress","msg":"egress_complete","egressID":"{id}","error":"","code":0,"details":"End reason: Source closed"}}"#
+        )
+    }
+    fn requested(ts: u32, id: &str) -> String {
+        format!(
+            r#"{{"level":"info","ts":{ts},"logger":"egress","msg":"request received","egressID":"{id}"}}"#
+        )
+    }
+
+    /// Failures first (the earliest of each cause, most frequent cause first, then the others
+    /// by time), then the open egresses (stalled first), then normal completions (`--all`).
+    #[test]
+    fn incident_order_leads_with_one_failure_per_cause() {
+        let log = [
+            refused(1, "EG_R1aaaaaaaaaa"),
+            requested(2, "EG_O1aaaaaaaaaa"),
+            closed(2, "EG_C1aaaaaaaaaa"),
+            aborted(3, "EG_S1aaaaaaaaaa"),
+            refused(4, "EG_R2aaaaaaaaaa"),
+            aborted(5, "EG_S2aaaaaaaaaa"),
+            aborted(6, "EG_S3aaaaaaaaaa"),
+            requested(70, "EG_O2aaaaaaaaaa"),
+            requested(99, "EG_O3aaaaaaaaaa"),
+        ]
+        .join("\n");
+        let rules = RuleSet::load(None).expect("built-in rules");
+        let opts = Options {
+            all: true,
+            ..Options::default()
+        };
+        let a = analyze_bytes(&rules, log.as_bytes(), opts);
+        let order: Vec<String> = report_order(&a).iter().map(|r| r.egress.label()).collect();
+        assert_eq!(
+            order,
+            [
+                "EG_S1aaaaaaaaaa",
+                "EG_R1aaaaaaaaaa",
+                "EG_R2aaaaaaaaaa",
+                "EG_S2aaaaaaaaaa",
+                "EG_S3aaaaaaaaaa",
+                // Open: EG_O1 had waited 97 s (stalled, past 30 s), EG_O2 29 s, EG_O3 0 s.
+                "EG_O1aaaaaaaaaa",
+                "EG_O2aaaaaaaaaa",
+                "EG_O3aaaaaaaaaa",
+                "EG_C1aaaaaaaaaa",
+            ]
+        );
+        let marks: Vec<&str> = report_order(&a).iter().map(|r| mark_of(r)).collect();
+        assert_eq!(marks, ["✖", "✖", "✖", "✖", "✖", "◌", "◌", "◌", "ℹ"]);
+        assert_eq!(a.summary.stalled, 1);
+        // The causes: counts of failures only, most frequent first.
+        let causes: Vec<(&str, u64)> = a
+            .causes_by_count()
+            .iter()
+            .map(|(r, c)| (*r, c.count))
+            .collect();
+        assert_eq!(
+            causes,
+            [
+                ("start-signal-not-received", 3),
+                ("rtmp-destination-refused", 2)
+            ]
+        );
+        let c = &a.causes["start-signal-not-received"];
+        assert_eq!(
+            (c.first, c.last),
+            (Some(Ts(3_000_000)), Some(Ts(6_000_000)))
+        );
+        assert_eq!(c.example, "EG_S1aaaaaaaaaa");
+        assert_eq!(headline(&a), "5 egress failures");
+    }
+
+    #[test]
+    fn open_egresses_say_what_they_waited_for() {
+        let o = |kind, waited: f64, stalled| OpenAtEnd {
+            kind,
+            waited_secs: Some(waited),
+            limit_secs: kind.map(|_| 30.0),
+            stalled,
+        };
+        assert_eq!(
+            waiting(&o(Some(StallKind::BeforeStart), 2647.9, true)).as_deref(),
+            Some("no start signal for 44 min 07 s")
+        );
+        assert_eq!(
+            waiting(&o(Some(StallKind::Ending), 61.0, true)).as_deref(),
+            Some("ending for 1 min 01 s")
+        );
+        assert_eq!(waiting(&o(None, 0.2, false)), None);
+        let s = open_sentence(&o(Some(StallKind::BeforeStart), 2647.9, true));
+        assert!(s.contains("44 min 07 s since its request"), "{s}");
+        assert!(s.contains("stalled, past the 30.0 s"), "{s}");
+        let s = open_sentence(&o(Some(StallKind::Silent), 12.0, false));
+        assert!(s.contains("under the 30.0 s stall limit"), "{s}");
+    }
+
+    #[test]
+    fn wrote_line_counts_failures_in_words() {
+        assert_eq!(wrote_line("r.md", 0, 0), "wrote r.md: no failure");
+        assert_eq!(wrote_line("r.md", 1, 0), "wrote r.md: 1 failure");
+        assert_eq!(
+            wrote_line("incident.md", 3, 0),
+            "wrote incident.md: 3 failures"
+        );
+        assert_eq!(
+            wrote_line("r.md", 0, 2),
+            "wrote r.md: no failure, 2 warnings"
+        );
+        assert_eq!(
+            wrote_line("a\u{1b}[31mb", 1, 1),
+            "wrote ab: 1 failure, 1 warning"
+        );
+    }
 }

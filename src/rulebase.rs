@@ -311,6 +311,9 @@ pub struct Rule {
     pub codes: Vec<i64>,
     /// Regex sources of error/details/seen conditions (for `explain TEXT`).
     pub texts: Vec<String>,
+    /// Where the behaviour the rule describes is established: source files in public
+    /// repositories (`owner/repo:path`) or issue / pull-request URLs.
+    pub sources: Vec<String>,
     cond: Cond,
 }
 
@@ -364,6 +367,29 @@ pub struct RuleSet {
     /// against at their end: the others are ruled out by their `status` or `stall` condition
     /// alone. In rule order.
     egress_rules: Vec<Vec<usize>>,
+    /// Every rule's pasted final error texts, the longest prefix first.
+    pasted: Vec<PastedError>,
+}
+
+/// What a rule pattern is matched against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum PatternKind {
+    /// The message text (the message, then the `error`, `reason`, `details` fields).
+    Text,
+    /// The raw text of plain-text lines, multi-line entries and warnings or errors.
+    Raw,
+    /// One field's value.
+    Field(String),
+}
+
+/// A final error text a rule explains, as a user may paste it alone: a plain-text line that
+/// starts with it becomes an egress with this outcome (`pasted_errors` in a rule file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PastedError {
+    /// Lower case; matched against the start of the text, lower-cased.
+    pub prefix: String,
+    pub status: Status,
+    pub code: Option<i64>,
 }
 
 /// A rule's condition on a field's value, as the correlator marks lines with it.
@@ -379,6 +405,13 @@ struct FieldPattern {
 }
 
 impl Marker for RuleSet {
+    fn pasted_error(&self, text: &str) -> Option<(Status, Option<i64>)> {
+        self.pasted
+            .iter()
+            .find(|p| text.starts_with(p.prefix.as_str()))
+            .map(|p| (p.status, p.code))
+    }
+
     fn text_key<'a>(&self, ev: &'a Event) -> std::borrow::Cow<'a, str> {
         match_text(ev)
     }
@@ -648,49 +681,51 @@ impl RuleSet {
         if !errors.is_empty() {
             return Err(errors);
         }
-        // Every distinct pattern gets one index; its kind says what it is matched against:
-        // "" the message text, "\0raw" the raw line, "field:KEY" one field's value.
+        // Every distinct pattern gets one index; its kind says what it is matched against.
         let mut patterns: Vec<String> = Vec::new();
-        let mut kinds: Vec<String> = Vec::new();
-        let mut index: HashMap<(String, String), u16> = HashMap::new();
-        let mut intern_kind = |p: &str, kind: &str| -> u16 {
+        let mut kinds: Vec<PatternKind> = Vec::new();
+        let mut index: HashMap<(String, PatternKind), u16> = HashMap::new();
+        let mut intern_kind = |p: &str, kind: PatternKind| -> u16 {
             *index
-                .entry((p.to_string(), kind.to_string()))
+                .entry((p.to_string(), kind.clone()))
                 .or_insert_with(|| {
                     patterns.push(p.to_string());
-                    kinds.push(kind.to_string());
+                    kinds.push(kind);
                     (patterns.len() - 1) as u16
                 })
         };
         let mut rules = Vec::new();
+        let mut pasted = Vec::new();
         for p in rules_src {
             let mut cond = p.cond;
-            let mut intern = |s: &str, raw: bool| intern_kind(s, if raw { "\0raw" } else { "" });
+            let mut intern = |s: &str, raw: bool| {
+                intern_kind(
+                    s,
+                    if raw {
+                        PatternKind::Raw
+                    } else {
+                        PatternKind::Text
+                    },
+                )
+            };
             cond.seen = p.seen.iter().map(|s| intern(s, false)).collect();
             cond.seen.extend(p.lines.iter().map(|s| intern(s, true)));
             cond.seen.extend(
                 p.fields
                     .iter()
-                    .map(|(k, v)| intern_kind(v, &format!("field:{k}"))),
+                    .map(|(k, v)| intern_kind(v, PatternKind::Field(k.clone()))),
             );
-            let mut intern = |s: &str, raw: bool| intern_kind(s, if raw { "\0raw" } else { "" });
-            cond.seen_any = p.seen_any.iter().map(|s| intern(s, false)).collect();
-            cond.not_seen = p
-                .not_seen
-                .iter()
-                .map(|s| (intern(s, false), s.clone()))
-                .collect();
-            cond.count = p
-                .count
-                .iter()
-                .map(|(s, n)| (intern(s, false), *n))
-                .collect();
-            cond.input_seen = p.input_seen.iter().map(|s| intern(s, false)).collect();
+            let mut intern = |s: &str| intern_kind(s, PatternKind::Text);
+            cond.seen_any = p.seen_any.iter().map(|s| intern(s)).collect();
+            cond.not_seen = p.not_seen.iter().map(|s| (intern(s), s.clone())).collect();
+            cond.count = p.count.iter().map(|(s, n)| (intern(s), *n)).collect();
+            cond.input_seen = p.input_seen.iter().map(|s| intern(s)).collect();
             cond.input_not_seen = p
                 .input_not_seen
                 .iter()
-                .map(|s| (intern(s, false), s.clone()))
+                .map(|s| (intern(s), s.clone()))
                 .collect();
+            pasted.extend(p.pasted_errors.iter().cloned());
             rules.push(Rule {
                 id: p.id,
                 title: p.title,
@@ -703,6 +738,7 @@ impl RuleSet {
                 source_text: p.source_text,
                 codes: cond.code.clone(),
                 texts: p.texts,
+                sources: p.sources,
                 cond,
             });
         }
@@ -711,7 +747,14 @@ impl RuleSet {
             let (srcs, idx): (Vec<&String>, Vec<u16>) = patterns
                 .iter()
                 .enumerate()
-                .filter(|(i, _)| kinds[*i] == if raw { "\0raw" } else { "" })
+                .filter(|(i, _)| {
+                    kinds[*i]
+                        == if raw {
+                            PatternKind::Raw
+                        } else {
+                            PatternKind::Text
+                        }
+                })
                 .map(|(i, p)| (p, i as u16))
                 .unzip();
             Ok((PatternSet::new(&srcs)?, idx))
@@ -726,7 +769,7 @@ impl RuleSet {
         })?;
         let mut field_patterns = Vec::new();
         for (i, kind) in kinds.iter().enumerate() {
-            if let Some(key) = kind.strip_prefix("field:") {
+            if let PatternKind::Field(key) = kind {
                 let re = regex(&patterns[i]).map_err(|e| {
                     vec![RuleError {
                         file: "rules".into(),
@@ -755,7 +798,12 @@ impl RuleSet {
                     .collect()
             })
             .collect();
+        // The longest prefix first: `session limit reached before start signal` before
+        // `session limit reached`.
+        pasted.sort_by_key(|p: &PastedError| std::cmp::Reverse(p.prefix.len()));
+        pasted.dedup_by(|a, b| a.prefix == b.prefix);
         Ok(RuleSet {
+            pasted,
             egress_rules,
             rules,
             patterns,

@@ -1,9 +1,10 @@
 //! Wires the stages together for each command and turns the outcome into an exit code. The
 //! only module that knows every stage; it holds no stage logic of its own.
 
-use crate::analyze::{run_readers_with, Engine, Options};
+use crate::analyze::{run_readers_with, Engine, Options, Strategy};
 use crate::cli::{self, AnalyzeConfig, CheckConfigConfig, ColorChoice, Config, LogSource, Parsed};
 use crate::error::{Error, Result, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
+use crate::output::{self, Dest, InputRef};
 use crate::report::{self, OutputFormat, Style};
 use crate::rulebase::RuleSet;
 use crate::source::Input;
@@ -136,17 +137,8 @@ fn print_stdout(text: &str) -> Result<()> {
         })
 }
 
-fn style_for(a: &AnalyzeConfig) -> Style {
-    make_style(a.format, a.output.as_deref(), a.color, a.redact)
-}
-
-fn make_style(
-    format: OutputFormat,
-    output: Option<&Path>,
-    color: ColorChoice,
-    redact: bool,
-) -> Style {
-    let to_terminal = output.is_none() && io::stdout().is_terminal();
+fn make_style(format: OutputFormat, dest: &Dest, color: ColorChoice, redact: bool) -> Style {
+    let to_terminal = *dest == Dest::Stdout && io::stdout().is_terminal();
     let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
     let color = match color {
@@ -165,11 +157,12 @@ fn make_style(
 
 /// `check-config`: load, check, report; exit 1 when an error or warning is found.
 fn check_config(c: CheckConfigConfig) -> Result<u8> {
+    let dest = Dest::from_arg(c.output.as_deref());
+    output::refuse_inputs(&dest, c.files.iter().map(|f| InputRef::File(&f.path)))?;
     let (_, report) = crate::config_check::run(&c.files)?;
-    let style = make_style(c.format, c.output.as_deref(), c.color, c.redact);
-    write_output(c.output.as_deref(), |w| {
-        report::check::write(&report, &style, w)
-    })?;
+    let style = make_style(c.format, &dest, c.color, c.redact);
+    output::write(&dest, |w| report::check::write(&report, &style, w))?;
+    output::tell_written(&dest, || report::check::wrote_line(&dest.name(), &report));
     Ok(if report.has_problems() && !c.exit_zero {
         EXIT_FINDINGS
     } else {
@@ -178,12 +171,14 @@ fn check_config(c: CheckConfigConfig) -> Result<u8> {
 }
 
 fn analyze(a: AnalyzeConfig) -> Result<u8> {
+    let dest = Dest::from_arg(a.output.as_deref());
+    refuse_inputs(&a, &dest)?;
     if let Some(d) = &a.rules_dir {
         check_rules_dir(d)?;
     }
     let rules = RuleSet::load_for_analysis(a.rules_dir.as_deref())
         .map_err(|e| rules_error(a.rules_dir.as_deref(), e))?;
-    let style = style_for(&a);
+    let style = make_style(a.format, &dest, a.color, a.redact);
     let inputs = inputs_for(&a)?;
     if inputs.iter().any(Input::is_interactive) {
         let _ = report::write_stdin_notice(&mut io::stderr());
@@ -199,7 +194,7 @@ fn analyze(a: AnalyzeConfig) -> Result<u8> {
         Some(crate::config_check::run(&a.configs)?.1)
     };
     if a.follow {
-        return crate::follow::run(&a, &rules, &style, inputs);
+        return crate::follow::run(&a, &dest, &rules, &style, inputs);
     }
     // Open every input first, so a missing file fails before any work.
     let mut readers = Vec::new();
@@ -216,14 +211,20 @@ fn analyze(a: AnalyzeConfig) -> Result<u8> {
         stream: false,
         since: a.since.as_ref().map(|b| b.at),
         until: a.until.as_ref().map(|b| b.at),
+        stall_limits: crate::analyze::StallLimits {
+            stall_after_secs: a.stall_after_secs,
+        },
     };
     let mut engine = Engine::new(&rules, opts, names);
     let mut bar = crate::progress::Progress::new(total);
-    let threads = a.threads.unwrap_or_else(crate::analyze::workers);
+    let strategy = Strategy {
+        workers: a.threads.unwrap_or_else(crate::analyze::workers),
+        prefilter: a.prefilter,
+    };
     let stats = run_readers_with(
         &mut engine,
         readers,
-        threads,
+        strategy,
         &mut |n| bar.add(n),
         &mut |_| {},
     )
@@ -241,10 +242,25 @@ fn analyze(a: AnalyzeConfig) -> Result<u8> {
     if let Some(c) = &config {
         crate::config_check::annotate(&mut analysis, c);
     }
-    if a.quiet {
-        write_report(&a, |w| report::write_quiet(&analysis, w))?;
+    // `--quiet` prints only the summary line; a file named with `-o` still gets the report.
+    let quiet = |w: &mut dyn Write| report::write_quiet(&analysis, w);
+    let whole = |w: &mut dyn Write| report::write(&analysis, &style, w);
+    if dest == Dest::Stdout {
+        if a.quiet {
+            output::write(&dest, quiet)?;
+        } else {
+            output::write(&dest, whole)?;
+        }
     } else {
-        write_report(&a, |w| report::write(&analysis, &style, w))?;
+        output::write(&dest, whole)?;
+        if a.quiet {
+            output::write(&Dest::Stdout, quiet)?;
+        } else {
+            let s = &analysis.summary;
+            output::tell_written(&dest, || {
+                report::wrote_line(&dest.name(), s.failed, s.warnings)
+            });
+        }
     }
     Ok(if analysis.has_findings() && !a.exit_zero {
         EXIT_FINDINGS
@@ -296,64 +312,23 @@ fn inputs_for(a: &AnalyzeConfig) -> Result<Vec<Input>> {
     }
 }
 
-/// Writes to stdout, or atomically to `-o FILE` (a temporary file renamed into place).
-pub fn write_report(
-    a: &AnalyzeConfig,
-    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<()> {
-    write_output(a.output.as_deref(), body)
-}
-
-/// Writes to stdout, or atomically to `output`.
-pub fn write_output(
-    output: Option<&Path>,
-    body: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<()> {
-    match output {
-        None => {
-            let stdout = io::stdout();
-            let mut w = io::BufWriter::new(stdout.lock());
-            body(&mut w)
-                .and_then(|_| w.flush())
-                .map_err(|source| Error::Output {
-                    path: "<stdout>".into(),
-                    source,
-                })
-        }
-        Some(path) => write_atomic(path, body),
-    }
-}
-
-fn write_atomic(path: &Path, body: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<()> {
-    let err = |source| Error::Output {
-        path: path.display().to_string(),
-        source,
+/// Refuses an output that is one of the logs or config files read (exit 2, before any is read).
+fn refuse_inputs(a: &AnalyzeConfig, dest: &Dest) -> Result<()> {
+    let logs: Vec<InputRef> = match a.source {
+        LogSource::Files if a.files.is_empty() => vec![InputRef::Stdin],
+        LogSource::Files => a
+            .files
+            .iter()
+            .map(|p| {
+                if p.as_os_str() == "-" {
+                    InputRef::Stdin
+                } else {
+                    InputRef::File(p)
+                }
+            })
+            .collect(),
+        LogSource::Docker { .. } | LogSource::Kubectl { .. } => Vec::new(),
     };
-    if path.is_dir() {
-        return Err(err(io::Error::new(
-            io::ErrorKind::IsADirectory,
-            "is a directory",
-        )));
-    }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "report".into());
-    let tmp = dir.join(format!(".{name}.egresslens-{}.tmp", std::process::id()));
-    let result = (|| {
-        let f = std::fs::File::create(&tmp)?;
-        let mut w = io::BufWriter::new(f);
-        body(&mut w)?;
-        let f = w.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
+    let configs = a.configs.iter().map(|c| InputRef::File(&c.path));
+    output::refuse_inputs(dest, logs.into_iter().chain(configs))
 }

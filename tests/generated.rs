@@ -337,7 +337,10 @@ fn fast_path_equals_sequential_path() {
                 run_readers_with(
                     &mut engine,
                     vec![(0, reader)],
-                    workers,
+                    egresslens::analyze::Strategy {
+                        workers,
+                        prefilter: true,
+                    },
                     &mut |_| {},
                     &mut record,
                 )

@@ -28,12 +28,20 @@ fn expect_terms(case: &std::path::Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A case whose `case.toml` says `diagnosed = false`: collected from a real thread, but no
+/// rule explains it yet (its golden report is still kept, so a change shows).
+fn pending(case: &std::path::Path) -> bool {
+    let text = std::fs::read_to_string(case.join("case.toml")).expect("case.toml");
+    let v: toml::Value = toml::from_str(&text).expect("case.toml parses");
+    v.get("diagnosed").and_then(toml::Value::as_bool) == Some(false)
+}
+
 #[test]
 fn field_cases_are_diagnosed_with_their_terms() {
     let cases = field_cases();
     assert!(cases.len() >= 6);
     let mut problems = Vec::new();
-    for case in cases {
+    for case in cases.into_iter().filter(|c| !pending(c)) {
         let rel = case.strip_prefix(root()).expect("rel").join("input.log");
         let rel = rel.to_str().expect("utf8");
         let r = run(&["--format", "markdown", rel]);

@@ -168,3 +168,71 @@ fn a_missing_rules_directory_is_an_input_error() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("not a directory"), "{}", r.stderr);
 }
+
+/// A pasted final error text is rule data: a user's rule teaches egresslens a new one (it
+/// then becomes an egress failure with the rule's status), and the built-in table still
+/// answers the texts it knew (longest prefix first).
+#[test]
+fn pasted_errors_come_from_the_rules_and_user_rules_extend_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rule = r#"id = "widget-exploded"
+title = "The widget exploded"
+severity = "error"
+scope = "egress"
+pasted_errors = [{ prefix = "widget exploded", status = "failed", code = 500 }]
+
+[when]
+status = ["failed"]
+error = '(?i)widget exploded'
+
+[explain]
+cause = "The widget exploded ({error})."
+fixes = ["Replace the widget."]
+confidence = "likely"
+
+[[test]]
+input = '''
+Widget exploded at noon
+'''
+expect = "lead"
+
+[[test]]
+input = '''
+Gadget exploded at noon
+'''
+expect = "no-match"
+"#;
+    std::fs::write(dir.path().join("widget-exploded.toml"), rule).expect("write rule");
+    let log = dir.path().join("paste.log");
+    std::fs::write(&log, "Widget exploded at noon\n").expect("write log");
+    let rules = dir.path().to_str().expect("utf8 path");
+    let log = log.to_str().expect("utf8 path");
+    let without = crate::util::run(&["--format", "json", log]);
+    assert!(
+        !without.stdout.contains("widget-exploded"),
+        "{}",
+        without.stdout
+    );
+    let with = crate::util::run(&["--rules", rules, "--format", "json", log]);
+    assert_eq!(with.code, 1, "{}", with.stderr);
+    let v: serde_json::Value = serde_json::from_str(&with.stdout).expect("json report");
+    let e = &v["egresses"][0];
+    assert_eq!(e["status"], "failed");
+    assert_eq!(e["code"], 500);
+    assert_eq!(e["diagnoses"][0]["rule"], "widget-exploded");
+    let tested = crate::util::run(&["rules", "test", rules]);
+    assert_eq!(tested.code, 0, "{}", tested.stdout);
+
+    // Built-in: the longer `session limit reached before start signal` wins.
+    let set = RuleSet::load(None).expect("rules load");
+    use egresslens::correlate::{Marker, Status};
+    assert_eq!(
+        set.pasted_error("session limit reached before start signal"),
+        Some((Status::Aborted, Some(412)))
+    );
+    assert_eq!(
+        set.pasted_error("session limit reached"),
+        Some((Status::LimitReached, Some(413)))
+    );
+    assert_eq!(set.pasted_error("banana"), None);
+}

@@ -56,9 +56,23 @@ pub fn run_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     collect(o)
 }
 
+/// Runs with arguments in `dir` (paths relative to it), stdin from `stdin` (none: empty).
+pub fn run_in(dir: &Path, args: &[&str], stdin: Option<std::fs::File>) -> Run {
+    let o = Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("COLUMNS")
+        .stdin(stdin.map_or_else(Stdio::null, Stdio::from))
+        .output()
+        .expect("run egresslens");
+    collect(o)
+}
+
 /// Runs `egresslens ARGS` on a pseudo-terminal (stdin, stdout and stderr all on it) through
-/// util-linux `script`, typing `input` (after a moment, as a person would) and then Ctrl-D. Returns what the terminal showed (the
-/// typed input echoed, lines ending in `\r\n`), or `None` where `script` cannot run here.
+/// util-linux `script`, typing `input` (after a moment, as a person would) and then Ctrl-D.
+/// Returns what the terminal showed (the typed input echoed, lines ending in `\r\n`), or
+/// `None` where `script` cannot run here.
 pub fn run_on_terminal(args: &[&str], env: &[(&str, &str)], input: &str) -> Option<Run> {
     let mut cmdline = shell_quote(&bin().display().to_string());
     for a in args {

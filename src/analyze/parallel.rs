@@ -3,7 +3,6 @@
 //! order, so the correlator sees exactly what one decoder would have produced. It does no I/O
 //! beyond pulling lines from a `source` reader, and keeps no analysis state.
 
-use super::Triage;
 use crate::decode::{self, Decoder, Stats};
 use crate::event::{Event, Origin};
 use crate::source::LineReader;
@@ -69,7 +68,7 @@ pub fn decode_parallel(
     reader: LineReader,
     source: u32,
     workers: usize,
-    triage: &dyn Fn() -> Triage,
+    decoder: &(dyn Fn() -> Decoder + Sync),
     progress: &mut dyn FnMut(u64),
     each: &mut dyn FnMut(&Event),
 ) -> io::Result<Stats> {
@@ -92,7 +91,7 @@ pub fn decode_parallel(
     }
     first.read = reader.bytes_read();
     if whole {
-        let mut dec = Decoder::with_triage(Box::new(triage()));
+        let mut dec = decoder();
         dec.set_default_container(container);
         decode_chunk(&mut dec, &first, source, &mut |e| each(&e));
         dec.finish(&mut |e| each(&e));
@@ -109,7 +108,7 @@ pub fn decode_parallel(
             // Unbounded, so handing a batch back never waits: a worker holds at most the
             // batches it decoded since it last took a chunk.
             let (spent_tx, spent_rx) = mpsc::channel::<Vec<Event>>();
-            let t = triage();
+            let t = decoder();
             let c = container.clone();
             let w = Worker {
                 chunks: in_rx,
@@ -229,8 +228,7 @@ struct Worker {
 
 /// A worker: decodes the chunks it is dealt with one decoder, flushed after clean cuts, and
 /// frees the batches handed back (reusing the last one's room for the next batch).
-fn decode_chunks(w: Worker, triage: Triage, container: Option<String>, source: u32) {
-    let mut dec = Decoder::with_triage(Box::new(triage));
+fn decode_chunks(w: Worker, mut dec: Decoder, container: Option<String>, source: u32) {
     dec.set_default_container(container);
     let mut room: Option<Vec<Event>> = None;
     for chunk in w.chunks {

@@ -263,46 +263,66 @@ fn peek_reads_heads_without_fields() {
 }
 
 #[test]
-fn triage_skips_lines_and_their_stacks() {
-    struct OnlyErrors;
-    impl Relevance for OnlyErrors {
+fn triage_turns_lines_down_but_not_those_continued() {
+    struct OnlyKeep;
+    impl Relevance for OnlyKeep {
         fn relevant(&mut self, p: &Peek<'_>) -> bool {
             p.message.contains("keep")
         }
+        fn every_line_fields(&self) -> Vec<&'static str> {
+            vec!["nodeID", "egressID"]
+        }
     }
-    let mut d = Decoder::with_triage(Box::new(OnlyErrors));
-    let mut out = Vec::new();
-    // Its frames include a bare Go symbol after a file line, which a kept entry joins too.
-    let text = "2025-08-21T10:15:32.123Z\tERROR\tegress\ta/b.go:1\tdrop me\t{\"handlerID\": \"EGH_x\"}\ngithub.com/x/y.(*Z).F\n\t/workspace/a.go:1\ntime.goFunc\n\t/usr/local/go/src/time/sleep.go:215\n{\"level\":\"info\",\"msg\":\"keep this\"}\n";
-    for (n, l) in text.lines().enumerate() {
-        d.push(
-            l.as_bytes(),
-            Origin {
+    let push_all = |d: &mut Decoder, text: &str| {
+        let mut out = Vec::new();
+        for (n, l) in text.lines().enumerate() {
+            let o = Origin {
                 source: 0,
                 line: n as u64 + 1,
-            },
-            false,
-            &mut |e| out.push(e),
-        );
-    }
-    d.finish(&mut |e| out.push(e));
-    assert_eq!(out.len(), 1);
-    assert_eq!(out[0].message, "keep this");
-    assert_eq!(d.stats.skipped, 1);
-    assert!(d.stats.skipped_handler);
+            };
+            d.push(l.as_bytes(), o, false, &mut |e| out.push(e));
+        }
+        d.finish(&mut |e| out.push(e));
+        out
+    };
+    // A turned-down line with stack frames (a bare Go symbol after a file line among them) is
+    // decoded in full with them, as the plain path decodes it.
+    let text = "2025-08-21T10:15:32.123Z\tINFO\tegress\ta/b.go:1\tdrop me\t{\"handlerID\": \"EGH_x\", \"other\": 1}\ngithub.com/x/y.(*Z).F\n\t/workspace/a.go:1\ntime.goFunc\n\t/usr/local/go/src/time/sleep.go:215\n{\"level\":\"info\",\"msg\":\"keep this\"}\n";
+    let mut d = Decoder::with_triage(Box::new(OnlyKeep));
+    let out = push_all(&mut d, text);
+    let mut plain = Decoder::new();
+    let full = push_all(&mut plain, text);
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].message, "drop me");
+    assert_eq!(out[0].continuation_lines, 4);
+    assert_eq!(out[0].raw, full[0].raw);
+    assert_eq!(out[0].field_str("handlerID").as_deref(), Some("EGH_x"));
+    assert_eq!(out[1].message, "keep this");
+    assert_eq!(d.stats.skipped, 0);
     assert_eq!(d.stats.continuation, 4);
-    assert_eq!(d.stats.formats[Format::Console.index()], 1);
-    assert_eq!(d.stats.formats[Format::Raw.index()], 0);
+    assert_eq!(d.stats, plain.stats);
 
-    // A skipped service line (no `handlerID`) is not taken for a handler's.
-    let mut d = Decoder::with_triage(Box::new(OnlyErrors));
-    let line = "{\"level\":\"info\",\"msg\":\"drop me\",\"nodeID\":\"NE_x\"}";
-    d.push(line.as_bytes(), Origin::default(), false, &mut |e| {
-        out.push(e)
-    });
-    d.finish(&mut |e| out.push(e));
-    assert_eq!(d.stats.skipped, 1);
-    assert!(!d.stats.skipped_handler);
+    // Alone, it comes out with its head and only the fields every line is read for.
+    let line = "{\"level\":\"info\",\"ts\":1795593624.03,\"logger\":\"egress\",\"caller\":\"a.go:1\",\"msg\":\"drop me\",\"nodeID\":\"NE_x\",\"egressID\":\"EG_cDFrnr7qKBCp\",\"other\":1}\n2025-08-21T10:15:32.123Z\tINFO\tegress\ta/b.go:1\tdrop me too\t{\"nodeID\": \"NE_y\", \"other\": 2}";
+    let mut d = Decoder::with_triage(Box::new(OnlyKeep));
+    let out = push_all(&mut d, line);
+    let full = push_all(&mut Decoder::new(), line);
+    assert_eq!(out.len(), 2);
+    assert_eq!(d.stats.skipped, 2);
+    for (ev, full) in out.iter().zip(&full) {
+        assert_eq!(
+            (ev.ts, ev.level, &ev.logger, &ev.caller),
+            (full.ts, full.level, &full.logger, &full.caller)
+        );
+        assert_eq!(ev.message, full.message);
+        assert_eq!(ev.origin, full.origin);
+        assert!(ev.fields.get("other").is_none());
+        assert_eq!(ev.field_str("nodeID"), full.field_str("nodeID"));
+    }
+    assert_eq!(
+        out[0].field_str("egressID").as_deref(),
+        Some("EG_cDFrnr7qKBCp")
+    );
 }
 
 #[test]

@@ -16,10 +16,19 @@ pub fn write(r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Result<()
         OutputFormat::Table => table(r, style, w),
         OutputFormat::Markdown => markdown(r, style, w),
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut *w, &value(r, style)).map_err(io::Error::other)?;
+            serde_json::to_writer_pretty(&mut *w, &value(r, style)).map_err(io::Error::from)?;
             writeln!(w)
         }
     }
+}
+
+/// The line said on a terminal after `-o FILE`: `wrote check.md: 1 error, 2 warnings`.
+pub fn wrote_line(path: &str, r: &CheckReport) -> String {
+    format!(
+        "wrote {}: {}",
+        super::safe::strip_controls(path).replace('\n', " "),
+        summary(r)
+    )
 }
 
 /// `1 error, 2 warnings, 1 info` (or `no problems found`).

@@ -162,8 +162,16 @@ struct EgressJson<'a> {
     request_type: &'a Option<String>,
     room: Option<String>,
     source_type: &'a Option<String>,
+    /// Still open at the end of the input: the stall it was in (`before_start`, `silent`,
+    /// `ending`), or null.
+    stall: Option<crate::rulebase::StallKind>,
+    /// Still open and had waited past the stall limit at the end of the input.
+    stalled: bool,
     started_at: Option<String>,
     status: crate::correlate::Status,
+    /// Still open: seconds it had been waiting at the input's last line (since the request
+    /// before the start signal, since `egress_ending`, or since its own last line), or null.
+    waited_s: Option<f64>,
 }
 
 impl<'a> EgressJson<'a> {
@@ -207,8 +215,14 @@ impl<'a> EgressJson<'a> {
             request_type: &e.request_type,
             room: s(&e.room),
             source_type: &e.source_type,
+            stall: r.open.and_then(|o| o.kind),
+            stalled: r.is_stalled(),
             started_at: iso(start),
             status: e.status,
+            waited_s: r
+                .open
+                .and_then(|o| o.waited_secs)
+                .map(|w| (w * 1000.0).round() / 1000.0),
         }
     }
 }
@@ -245,14 +259,34 @@ struct InputJson {
     truncated_lines: u64,
 }
 
+/// The failures and warnings of one leading rule over the whole input.
+#[derive(Serialize)]
+struct CauseJson<'a> {
+    count: u64,
+    example: String,
+    first: Option<String>,
+    last: Option<String>,
+    rule: &'a str,
+    severity: crate::rulebase::Severity,
+    title: &'a str,
+}
+
 #[derive(Serialize)]
 struct SummaryJson<'a> {
+    /// Failures and warnings by leading rule: the counts add up to `failed + warnings`.
     by_rule: &'a BTreeMap<String, u64>,
+    /// The same, most frequent first, with when the first and last ended and an example.
+    causes: Vec<CauseJson<'a>>,
     completed: u64,
     egresses: u64,
     failed: u64,
     in_progress: u64,
     not_shown: u64,
+    /// No failure found, but the input holds only the handler's lines: how the egresses
+    /// ended is not in it.
+    outcome_unknown: bool,
+    /// Of `in_progress`, those that had waited past their stall limit.
+    stalled: u64,
     warnings: u64,
 }
 
@@ -318,11 +352,26 @@ impl<'a> ReportJson<'a> {
             schema: "egresslens.report.v1",
             summary: SummaryJson {
                 by_rule: &a.by_rule,
+                causes: a
+                    .causes_by_count()
+                    .into_iter()
+                    .map(|(rule, c)| CauseJson {
+                        count: c.count,
+                        example: style.clean(&c.example),
+                        first: c.first.map(Ts::iso),
+                        last: c.last.map(Ts::iso),
+                        rule,
+                        severity: c.severity,
+                        title: &c.title,
+                    })
+                    .collect(),
                 completed: a.summary.completed,
                 egresses: a.summary.egresses,
                 failed: a.summary.failed,
                 in_progress: a.summary.in_progress,
                 not_shown: a.omitted,
+                outcome_unknown: crate::report::outcome_unknown(a),
+                stalled: a.summary.stalled,
                 warnings: a.summary.warnings,
             },
             version: env!("CARGO_PKG_VERSION"),
@@ -335,7 +384,8 @@ pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
     // The pretty printer writes token by token: through a buffer of its own type each token
     // is a copy, where through `dyn Write` it would be a call.
     let mut buf = io::BufWriter::with_capacity(64 * 1024, w);
-    serde_json::to_writer_pretty(&mut buf, &ReportJson::new(a, style)).map_err(io::Error::other)?;
+    // `io::Error::from` gives back the writer's own error (a closed pipe stays `BrokenPipe`).
+    serde_json::to_writer_pretty(&mut buf, &ReportJson::new(a, style)).map_err(io::Error::from)?;
     writeln!(buf)?;
     buf.flush()
 }

@@ -1,7 +1,7 @@
 //! The terminal report: a summary line, a table of the egresses with problems, then per
 //! failure its cause, numbered fixes, config snippet and evidence lines with file:line.
 
-use super::{footer, location, outcome, shorten, summary_line, Style};
+use super::{footer, location, mark_of, open_sentence, outcome_of, shorten, summary_line, Style};
 use crate::analyze::{Analysis, EgressResult};
 use crate::rulebase::{Diagnosis, Severity};
 use comfy_table::{
@@ -94,13 +94,13 @@ pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
                 .first()
                 .map_or_else(|| "-".to_string(), |d| d.title.clone());
             t.add_row(vec![
-                mark(r.severity()).to_string(),
+                mark_of(r).to_string(),
                 style.clean_line(&e.label(), 40),
                 style.clean_line(e.room.as_deref().unwrap_or("-"), 30),
                 style.clean_line(e.request_type.as_deref().unwrap_or("-"), 20),
                 // Keep "34.6 s" and "(412)" on one line when the column wraps.
                 style
-                    .clean_line(&outcome(e), 40)
+                    .clean_line(&outcome_of(r), 64)
                     .replace(" s", "\u{a0}s")
                     .replace(" ms", "\u{a0}ms")
                     .replace(" min", "\u{a0}min")
@@ -136,8 +136,8 @@ pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
             "\n{} more egresses with problems are not shown (report limit). Leading diagnoses over the whole input:",
             a.omitted
         )?;
-        for (rule, n) in &a.by_rule {
-            writeln!(w, "  {n:>6}  {rule}")?;
+        for (rule, c) in a.causes_by_count() {
+            writeln!(w, "  {:>6}  {rule}", c.count)?;
         }
     }
     if !a.findings.is_empty() {
@@ -174,14 +174,14 @@ pub fn write_egress(
 ) -> io::Result<()> {
     let p = Paint(style.color);
     let e = &r.egress;
-    let mut head = format!("{} {}", mark(r.severity()), e.label());
+    let mut head = format!("{} {}", mark_of(r), e.label());
     if let Some(room) = &e.room {
         head.push_str(&format!(" · room {room}"));
     }
     if let Some(t) = &e.request_type {
         head.push_str(&format!(" · {t}"));
     }
-    head.push_str(&format!(" · {}", outcome(e)));
+    head.push_str(&format!(" · {}", outcome_of(r)));
     let head = style.clean_line(&head, 400);
     writeln!(w)?;
     writeln!(
@@ -199,6 +199,13 @@ pub fn write_egress(
             w,
             "{}",
             wrap(&style.clean(&line), style.width, "  ", "    ")
+        )?;
+    }
+    if let Some(o) = &r.open {
+        write!(
+            w,
+            "{}",
+            wrap(&style.clean(&open_sentence(o)), style.width, "  ", "  ")
         )?;
     }
     for d in &r.diagnoses {

@@ -3,7 +3,7 @@
 
 use super::{
     check_pattern, fact_names, milestone_names, Between, Cond, Confidence, Expect, Explain,
-    LazyRegex, RuleTest, Scope, Severity, StallKind, StatusCond,
+    LazyRegex, PastedError, RuleTest, Scope, Severity, StallKind, StatusCond,
 };
 use crate::correlate::Status;
 use crate::error::RuleError;
@@ -21,11 +21,25 @@ struct RuleFile {
     priority: i32,
     #[serde(default)]
     reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    sources: Vec<String>,
     #[serde(default)]
     when: WhenFile,
     explain: ExplainFile,
     #[serde(default, rename = "test")]
     tests: Vec<TestFile>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pasted_errors: Vec<PastedErrorFile>,
+}
+
+/// A final error text the rule explains, as a user may paste it alone (no egress line).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PastedErrorFile {
+    prefix: String,
+    status: String,
+    #[serde(default)]
+    code: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -133,6 +147,29 @@ pub(super) struct Parsed {
     pub count: Vec<(String, u32)>,
     pub input_seen: Vec<String>,
     pub input_not_seen: Vec<String>,
+    pub pasted_errors: Vec<PastedError>,
+    pub sources: Vec<String>,
+}
+
+/// A rule's source: a URL, or `owner/repo:path` (a file in a named public repository,
+/// optionally `@commit` after the repository and `#L10` after the path).
+fn is_source(s: &str) -> bool {
+    if let Some(rest) = s.strip_prefix("https://") {
+        return rest.contains('.') && !rest.contains(char::is_whitespace);
+    }
+    let Some((repo, path)) = s.split_once(':') else {
+        return false;
+    };
+    let repo = repo.split('@').next().unwrap_or(repo);
+    let ok = |part: &str| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+    };
+    matches!(repo.split_once('/'), Some((owner, name)) if ok(owner) && ok(name))
+        && !path.is_empty()
+        && !path.contains(char::is_whitespace)
 }
 
 /// Parses `10s`, `1.5s`, `500ms`, `2m`, `1h`, or a bare number of seconds.
@@ -495,10 +532,45 @@ pub(super) fn parse(
         ));
     }
     let _ = &rf.reference;
+    for (i, src) in rf.sources.iter().enumerate() {
+        if !is_source(src) {
+            errors.push(err(
+                &format!("sources[{i}]"),
+                format!("`{src}` is neither a URL (https://...) nor `owner/repo:path` in a public repository"),
+            ));
+        }
+    }
+    let mut pasted_errors = Vec::new();
+    for (i, p) in rf.pasted_errors.iter().enumerate() {
+        let field = format!("pasted_errors[{i}]");
+        // Spaces are kept: `primary: ` is the start of a text, `primary:x` is not.
+        let prefix = p.prefix.trim_start().to_ascii_lowercase();
+        if prefix.trim().len() < 4 {
+            errors.push(err(
+                &format!("{field}.prefix"),
+                "must hold at least 4 characters of the error text".into(),
+            ));
+        }
+        match Status::parse(&p.status).filter(|s| s.is_terminal() && *s != Status::Complete) {
+            Some(status) => pasted_errors.push(PastedError {
+                prefix,
+                status,
+                code: p.code,
+            }),
+            None => errors.push(err(
+                &format!("{field}.status"),
+                format!(
+                    "`{}` is not one of failed, aborted, limit_reached",
+                    p.status
+                ),
+            )),
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
     Ok(Parsed {
+        sources: rf.sources,
         id: rf.id,
         title: rf.title,
         severity,
@@ -531,6 +603,35 @@ pub(super) fn parse(
             .collect(),
         input_seen: rf.when.input_seen,
         input_not_seen: rf.when.input_not_seen,
+        pasted_errors,
         cond,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_source;
+
+    #[test]
+    fn sources_are_urls_or_repository_paths() {
+        for ok in [
+            "https://github.com/livekit/egress/issues/512",
+            "livekit/egress:pkg/errors/errors.go",
+            "livekit/egress@3f1c2a9:pkg/pipeline/watch.go#L120",
+            "livekit/protocol:livekit/livekit_egress.proto",
+        ] {
+            assert!(is_source(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "egress",
+            "http://example.com/x",
+            "livekit:pkg/errors.go",
+            "livekit/egress:",
+            "livekit/egress: pkg/errors.go",
+            "https://nodot",
+        ] {
+            assert!(!is_source(bad), "{bad}");
+        }
+    }
 }
