@@ -4,8 +4,8 @@
 //! readers, and formats nothing.
 
 use crate::correlate::{Correlator, Egress, Global, Status};
-use crate::decode::{Decoder, Peek, Relevance, Stats};
-use crate::event::{Event, Level, Origin, Ts};
+use crate::decode::{Decoder, Peek, Relevance, Stats, Verdict};
+use crate::event::{Event, Format, Level, Origin, Ts};
 use crate::rulebase::{
     Diagnosis, EgressSummary, Regex, Rule, RuleSet, Severity, StallKind, TextMatcher,
 };
@@ -311,7 +311,8 @@ impl Analysis {
     /// the egress service, which writes every status line: how the egresses ended is unknown
     /// (`docker logs egress` without `2>&1`).
     pub fn only_handler_lines(&self) -> bool {
-        self.global.handler_lines > 0 && self.global.service_lines == 0
+        (self.global.handler_lines > 0 || self.stats.skipped_handler)
+            && self.global.service_lines == 0
     }
 
     /// The causes by count, most frequent first (ties by rule id).
@@ -329,16 +330,17 @@ impl Analysis {
     }
 }
 
-/// The batch fast path: decides from a line's head whether any stage needs the line.
-/// Needed: warnings and errors, lines with error-like fields or a field a rule looks at,
-/// lifecycle messages, and messages some rule pattern matches. Skipped lines are counted.
+/// Which lines later stages need, and the batch fast path's judge of them from their head.
+/// Needed ([`Triage::needed`], the definition): warnings and errors, plain text, dumps and
+/// multi-line entries, lines with an error-like field or a field a rule's condition holds on,
+/// lifecycle and liveness messages, and messages some rule pattern matches. Built from what
+/// the rule base compiled and what the correlator declares it reads.
 pub struct Triage {
     text: TextMatcher,
     /// Field conditions of the rules: (field name, pattern).
     fields: Vec<(String, Regex)>,
-    /// For every key the triage looks for, the index of its pattern in `fields` (`None`: the
-    /// key alone makes the line relevant), in the order of `finder`'s patterns.
-    keys: Vec<Option<usize>>,
+    /// What each of `finder`'s patterns is, in their order.
+    keys: Vec<KeyRole>,
     /// Finds the keys as written in a fields object, `"key":`, in one pass. `None` only when
     /// the automaton could not be built: then every line is decoded.
     finder: Option<KeyFinder>,
@@ -354,6 +356,15 @@ pub struct Triage {
     /// Field conditions on the entry's head (`level`, `logger`, `caller`), indices into
     /// `fields`: matched against what the peek read of the head, as the full decode sets it.
     head: Vec<usize>,
+}
+
+/// What a key [`Triage`] looks for means.
+#[derive(Debug, Clone, Default)]
+struct KeyRole {
+    /// An error-like field: the line is needed.
+    problem: bool,
+    /// Its value is checked against these field conditions (indices into `Triage::fields`).
+    fields: Vec<usize>,
 }
 
 /// Keys of a line's head that field conditions may name; the decoder does not keep them as
@@ -384,25 +395,39 @@ const MEMO_VALUE: usize = 64;
 /// Slots of [`Triage`]'s table of recent messages.
 const RECENT_MESSAGES: usize = 256;
 
-/// Fields whose presence makes a line worth decoding.
-const PROBLEM_KEYS: [&[u8]; 4] = [b"error", b"reason", b"details", b"endReason"];
+/// Fields whose presence makes a line needed.
+const PROBLEM_KEYS: [&str; 4] = ["error", "reason", "details", "endReason"];
 
 impl Triage {
     /// A triage for the rules in `rules`.
     pub fn new(rules: &RuleSet) -> Triage {
         let (text, fields) = rules.text_matcher();
-        let (patterns, keys): (Vec<Vec<u8>>, Vec<Option<usize>>) = PROBLEM_KEYS
+        let mut names: Vec<String> = Vec::new();
+        let mut keys: Vec<KeyRole> = Vec::new();
+        fn role<'k>(
+            names: &mut Vec<String>,
+            keys: &'k mut Vec<KeyRole>,
+            name: &str,
+        ) -> &'k mut KeyRole {
+            let i = names.iter().position(|n| n == name).unwrap_or_else(|| {
+                names.push(name.to_string());
+                keys.push(KeyRole::default());
+                keys.len() - 1
+            });
+            &mut keys[i]
+        }
+        for k in PROBLEM_KEYS {
+            role(&mut names, &mut keys, k).problem = true;
+        }
+        for (i, (k, _)) in fields.iter().enumerate() {
+            if !k.is_empty() && !HEAD_KEYS.contains(&k.as_str()) {
+                role(&mut names, &mut keys, k).fields.push(i);
+            }
+        }
+        let patterns: Vec<Vec<u8>> = names
             .iter()
-            .map(|k| (*k, None))
-            .chain(
-                fields
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, (k, _))| !k.is_empty() && !HEAD_KEYS.contains(&k.as_str()))
-                    .map(|(i, (k, _))| (k.as_bytes(), Some(i))),
-            )
-            .map(|(k, i)| ([&b"\""[..], k, &b"\":"[..]].concat(), i))
-            .unzip();
+            .map(|k| [&b"\""[..], k.as_bytes(), &b"\":"[..]].concat())
+            .collect();
         // A key holds no quote, so two of these patterns never overlap and the leftmost
         // matches are all the keys' occurrences.
         let finder = packed::Config::new()
@@ -441,18 +466,67 @@ impl Triage {
     }
 }
 
+impl Triage {
+    /// Whether lines with this message are needed for the message alone (lifecycle steps the
+    /// correlator acts on, messages a rule pattern matches); remembered per message.
+    fn message_wanted(&mut self, message: &str) -> bool {
+        if let Some(&verdict) = self.recent.get(message) {
+            return verdict;
+        }
+        let wanted = match self.cache.get(message) {
+            Some(&v) => v,
+            None => {
+                let v = crate::correlate::wants_message(message) || self.text.any(message);
+                if self.cache.len() < 8192 {
+                    self.cache.insert(message.to_string(), v);
+                }
+                v
+            }
+        };
+        if let Some(slot) = self.recent.remember(message) {
+            *slot = wanted;
+        }
+        wanted
+    }
+}
+
+impl Triage {
+    /// The definition: an entry is needed when it is not a plain structured line below WARN
+    /// (plain text, dumps, stack traces and warnings always are), or it has an error-like
+    /// field, or a rule's field condition holds on it, or its message is wanted.
+    fn is_needed(&mut self, ev: &Event) -> bool {
+        if ev.level.is_none_or(|l| l >= Level::Warn)
+            || ev.continuation_lines > 0
+            || !matches!(ev.format, Some(Format::Json | Format::Console))
+        {
+            return true;
+        }
+        if ev.fields.iter().any(|(k, _)| PROBLEM_KEYS.contains(&k)) {
+            return true;
+        }
+        if self
+            .fields
+            .iter()
+            .any(|(key, re)| crate::rulebase::field_condition_holds(ev, key, re))
+        {
+            return true;
+        }
+        self.message_wanted(&ev.message)
+    }
+}
+
 impl Relevance for Triage {
     fn field_names(&self) -> Vec<String> {
         self.fields.iter().map(|(k, _)| k.clone()).collect()
     }
 
-    fn every_line_fields(&self) -> Vec<&'static str> {
-        crate::correlate::EVERY_LINE_FIELDS.to_vec()
+    fn needed(&mut self, ev: &Event) -> bool {
+        self.is_needed(ev)
     }
 
-    fn relevant(&mut self, p: &Peek<'_>) -> bool {
+    fn relevant(&mut self, p: &Peek<'_>) -> Verdict {
         let Some(level) = p.level.filter(|&l| l < Level::Warn) else {
-            return true;
+            return Verdict::Needed;
         };
         for &i in &self.head {
             let (key, re) = &self.fields[i];
@@ -461,11 +535,11 @@ impl Relevance for Triage {
                 k => match p.logger_caller() {
                     Some((logger, _)) if k == "logger" => logger,
                     Some((_, caller)) => caller,
-                    None => return true,
+                    None => return Verdict::Unsure,
                 },
             };
             if re.is_match(value.as_bytes()) {
-                return true;
+                return Verdict::Needed;
             }
         }
         // A message already known to be wanted decides without looking at the fields.
@@ -482,46 +556,50 @@ impl Relevance for Triage {
             }
         };
         if cached == Some(true) {
-            return true;
+            return Verdict::Needed;
         }
-        // One pass over the fields for the wanted keys, written `"key":`.
         let Some(finder) = &self.finder else {
-            return true;
+            return Verdict::Unsure;
         };
+        // One pass over the fields for the wanted keys, written `"key":`. A key found may sit
+        // in a nested value, and a value is matched as written (a JSON string without its
+        // quotes, or the bare scalar): then the decoded entry decides.
         let f = p.fields.as_bytes();
         let mut at = if self.header_keys { 0 } else { p.after_head() };
         while let Some((pattern, end)) = finder.find(f, at) {
             at = end;
-            let Some(i) = self.keys[pattern] else {
-                return true;
-            };
-            // The value is matched as written (a JSON string without its quotes, or the bare
-            // scalar): close enough to decide; the full decode matches it exactly.
+            let role = &self.keys[pattern];
+            if role.problem {
+                return Verdict::Unsure;
+            }
             let Some(v) = json_value_at(&f[end..]) else {
-                return true;
+                return Verdict::Unsure;
             };
-            let hit = match &self.memo[i] {
-                Some((last, hit)) if crate::event::same_bytes(last, v) => *hit,
-                _ => {
-                    let hit = self.fields[i].1.is_match(v);
-                    if v.len() <= MEMO_VALUE {
-                        self.memo[i] = Some((v.to_vec(), hit));
+            for &i in &role.fields {
+                let hit = match &self.memo[i] {
+                    Some((last, hit)) if crate::event::same_bytes(last, v) => *hit,
+                    _ => {
+                        let hit = self.fields[i].1.is_match(v);
+                        if v.len() <= MEMO_VALUE {
+                            self.memo[i] = Some((v.to_vec(), hit));
+                        }
+                        hit
                     }
-                    hit
+                };
+                if hit {
+                    return Verdict::Unsure;
                 }
-            };
-            if hit {
-                return true;
             }
         }
-        if let Some(known) = cached {
-            return known;
+        let wanted = match cached {
+            Some(known) => known,
+            None => self.message_wanted(p.message),
+        };
+        if wanted {
+            Verdict::Needed
+        } else {
+            Verdict::Skip
         }
-        let wanted = crate::correlate::wants_message(p.message) || self.text.any(p.message);
-        if self.cache.len() < 8192 {
-            self.cache.insert(p.message.to_string(), wanted);
-        }
-        wanted
     }
 }
 
@@ -940,8 +1018,8 @@ fn notes_for(e: &Egress) -> Vec<String> {
 fn hints(a: &Analysis) -> Vec<String> {
     let mut h = Vec::new();
     let st = &a.stats;
-    let g = &a.global;
-    if st.lines == 0 || (g.events == 0) {
+    // (Lines may all have been read and found needed by no stage: that is not an empty input.)
+    if st.lines == st.blank {
         h.push("No log lines in the input. Pipe the egress log in (`docker logs egress 2>&1 | egresslens`) or pass log files.".into());
         return h;
     }
@@ -1059,14 +1137,27 @@ impl Default for Strategy {
 }
 
 impl Strategy {
-    /// A decoder for one source (or one worker) under this strategy.
+    /// A decoder for one source (or one worker) under this strategy: both pass on the entries
+    /// the [`Triage`] finds needed; with the prefilter, lines are judged from their head first
+    /// and those turned down are never decoded.
     pub fn decoder(&self, rules: &RuleSet) -> Decoder {
+        let triage = Box::new(Triage::new(rules));
         if self.prefilter {
-            Decoder::with_triage(Box::new(Triage::new(rules)))
+            Decoder::with_triage(triage)
         } else {
-            Decoder::new()
+            Decoder::plain(triage)
         }
     }
+}
+
+/// The decoder of the plain path (follow mode, `--no-prefilter`): every line decoded in full,
+/// the entries the [`Triage`] finds needed passed on.
+pub fn plain_decoder(rules: &RuleSet) -> Decoder {
+    Strategy {
+        workers: 1,
+        prefilter: false,
+    }
+    .decoder(rules)
 }
 
 /// [`run_readers`] with a chosen [`Strategy`]. The events reach the engine in the same order
@@ -1191,7 +1282,36 @@ mod tests {
 
     fn relevant(t: &mut Triage, line: &str) -> bool {
         let p = peek(line).expect("a structured line");
-        t.relevant(&p)
+        t.relevant(&p) != Verdict::Skip
+    }
+
+    /// The fast path's verdict from a line's head never contradicts the definition on the
+    /// entry it decodes to: a line turned down is not needed, one found needed is.
+    #[test]
+    fn head_verdicts_agree_with_the_definition() {
+        let rules = RuleSet::load(None).expect("built-in rules");
+        let mut t = Triage::new(&rules);
+        let mut exact = Triage::new(&rules);
+        let mut seen = [0usize; 3];
+        for format in [LogFormat::Console, LogFormat::Json] {
+            let mut cfg = Config::new(format, 2 << 20);
+            cfg.server_lines = true;
+            let mut data = Vec::new();
+            generate(&mut data, &cfg).expect("generate");
+            let text = String::from_utf8_lossy(&data);
+            for line in text.lines() {
+                let Some(p) = peek(line) else { continue };
+                let verdict = t.relevant(&p);
+                let needed = exact.is_needed(&crate::decode::decode_entry(line, false));
+                match verdict {
+                    Verdict::Skip => assert!(!needed, "turned down but needed: {line}"),
+                    Verdict::Needed => assert!(needed, "found needed but is not: {line}"),
+                    Verdict::Unsure => {}
+                }
+                seen[verdict as usize] += 1;
+            }
+        }
+        assert!(seen.iter().all(|&n| n > 100), "{seen:?}");
     }
 
     #[test]
@@ -1240,16 +1360,24 @@ mod tests {
         let line = |fields: &str| {
             format!(r#"{{"level":"debug","ts":1.5,"msg":"some chatter","nodeID":"N"{fields}}}"#)
         };
-        // No wanted key, a wanted name only as a value or inside a longer key or an escaped
-        // string: skipped.
+        // No wanted key, a wanted name only as a value or inside a longer key: skipped.
         for fields in [
             "",
             r#","x":"error""#,
             r#","lasterror":"x","errors":1"#,
-            r#","note":"said \"error\": x""#,
             r#","clusterID":"""#,
         ] {
             assert!(!relevant(&mut t, &line(fields)), "{fields}");
+        }
+        // Keys of a nested value, or in escaped text, are not the line's fields: the decoded
+        // entry shows it is not needed.
+        let mut exact = Triage::new(&rules);
+        for fields in [
+            r#","note":"said \"error\": x""#,
+            r#","stats":{"error":1,"a":[{"x":"y"}]},"room":"outer""#,
+        ] {
+            let ev = crate::decode::decode_entry(&line(fields), false);
+            assert!(!exact.is_needed(&ev), "{fields}");
         }
         // A problem key anywhere, or a rule's field with a matching value: kept.
         for fields in [

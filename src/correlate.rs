@@ -364,7 +364,8 @@ pub struct Global {
     pub first: Option<Ts>,
     pub last: Option<Ts>,
     pub events: u64,
-    /// Lines written by a handler subprocess (context has `handlerID` first).
+    /// Lines written by a handler subprocess (context has `handlerID` first) that were passed
+    /// on; the decoders note skipped ones (`decode::Stats::skipped_handler`).
     pub handler_lines: u64,
     /// Lines written by the egress service itself.
     pub service_lines: u64,
@@ -454,30 +455,15 @@ fn step_of(ev: &Event) -> Step {
     Step::Other
 }
 
-/// The fields the correlator reads from every line, whatever its message: the egress ID keys,
-/// and what it fills in for an egress (`apply`) or counts for the node (`push`). A line that no
-/// rule or lifecycle step needs is still handed to it with these fields (and its head: time,
-/// level, logger, caller, message), so that line counts, last-seen times and node lists are the
-/// same whether the line was decoded in full or not.
-pub const EVERY_LINE_FIELDS: [&str; 14] = [
-    EGRESS_ID_KEYS[0],
-    EGRESS_ID_KEYS[1],
-    EGRESS_ID_KEYS[2],
-    EGRESS_ID_KEYS[3],
-    EGRESS_ID_KEYS[4],
-    EGRESS_ID_KEYS[5],
-    "nodeID",
-    "handlerID",
-    "room",
-    "room_name",
-    "roomName",
-    "requestType",
-    "outputType",
-    "sourceType",
-];
+/// Lines a running egress writes on a schedule, which show it is alive: a recording that goes
+/// quiet longer than these come is stalled (follow mode's silence clock, and an open egress at
+/// the end of the input, are measured from its last line). Reference §2.1: the monitor logs
+/// `hw resources usage` for every egress every 10 minutes (`pkg/stats/monitor.go:683`).
+pub const LIVENESS_MESSAGES: [&str; 1] = ["hw resources usage"];
 
 /// True for messages the correlator acts on by their text alone: lifecycle steps, status
-/// lines, livekit-server API calls and webhooks, and the service start banner.
+/// lines, livekit-server API calls and webhooks, the service start banner, and the lines that
+/// show a running egress is alive ([`LIVENESS_MESSAGES`]).
 pub fn wants_message(m: &str) -> bool {
     let ev = Event {
         message: m.to_string().into(),
@@ -489,6 +475,7 @@ pub fn wants_message(m: &str) -> bool {
             "starting service" | "sent webhook" | "egress updated" | "EgressInfo"
         )
         || m.starts_with("API Egress.")
+        || LIVENESS_MESSAGES.contains(&m)
 }
 
 fn is_server_event(ev: &Event) -> bool {

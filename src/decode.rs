@@ -24,6 +24,10 @@ const MAX_CHUNKED_LINE: usize = crate::source::MAX_LINE;
 /// Most streams rebuilding a line from chunks at once (stdout and stderr, a few containers).
 const MAX_CHUNKED_STREAMS: usize = 8;
 
+/// Finds `"handlerID"` (built once: building a finder costs more than a short search).
+static HANDLER_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"handlerID\""));
+
 /// Finds `"msg":"` in zap JSON lines.
 static MSG_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"msg\":\""));
@@ -47,9 +51,12 @@ pub struct Stats {
     pub binary: u64,
     /// Blank lines and markdown fences.
     pub blank: u64,
-    /// Structured lines no stage needs, handed on with only their head and the fields every
-    /// line is read for.
+    /// Entries no stage needs: counted, not passed on.
     pub skipped: u64,
+    /// A skipped entry was written by an egress handler process (`handlerID`). Only whether
+    /// any was is used (a hint for logs that hold nothing but handler lines), so a decoder
+    /// stops looking once it has seen one.
+    pub skipped_handler: bool,
     /// Lines that came in a container or log-store envelope (docker json-file, CRI, journald,
     /// Loki, Elasticsearch).
     pub enveloped: u64,
@@ -71,6 +78,7 @@ impl Stats {
         self.binary += o.binary;
         self.blank += o.blank;
         self.skipped += o.skipped;
+        self.skipped_handler |= o.skipped_handler;
         self.enveloped += o.enveloped;
         self.chunks_joined += o.chunks_joined;
     }
@@ -89,6 +97,8 @@ enum Join {
 struct Pending {
     /// The entry already decoded from its peek (usual console lines); `None`: decode `head`.
     decoded: Option<Event>,
+    /// The line's head showed that the entry is needed (no need to ask the triage again).
+    needed: bool,
     /// The line (capped), shared with the event it becomes: one allocation for both.
     head: crate::event::Shared,
     /// `head` with the lines of a wrapped JSON object or a protobuf dump joined to it (what
@@ -152,30 +162,43 @@ impl Peek<'_> {
     }
 }
 
-/// Decides whether a structured line is worth decoding. Lines it turns down are counted but
-/// not decoded (the big-log fast path).
+/// What a line's head says of whether any later stage needs the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// No stage needs it, whatever its fields hold: counted, not decoded.
+    Skip,
+    /// Some stage needs it, whatever its fields hold.
+    Needed,
+    /// Only its decoded entry can tell ([`Relevance::needed`] decides).
+    Unsure,
+}
+
+/// Which entries later stages need. An entry no stage needs is counted (`Stats::skipped`) and
+/// not passed on, on every path. [`Relevance::needed`] decides on the decoded entry and is the
+/// definition; [`Relevance::relevant`] decides from a line's head before decoding it (the batch
+/// fast path) and may answer [`Verdict::Skip`] or [`Verdict::Needed`] only where `needed` would
+/// say the same of the entry the line decodes to (a unit test and `tests/differential.rs` hold
+/// the two to that).
 pub trait Relevance: Send {
-    /// True when the line must be decoded.
-    fn relevant(&mut self, peek: &Peek<'_>) -> bool;
+    /// The fast path's look at a structured line's head (and its undecoded fields).
+    fn relevant(&mut self, peek: &Peek<'_>) -> Verdict;
+    /// True when a later stage needs this entry.
+    fn needed(&mut self, ev: &Event) -> bool;
     /// Field names that later stages read beyond the built-in ones (kept when decoding).
     fn field_names(&self) -> Vec<String> {
         Vec::new()
     }
-    /// The fields later stages read from every line, needed or not: a line turned down is
-    /// still handed on with its head and these fields (see [`Decoder::with_triage`]).
-    fn every_line_fields(&self) -> Vec<&'static str> {
-        Vec::new()
-    }
 }
 
-/// A line the triage turned down, held back (as an entry would be) in case continuation lines
-/// follow: then the plain path joins them to it, so it is decoded in full after all.
+/// A line the fast path turned down, held back (as an entry would be) in case continuation
+/// lines follow: then the plain path joins them to it, so it is decoded in full after all.
 struct Held {
-    /// The line's head and the fields every line is read for.
-    ev: Event,
     origin: Origin,
     container: Option<String>,
     prefix_ts: Option<Ts>,
+    format: Format,
+    /// The line was written by an egress handler process (it has a `handlerID`).
+    handler: bool,
 }
 
 /// A streaming decoder for one source. Feed lines with [`Decoder::push`]; entries come out
@@ -187,14 +210,16 @@ pub struct Decoder {
     chunked: Vec<Chunked>,
     /// Container for entries that name none (the input comes from one container).
     default_container: Option<String>,
+    /// Which entries are passed on (all when `None`).
     triage: Option<Box<dyn Relevance>>,
-    /// The last line, turned down by the triage, with the text it would be decoded from.
+    /// Lines are first judged from their head ([`Relevance::relevant`]), and those turned
+    /// down are not decoded (the batch fast path).
+    fast: bool,
+    /// The last line, turned down from its head, with its text (for [`Decoder::revive`]).
     held: Option<Held>,
     held_text: String,
     /// Fields to keep when decoding (all when `None`).
     keep: Option<KeepFields>,
-    /// Fields to keep from a line the triage turned down.
-    every_line: Option<KeepFields>,
     /// The caller found no NUL byte in the lines it is feeding: no line needs the check.
     nul_free: bool,
     /// Counters so far.
@@ -207,17 +232,23 @@ impl Decoder {
         Decoder::default()
     }
 
-    /// A decoder that decodes in full only the structured lines `triage` accepts. Every other
-    /// line still comes out, as an event with its head and the triage's
-    /// [`Relevance::every_line_fields`]: what a later stage reads from a line no rule needs.
-    /// A turned-down line that continuation lines follow is decoded in full with them.
+    /// A decoder that passes on only the entries `triage` finds needed, judging lines from
+    /// their head first and decoding only those it cannot turn down (the batch fast path).
     pub fn with_triage(triage: Box<dyn Relevance>) -> Decoder {
         let keep = KeepFields::new(triage.field_names());
-        let every_line = KeepFields::only(&triage.every_line_fields());
         Decoder {
             triage: Some(triage),
+            fast: true,
             keep: Some(keep),
-            every_line: Some(every_line),
+            ..Decoder::default()
+        }
+    }
+
+    /// A decoder that decodes every line in full and passes on the entries `triage` finds
+    /// needed (the plain path the fast one must equal).
+    pub fn plain(triage: Box<dyn Relevance>) -> Decoder {
+        Decoder {
+            triage: Some(triage),
             ..Decoder::default()
         }
     }
@@ -391,29 +422,40 @@ impl Decoder {
             Join::Entry
         };
         let mut decoded = None;
+        let mut needed = false;
         // Only a whole line that starts an entry of its own may be turned down: one that lines
         // are joined to otherwise (a dump, an open object) is decoded as the plain path does.
         let small = trimmed.len() <= MAX_ENTRY_BYTES;
-        if let (Some(triage), Join::Entry, true) = (self.triage.as_mut(), join, small) {
+        if let (Some(triage), true, Join::Entry, true) =
+            (self.triage.as_mut(), self.fast, join, small)
+        {
             if let Some(peek) = peek(trimmed) {
-                if triage.relevant(&peek) {
-                    decoded = decode_peeked(&peek, self.keep.as_ref());
-                } else if let Some(ev) = decode_peeked(&peek, self.every_line.as_ref()) {
-                    self.held_text.clear();
-                    self.held_text.push_str(trimmed);
-                    self.held = Some(Held {
-                        ev,
-                        origin,
-                        container: pfx.container.map(str::to_string).or(meta.container),
-                        prefix_ts: pfx.ts.or(meta.ts),
-                    });
-                    return;
+                match triage.relevant(&peek) {
+                    Verdict::Skip => {
+                        let body = &peek.fields.as_bytes()[peek.after_head()..];
+                        self.held_text.clear();
+                        self.held_text.push_str(trimmed);
+                        self.held = Some(Held {
+                            origin,
+                            container: pfx.container.map(str::to_string).or(meta.container),
+                            prefix_ts: pfx.ts.or(meta.ts),
+                            format: peek.format,
+                            handler: !self.stats.skipped_handler
+                                && HANDLER_KEY.find(body).is_some(),
+                        });
+                        return;
+                    }
+                    verdict => {
+                        needed = verdict == Verdict::Needed;
+                        decoded = decode_peeked(&peek, self.keep.as_ref());
+                    }
                 }
             }
         }
         let head = crate::event::Shared::from(capped(trimmed, MAX_ENTRY_BYTES));
         self.pending = Some(Pending {
             decoded: decoded.filter(|_| join == Join::Entry),
+            needed,
             joined: None,
             raw: None,
             head,
@@ -445,6 +487,7 @@ impl Decoder {
         };
         self.pending = Some(Pending {
             decoded: None,
+            needed: false,
             joined: None,
             raw: None,
             head: crate::event::Shared::from(self.held_text.as_str()),
@@ -456,18 +499,17 @@ impl Decoder {
         });
     }
 
+    /// Counts an entry no stage needs.
+    fn skip(&mut self, format: Format, handler: bool) {
+        self.stats.formats[format.index()] += 1;
+        self.stats.skipped += 1;
+        self.stats.skipped_handler |= handler;
+    }
+
     fn flush(&mut self, out: &mut dyn FnMut(Event)) {
         if let Some(h) = self.held.take() {
             // (Nothing is pending while a line is held.)
-            let mut ev = h.ev;
-            ev.origin = h.origin;
-            ev.container = h.container.or_else(|| self.default_container.clone());
-            if ev.ts.is_none() {
-                ev.ts = h.prefix_ts;
-            }
-            self.stats.formats[ev.format.unwrap_or(Format::Raw).index()] += 1;
-            self.stats.skipped += 1;
-            out(ev);
+            self.skip(h.format, h.handler);
             return;
         }
         let Some(p) = self.pending.take() else {
@@ -488,6 +530,13 @@ impl Decoder {
             ev.ts = p.prefix_ts;
         }
         let format = ev.format.unwrap_or(Format::Raw);
+        if let (Some(triage), false) = (self.triage.as_mut(), p.needed) {
+            if !triage.needed(&ev) {
+                let handler = ev.fields.contains_key("handlerID");
+                self.skip(format, handler);
+                return;
+            }
+        }
         self.stats.formats[format.index()] += 1;
         out(ev);
     }
@@ -1430,19 +1479,10 @@ impl KeepFields {
     /// The built-in fields plus `extra` (field names from rule conditions).
     pub fn new(extra: Vec<String>) -> KeepFields {
         let builtin = KNOWN_FIELDS.iter().chain(&crate::event::EGRESS_ID_KEYS);
-        KeepFields::of(builtin.copied(), extra)
-    }
-
-    /// Only these fields.
-    pub fn only(names: &[&'static str]) -> KeepFields {
-        KeepFields::of(names.iter().copied(), Vec::new())
-    }
-
-    fn of(builtin: impl Iterator<Item = &'static str>, extra: Vec<String>) -> KeepFields {
         let whole_request = extra.iter().any(|k| k == "request");
         let mut slots: Vec<Vec<(FieldKey, u128)>> = vec![Vec::new(); KEEP_SLOTS];
         let names = builtin
-            .map(FieldKey::Borrowed)
+            .map(|k| FieldKey::Borrowed(k))
             .chain(extra.into_iter().map(FieldKey::Owned));
         let mut n: u32 = 0;
         for k in names {

@@ -6,7 +6,8 @@
 //! `report` does) and reads input only through `source`.
 
 use crate::analyze::{
-    stall_kind, stall_since, EgressResult, Engine, LiveSummary, Options, Stall, StallLimits,
+    plain_decoder, stall_kind, stall_since, EgressResult, Engine, LiveSummary, Options, Stall,
+    StallLimits,
 };
 use crate::cli::AnalyzeConfig;
 use crate::decode::{Decoder, Stats};
@@ -221,7 +222,7 @@ impl<'r> Follower<'r> {
         let n = names.len();
         Follower {
             engine: Engine::new(rules, opts, names.clone()),
-            decoders: (0..n).map(|_| Decoder::new()).collect(),
+            decoders: (0..n).map(|_| plain_decoder(rules)).collect(),
             retired: Stats::default(),
             source_of: (0..n as u32).collect(),
             last_line: vec![None; n],
@@ -374,7 +375,7 @@ impl<'r> Follower<'r> {
         self.finish_decoder(input, sink);
         if let Some(dec) = self.decoders.get_mut(input) {
             self.retired.merge(&dec.stats);
-            *dec = Decoder::new();
+            *dec = plain_decoder(self.engine.rules());
         }
         if self.st.sources.len() < MAX_SOURCES {
             if let Some(name) = self.names.get(input) {

@@ -438,29 +438,44 @@ impl Marker for RuleSet {
             on_empty,
         } in &self.field_patterns
         {
-            let hit = match key.as_str() {
-                "logger" => ev
-                    .logger
-                    .as_deref()
-                    .is_some_and(|v| re.is_match(v.as_bytes())),
-                "caller" => ev
-                    .caller
-                    .as_deref()
-                    .is_some_and(|v| re.is_match(v.as_bytes())),
-                "level" => ev.level.is_some_and(|l| re.is_match(l.as_str().as_bytes())),
-                k => match ev.fields.get(k) {
-                    None => false,
-                    Some(v) => match v.as_str() {
-                        Some("") => *on_empty,
-                        Some(s) => re.is_match(s.as_bytes()),
-                        None => v.text().is_some_and(|t| re.is_match(t.as_bytes())),
-                    },
-                },
+            let empty = ev.fields.get(key).is_some_and(|v| v.as_str() == Some(""));
+            // (`clusterID: ""` is on every zap line: its verdict is known.)
+            let hit = if empty && !HEAD_FIELDS.contains(&key.as_str()) {
+                *on_empty
+            } else {
+                field_condition_holds(ev, key, re)
             };
             if hit {
                 out.push(*idx);
             }
         }
+    }
+}
+
+/// Field names a condition may give that are the entry's head, not its fields.
+const HEAD_FIELDS: [&str; 3] = ["logger", "caller", "level"];
+
+/// Whether a rule's field condition (`fields = { key = 're' }`) holds on an entry: the head's
+/// logger, caller or level, or the field's value as text. The one definition the marks and the
+/// batch triage share.
+pub fn field_condition_holds(ev: &Event, key: &str, re: &Regex) -> bool {
+    match key {
+        "logger" => ev
+            .logger
+            .as_deref()
+            .is_some_and(|v| re.is_match(v.as_bytes())),
+        "caller" => ev
+            .caller
+            .as_deref()
+            .is_some_and(|v| re.is_match(v.as_bytes())),
+        "level" => ev.level.is_some_and(|l| re.is_match(l.as_str().as_bytes())),
+        k => match ev.fields.get(k) {
+            None => false,
+            Some(v) => match v.as_str() {
+                Some(s) => re.is_match(s.as_bytes()),
+                None => v.text().is_some_and(|t| re.is_match(t.as_bytes())),
+            },
+        },
     }
 }
 

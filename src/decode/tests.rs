@@ -264,13 +264,20 @@ fn peek_reads_heads_without_fields() {
 
 #[test]
 fn triage_turns_lines_down_but_not_those_continued() {
+    /// Needed: messages with "keep", and what the definition always keeps.
     struct OnlyKeep;
     impl Relevance for OnlyKeep {
-        fn relevant(&mut self, p: &Peek<'_>) -> bool {
-            p.message.contains("keep")
+        fn relevant(&mut self, p: &Peek<'_>) -> Verdict {
+            if p.message.contains("keep") {
+                Verdict::Needed
+            } else {
+                Verdict::Skip
+            }
         }
-        fn every_line_fields(&self) -> Vec<&'static str> {
-            vec!["nodeID", "egressID"]
+        fn needed(&mut self, ev: &Event) -> bool {
+            ev.message.contains("keep")
+                || ev.continuation_lines > 0
+                || ev.format == Some(Format::Raw)
         }
     }
     let push_all = |d: &mut Decoder, text: &str| {
@@ -286,43 +293,30 @@ fn triage_turns_lines_down_but_not_those_continued() {
         out
     };
     // A turned-down line with stack frames (a bare Go symbol after a file line among them) is
-    // decoded in full with them, as the plain path decodes it.
-    let text = "2025-08-21T10:15:32.123Z\tINFO\tegress\ta/b.go:1\tdrop me\t{\"handlerID\": \"EGH_x\", \"other\": 1}\ngithub.com/x/y.(*Z).F\n\t/workspace/a.go:1\ntime.goFunc\n\t/usr/local/go/src/time/sleep.go:215\n{\"level\":\"info\",\"msg\":\"keep this\"}\n";
-    let mut d = Decoder::with_triage(Box::new(OnlyKeep));
-    let out = push_all(&mut d, text);
-    let mut plain = Decoder::new();
+    // decoded in full with them, as the plain path decodes it; a turned-down line alone is
+    // counted, with its handler noted.
+    let text = "2025-08-21T10:15:32.123Z\tINFO\tegress\ta/b.go:1\tdrop me\t{\"handlerID\": \"EGH_x\", \"other\": 1}\ngithub.com/x/y.(*Z).F\n\t/workspace/a.go:1\ntime.goFunc\n\t/usr/local/go/src/time/sleep.go:215\n{\"level\":\"info\",\"msg\":\"keep this\"}\n2025-08-21T10:15:33.123Z\tINFO\tegress\ta/b.go:1\tdrop me too\t{\"handlerID\": \"EGH_x\"}\n";
+    let mut fast = Decoder::with_triage(Box::new(OnlyKeep));
+    let out = push_all(&mut fast, text);
+    let mut plain = Decoder::plain(Box::new(OnlyKeep));
     let full = push_all(&mut plain, text);
     assert_eq!(out.len(), 2);
     assert_eq!(out[0].message, "drop me");
     assert_eq!(out[0].continuation_lines, 4);
     assert_eq!(out[0].raw, full[0].raw);
-    assert_eq!(out[0].field_str("handlerID").as_deref(), Some("EGH_x"));
     assert_eq!(out[1].message, "keep this");
-    assert_eq!(d.stats.skipped, 0);
-    assert_eq!(d.stats.continuation, 4);
-    assert_eq!(d.stats, plain.stats);
+    assert_eq!(full.len(), 2);
+    assert_eq!(fast.stats.skipped, 1);
+    assert!(fast.stats.skipped_handler);
+    assert_eq!(fast.stats.continuation, 4);
+    assert_eq!(fast.stats, plain.stats);
 
-    // Alone, it comes out with its head and only the fields every line is read for.
-    let line = "{\"level\":\"info\",\"ts\":1795593624.03,\"logger\":\"egress\",\"caller\":\"a.go:1\",\"msg\":\"drop me\",\"nodeID\":\"NE_x\",\"egressID\":\"EG_cDFrnr7qKBCp\",\"other\":1}\n2025-08-21T10:15:32.123Z\tINFO\tegress\ta/b.go:1\tdrop me too\t{\"nodeID\": \"NE_y\", \"other\": 2}";
+    // A skipped service line (no `handlerID`) is not taken for a handler's.
     let mut d = Decoder::with_triage(Box::new(OnlyKeep));
-    let out = push_all(&mut d, line);
-    let full = push_all(&mut Decoder::new(), line);
-    assert_eq!(out.len(), 2);
-    assert_eq!(d.stats.skipped, 2);
-    for (ev, full) in out.iter().zip(&full) {
-        assert_eq!(
-            (ev.ts, ev.level, &ev.logger, &ev.caller),
-            (full.ts, full.level, &full.logger, &full.caller)
-        );
-        assert_eq!(ev.message, full.message);
-        assert_eq!(ev.origin, full.origin);
-        assert!(ev.fields.get("other").is_none());
-        assert_eq!(ev.field_str("nodeID"), full.field_str("nodeID"));
-    }
-    assert_eq!(
-        out[0].field_str("egressID").as_deref(),
-        Some("EG_cDFrnr7qKBCp")
-    );
+    let line = "{\"level\":\"info\",\"msg\":\"drop me\",\"nodeID\":\"NE_x\"}";
+    assert!(push_all(&mut d, line).is_empty());
+    assert_eq!(d.stats.skipped, 1);
+    assert!(!d.stats.skipped_handler);
 }
 
 #[test]

@@ -233,16 +233,17 @@ fn silent_and_ending_stalls() {
     feed.line(0.0, &zap(0.5, "request validated", B, ""));
     feed.line(0.0, &zap(0.6, "pipeline playing", B, ""));
     feed.idle(1.0);
-    // B logs on; A goes quiet. The limit is 10 × 1 s, raised to the 15-minute floor.
+    // B logs on (the monitor's resource line, which every running egress gets); A goes
+    // quiet. The limit is 10 × 1 s, raised to the 15-minute floor.
     let silent = SILENT_MIN_SECS;
     let mut t = 1.0;
     while t + 60.0 < silent {
         t += 60.0;
-        feed.line(t, &zap(t, "video input queue stats", B, ""));
+        feed.line(t, &zap(t, "hw resources usage", B, ""));
         feed.idle(t + 0.5);
     }
     assert!(feed.sink.events.is_empty(), "{:?}", feed.sink.events);
-    feed.line(silent, &zap(silent, "video input queue stats", B, ""));
+    feed.line(silent, &zap(silent, "hw resources usage", B, ""));
     feed.idle(silent + 0.6);
     assert_eq!(
         feed.sink.events,
