@@ -12,6 +12,9 @@ pub mod error;
 pub mod event;
 pub mod explain;
 pub mod follow;
+/// The log generator for benchmarks and tests: not part of the shipped binary (the
+/// `generator` feature, on for the crate's own tests, benches and examples).
+#[cfg(feature = "generator")]
 pub mod generate;
 pub mod output;
 pub mod progress;
