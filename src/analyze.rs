@@ -504,14 +504,14 @@ impl Triage {
         if ev.fields.iter().any(|(k, _)| PROBLEM_KEYS.contains(&k)) {
             return true;
         }
-        if self
-            .fields
-            .iter()
-            .any(|(key, re)| crate::rulebase::field_condition_holds(ev, key, re))
-        {
+        // The message first: it is remembered, while a field condition on a nested value (a
+        // `request` dump) prints the value to match it.
+        if self.message_wanted(&ev.message) {
             return true;
         }
-        self.message_wanted(&ev.message)
+        self.fields
+            .iter()
+            .any(|(key, re)| crate::rulebase::field_condition_holds(ev, key, re))
     }
 }
 
