@@ -1,5 +1,6 @@
 //! Text for the rule-base commands: `explain <CODE|TEXT>`, `rules list`, `rules show`,
-//! `rules test`. Formats rule data only; reads nothing.
+//! `rules test`. `explain TEXT` reads the text as a pasted log, through the same analysis as
+//! any log, so it names exactly the rules a run on that text would. Reads no input itself.
 
 use crate::rulebase::{Expect, Rule, RuleSet};
 use crate::ruletest::Outcome;
@@ -42,7 +43,16 @@ pub fn explain(set: &RuleSet, query: &str) -> String {
                 }
             }
             // The most general rules first: they explain what the code means in most cases.
-            let mut v: Vec<&Rule> = set.rules.iter().filter(|r| r.codes.contains(&c)).collect();
+            let in_title = |r: &&Rule| {
+                r.title
+                    .split(|ch: char| !ch.is_ascii_digit())
+                    .any(|w| w == q)
+            };
+            let mut v: Vec<&Rule> = set
+                .rules
+                .iter()
+                .filter(|r| r.codes.contains(&c) || in_title(r))
+                .collect();
             v.sort_by_key(|r| {
                 (
                     std::cmp::Reverse(r.severity),
@@ -53,7 +63,14 @@ pub fn explain(set: &RuleSet, query: &str) -> String {
             });
             v
         }
-        None => set.search(q),
+        None => {
+            let found = rules_for_paste(set, q);
+            if found.is_empty() {
+                set.search(q)
+            } else {
+                found
+            }
+        }
     };
     if rules.is_empty() {
         let _ = writeln!(
@@ -92,6 +109,34 @@ pub fn explain(set: &RuleSet, query: &str) -> String {
             let _ = writeln!(out, "\n  docs: {}", d.docs.join("  "));
         }
         let _ = writeln!(out);
+    }
+    out
+}
+
+/// The rules a run on `text`, read as a pasted log, diagnoses it with: each egress's leading
+/// rule and its alternatives, and the node and input findings, in that order, once each (the
+/// catch-all `unrecognised` left out: it says no rule knows the text).
+fn rules_for_paste<'s>(set: &'s RuleSet, text: &str) -> Vec<&'s Rule> {
+    let opts = crate::analyze::Options {
+        all: true,
+        ..crate::analyze::Options::default()
+    };
+    let a = crate::analyze::analyze_bytes(set, text.as_bytes(), opts);
+    let mut ids: Vec<&str> = Vec::new();
+    for r in &a.egresses {
+        for d in &r.diagnoses {
+            ids.push(&d.rule);
+            ids.extend(d.alternatives.iter().map(|alt| alt.rule.as_str()));
+        }
+    }
+    ids.extend(a.findings.iter().map(|d| d.rule.as_str()));
+    let mut out: Vec<&Rule> = Vec::new();
+    for id in ids {
+        if let Some(r) = set.get(id) {
+            if !out.iter().any(|o| o.id == r.id) {
+                out.push(r);
+            }
+        }
     }
     out
 }
@@ -151,4 +196,43 @@ pub fn test_report(outcomes: &[Outcome]) -> String {
         failed.len()
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> RuleSet {
+        RuleSet::load(None).expect("built-in rules load")
+    }
+
+    /// `explain` names the rules a run on the same text names, and nothing for text no rule
+    /// knows (no rule answers every query).
+    #[test]
+    fn explain_answers_signatures_and_only_those() {
+        let set = rules();
+        for nothing in ["banana", "hello world", "ok"] {
+            let out = explain(&set, nothing);
+            assert!(out.starts_with("No rule matches"), "{nothing}: {out}");
+        }
+        for (query, rule) in [
+            ("Start signal not received", "start-signal-not-received"),
+            ("NOAUTH Authentication required.", "redis-noauth"),
+        ] {
+            let out = explain(&set, query);
+            assert!(out.contains(&format!("rule {rule}]")), "{query}: {out}");
+            assert!(
+                !out.contains("rule egress-cluster-id-set]"),
+                "{query}: {out}"
+            );
+        }
+        // Codes: the rules that give the code, or say it in their title.
+        for (code, rule) in [
+            ("413", "session-limit-reached"),
+            ("401", "sdk-join-unauthorized"),
+        ] {
+            let out = explain(&set, code);
+            assert!(out.contains(&format!("rule {rule}]")), "{code}: {out}");
+        }
+    }
 }

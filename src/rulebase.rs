@@ -751,7 +751,12 @@ impl RuleSet {
                 tests: p.tests,
                 file: p.file,
                 source_text: p.source_text,
-                codes: cond.code.clone(),
+                codes: cond
+                    .code
+                    .iter()
+                    .copied()
+                    .chain(p.pasted_errors.iter().filter_map(|e| e.code))
+                    .collect(),
                 texts: p.texts,
                 sources: p.sources,
                 cond,
@@ -846,17 +851,22 @@ impl RuleSet {
         self.rules.iter().find(|r| r.id == id)
     }
 
-    /// Rules whose error, details or line patterns match `text`, or whose title mentions it.
+    /// Rules whose error, details or message patterns match `text`, or whose title or id
+    /// mentions it (for a text that is not a whole line of a log). A pattern that matches any
+    /// word (`\S`, `.`) says nothing about the text and is left out.
     pub fn search(&self, text: &str) -> Vec<&Rule> {
-        let lower = text.to_lowercase();
+        let lower = text.trim().to_lowercase();
+        if lower.chars().count() < 3 {
+            return Vec::new();
+        }
+        let specific = |re: &Regex| !re.is_match(b"") && !re.is_match(b"zzzq");
         let mut hits: Vec<&Rule> = self
             .rules
             .iter()
             .filter(|r| {
-                r.texts
-                    .iter()
-                    .any(|src| regex(src).is_ok_and(|re| re.is_match(text.as_bytes())))
-                    || r.id.contains(&lower)
+                r.texts.iter().any(|src| {
+                    regex(src).is_ok_and(|re| specific(&re) && re.is_match(text.as_bytes()))
+                }) || r.id.contains(&lower)
                     || r.title.to_lowercase().contains(&lower)
             })
             .collect();

@@ -327,6 +327,7 @@ pub(super) fn parse(
             }
         }
     }
+    // (A field's pattern says what a value looks like, not what a text says: not searched.)
     for (k, v) in &w.fields {
         if let Err(e) = check_pattern(v) {
             errors.push(err(
@@ -334,7 +335,6 @@ pub(super) fn parse(
                 format!("invalid regex: {e}"),
             ));
         }
-        texts.push(v.clone());
     }
     for c in &w.count {
         if let Err(e) = check_pattern(&c.pattern) {
