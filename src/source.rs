@@ -133,14 +133,32 @@ pub struct LineReader {
 
 impl LineReader {
     fn from_buffered<R: Read + Send + 'static>(mut r: BufReader<R>) -> io::Result<LineReader> {
-        let gz = {
-            let head = r.fill_buf()?;
-            head.len() >= 2 && head[0] == 0x1f && head[1] == 0x8b
-        };
+        // The first bytes say whether the stream is gzip or starts with a byte-order mark; a
+        // read may return fewer than are needed to tell.
+        let mut head = Vec::with_capacity(3);
+        while head.len() < 3 {
+            let buf = match r.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                break;
+            }
+            let n = buf.len().min(3 - head.len());
+            head.extend_from_slice(&buf[..n]);
+            r.consume(n);
+        }
+        let gz = head.starts_with(&[0x1f, 0x8b]);
+        let bom = if gz { Bom::None } else { Bom::of(&head) };
+        let rest = io::Cursor::new(head.split_off(bom.len().min(head.len()))).chain(r);
         let inner: Box<dyn Read + Send> = if gz {
-            Box::new(flate2::read::MultiGzDecoder::new(r))
+            Box::new(flate2::read::MultiGzDecoder::new(rest))
         } else {
-            Box::new(r)
+            match bom {
+                Bom::Utf16 { little_endian } => Box::new(Utf16Reader::new(rest, little_endian)),
+                Bom::None | Bom::Utf8 => Box::new(rest),
+            }
         };
         Ok(LineReader::new(inner))
     }
@@ -172,9 +190,18 @@ impl LineReader {
         self.label.as_deref()
     }
 
-    /// A reader over bytes in memory (tests, pastes).
+    /// A reader over bytes in memory (tests, pastes); a byte-order mark is read as files'
+    /// are.
     pub fn from_bytes(data: Vec<u8>) -> LineReader {
-        LineReader::new(Box::new(io::Cursor::new(data)))
+        let bom = Bom::of(&data);
+        let mut cursor = io::Cursor::new(data);
+        cursor.set_position(bom.len() as u64);
+        match bom {
+            Bom::Utf16 { little_endian } => {
+                LineReader::new(Box::new(Utf16Reader::new(cursor, little_endian)))
+            }
+            Bom::None | Bom::Utf8 => LineReader::new(Box::new(cursor)),
+        }
     }
 
     /// Hold back an unterminated last line instead of returning it at end of data, so that a
@@ -289,9 +316,201 @@ impl LineReader {
     }
 }
 
+/// The byte-order mark a text stream starts with. Windows tools write them: PowerShell's `>`
+/// writes UTF-16LE with a mark, Notepad and `Out-File -Encoding utf8` UTF-8 with one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bom {
+    None,
+    Utf8,
+    Utf16 { little_endian: bool },
+}
+
+impl Bom {
+    fn of(head: &[u8]) -> Bom {
+        match head {
+            [0xEF, 0xBB, 0xBF, ..] => Bom::Utf8,
+            [0xFF, 0xFE, ..] => Bom::Utf16 {
+                little_endian: true,
+            },
+            [0xFE, 0xFF, ..] => Bom::Utf16 {
+                little_endian: false,
+            },
+            _ => Bom::None,
+        }
+    }
+
+    /// Its length in bytes.
+    fn len(self) -> usize {
+        match self {
+            Bom::None => 0,
+            Bom::Utf8 => 3,
+            Bom::Utf16 { .. } => 2,
+        }
+    }
+}
+
+/// Reads a UTF-16 stream (after its byte-order mark) as UTF-8. Unpaired surrogates and a
+/// dangling odd byte become U+FFFD, as a lossy decode makes of any invalid text.
+struct Utf16Reader<R> {
+    inner: R,
+    little_endian: bool,
+    /// Decoded text not yet handed out, from `at`.
+    out: Vec<u8>,
+    at: usize,
+    /// A byte of a code unit whose other byte has not been read yet.
+    odd: Option<u8>,
+    /// A high surrogate waiting for its low half.
+    high: Option<u16>,
+    raw: Vec<u8>,
+    eof: bool,
+}
+
+impl<R: Read> Utf16Reader<R> {
+    fn new(inner: R, little_endian: bool) -> Utf16Reader<R> {
+        Utf16Reader {
+            inner,
+            little_endian,
+            out: Vec::new(),
+            at: 0,
+            odd: None,
+            high: None,
+            raw: vec![0; BLOCK],
+            eof: false,
+        }
+    }
+
+    fn push_char(&mut self, c: char) {
+        let mut b = [0u8; 4];
+        self.out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+    }
+
+    /// Decodes one code unit.
+    fn unit(&mut self, u: u16) {
+        match (self.high.take(), u) {
+            (Some(h), 0xDC00..=0xDFFF) => {
+                let c = 0x10000 + ((u32::from(h) - 0xD800) << 10) + (u32::from(u) - 0xDC00);
+                self.push_char(char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER));
+                return;
+            }
+            (Some(_), _) => self.push_char(char::REPLACEMENT_CHARACTER),
+            (None, _) => {}
+        }
+        match u {
+            0xD800..=0xDBFF => self.high = Some(u),
+            0xDC00..=0xDFFF => self.push_char(char::REPLACEMENT_CHARACTER),
+            _ => {
+                self.push_char(char::from_u32(u32::from(u)).unwrap_or(char::REPLACEMENT_CHARACTER))
+            }
+        }
+    }
+
+    /// Reads and decodes the next block (or finishes at the end of the stream).
+    fn refill(&mut self) -> io::Result<()> {
+        self.out.clear();
+        self.at = 0;
+        let n = loop {
+            match self.inner.read(&mut self.raw) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        };
+        if n == 0 {
+            self.eof = true;
+            if self.high.take().is_some() || self.odd.take().is_some() {
+                self.push_char(char::REPLACEMENT_CHARACTER);
+            }
+            return Ok(());
+        }
+        let raw = std::mem::take(&mut self.raw);
+        let mut bytes = raw[..n].iter().copied();
+        loop {
+            let first = match self.odd.take() {
+                Some(b) => b,
+                None => match bytes.next() {
+                    Some(b) => b,
+                    None => break,
+                },
+            };
+            let Some(second) = bytes.next() else {
+                self.odd = Some(first);
+                break;
+            };
+            let u = if self.little_endian {
+                u16::from_le_bytes([first, second])
+            } else {
+                u16::from_be_bytes([first, second])
+            };
+            self.unit(u);
+        }
+        self.raw = raw;
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Utf16Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at >= self.out.len() {
+            if self.eof {
+                return Ok(0);
+            }
+            self.refill()?;
+        }
+        let n = buf.len().min(self.out.len() - self.at);
+        buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// PowerShell's `>` (UTF-16LE with a mark, CRLF), UTF-16BE, and UTF-8 with a mark all read
+    /// as the same lines, the first line whole; a character outside the BMP survives.
+    #[test]
+    fn byte_order_marks_are_read() {
+        let text =
+            "2026-01-27T11:11:05.179Z INFO egress request validated \u{1F3A5}\r\nsecond line\r\n";
+        let want = lines(text.replace("\r\n", "\n").as_bytes());
+        let mut le = vec![0xFF, 0xFE];
+        let mut be = vec![0xFE, 0xFF];
+        for u in text.encode_utf16() {
+            le.extend_from_slice(&u.to_le_bytes());
+            be.extend_from_slice(&u.to_be_bytes());
+        }
+        let mut utf8 = vec![0xEF, 0xBB, 0xBF];
+        utf8.extend_from_slice(text.as_bytes());
+        for data in [&le, &be, &utf8] {
+            assert_eq!(lines(data), want);
+        }
+        // Through a file as well (the buffered path), read one byte at a time underneath.
+        struct Slow(io::Cursor<Vec<u8>>);
+        impl Read for Slow {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = buf.len().min(1);
+                self.0.read(&mut buf[..n])
+            }
+        }
+        let mut r = LineReader::from_buffered(BufReader::new(Slow(io::Cursor::new(le.clone()))))
+            .expect("reader");
+        let mut got = Vec::new();
+        while let Some(l) = r.next_line().expect("line") {
+            got.push((l.bytes.to_vec(), l.truncated));
+        }
+        assert_eq!(got, want);
+        // An unpaired surrogate and an odd trailing byte are replaced, not fatal.
+        let mut bad = vec![0xFF, 0xFE];
+        for u in [0x61u16, 0xD800, 0x62] {
+            bad.extend_from_slice(&u.to_le_bytes());
+        }
+        bad.push(0x63);
+        assert_eq!(
+            lines(&bad),
+            vec![("a\u{FFFD}b\u{FFFD}".as_bytes().to_vec(), false)]
+        );
+    }
 
     fn lines(data: &[u8]) -> Vec<(Vec<u8>, bool)> {
         let mut r = LineReader::from_bytes(data.to_vec());

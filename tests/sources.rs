@@ -408,3 +408,35 @@ fn completions_and_man_page() {
         out.stdout
     );
 }
+
+/// A log saved by PowerShell's `>` (UTF-16LE with a byte-order mark, CRLF line ends) or with a
+/// UTF-8 byte-order mark gives the report the plain file gives (its first line included).
+#[test]
+fn windows_encodings_give_the_same_report() {
+    let plain = std::fs::read_to_string(crate::util::root().join("samples/origin-412.log"))
+        .expect("sample");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let crlf = plain.replace('\n', "\r\n");
+    let mut utf16 = vec![0xFF, 0xFE];
+    for u in crlf.encode_utf16() {
+        utf16.extend_from_slice(&u.to_le_bytes());
+    }
+    let mut utf8 = vec![0xEF, 0xBB, 0xBF];
+    utf8.extend_from_slice(plain.as_bytes());
+    let want = crate::util::run(&["--format", "json", "samples/origin-412.log"]);
+    let body = |out: &str| -> serde_json::Value {
+        let mut v: serde_json::Value = serde_json::from_str(out).expect("json report");
+        v["input"] = serde_json::Value::Null;
+        v
+    };
+    for (name, data) in [("utf16.log", utf16), ("bom.log", utf8)] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, data).expect("write");
+        let path = path.to_str().expect("utf8 path");
+        let got = crate::util::run(&["--format", "json", path]);
+        assert_eq!(got.code, want.code, "{name}: {}", got.stderr);
+        // (The evidence names its source file.)
+        let same_source = got.stdout.replace(path, "samples/origin-412.log");
+        assert_eq!(body(&same_source), body(&want.stdout), "{name}");
+    }
+}
