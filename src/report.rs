@@ -73,8 +73,7 @@ pub trait Renderer: Sync {
     ) -> io::Result<()>;
 
     /// Follow mode: the closing summary, counts over the run and the egresses still open.
-    /// `sources` may name a file once per start (rotation): [`follow::distinct`] names each
-    /// once.
+    /// `sources` may name a file once per start (rotation); the summary names each once.
     fn write_summary(
         &self,
         s: &LiveSummary,

@@ -1,8 +1,9 @@
 //! Follow mode's output, one piece at a time as things happen: an egress that ended, a stall
 //! warning for an egress that is still open, a node or input finding, and the closing summary.
-//! Each format's [`Renderer`](super::Renderer) writes the pieces (terminal blocks, markdown sections, or one
-//! JSON object per line); this module is their entry point and holds the words they share. It
-//! writes into a `&mut dyn Write`; flushing after each piece is the caller's.
+//! Each format's [`Renderer`](super::Renderer) writes the pieces (terminal blocks, markdown
+//! sections, or one JSON object per line); this module is their entry point and holds the words
+//! the formats share. It writes into a `&mut dyn Write`; flushing after each piece is the
+//! caller's.
 
 use super::{footer, outcome, Style};
 use crate::analyze::{Analysis, EgressResult, LiveSummary, Stall};
@@ -20,6 +21,37 @@ pub fn write_egress(
     w: &mut dyn Write,
 ) -> io::Result<()> {
     style.renderer().write_egress(r, sources, style, w)
+}
+
+/// A stall warning for an egress that is still open.
+pub fn write_stall(
+    s: &Stall,
+    sources: &[String],
+    style: &Style,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    style.renderer().write_stall(s, sources, style, w)
+}
+
+/// A node- or input-level finding, when it fires.
+pub fn write_finding(
+    d: &Diagnosis,
+    sources: &[String],
+    style: &Style,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    style.renderer().write_finding(d, sources, style, w)
+}
+
+/// The closing summary: counts over the run and the egresses still open.
+pub fn write_summary(
+    s: &LiveSummary,
+    open: &[EgressResult],
+    sources: &[String],
+    style: &Style,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    style.renderer().write_summary(s, open, sources, style, w)
 }
 
 /// Said once on stderr for a followed file that does not exist yet.
@@ -60,26 +92,6 @@ pub(super) fn stall_text(s: &Stall) -> String {
         StallKind::Silent => format!("no line for {waited}, still open"),
         StallKind::Ending => format!("still ending {waited} after `egress_ending`"),
     }
-}
-
-/// A stall warning for an egress that is still open.
-pub fn write_stall(
-    s: &Stall,
-    sources: &[String],
-    style: &Style,
-    w: &mut dyn Write,
-) -> io::Result<()> {
-    style.renderer().write_stall(s, sources, style, w)
-}
-
-/// A node- or input-level finding, when it fires.
-pub fn write_finding(
-    d: &Diagnosis,
-    sources: &[String],
-    style: &Style,
-    w: &mut dyn Write,
-) -> io::Result<()> {
-    style.renderer().write_finding(d, sources, style, w)
 }
 
 /// The closing summary in words: `stopped after 5 min 00 s · 3 egresses ended · ...`.
@@ -133,17 +145,6 @@ pub(super) fn open_line(r: &EgressResult) -> String {
         line.push_str(&format!(" · {}", d.title));
     }
     line
-}
-
-/// The closing summary: counts over the run and the egresses still open.
-pub fn write_summary(
-    s: &LiveSummary,
-    open: &[EgressResult],
-    sources: &[String],
-    style: &Style,
-    w: &mut dyn Write,
-) -> io::Result<()> {
-    style.renderer().write_summary(s, open, sources, style, w)
 }
 
 #[cfg(test)]
