@@ -5,6 +5,7 @@
 use crate::config_check::InputFile;
 use crate::event::Ts;
 use crate::report::OutputFormat;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -262,8 +263,8 @@ struct ReportArgs {
     #[arg(short = 'f', long)]
     follow: bool,
     /// Report format.
-    #[arg(long, value_enum, default_value_t = FormatArg::Table)]
-    format: FormatArg,
+    #[arg(long, value_parser = format_parser(), default_value_t = OutputFormat::default())]
+    format: OutputFormat,
     /// Write the report to FILE instead of stdout ("-": stdout). A regular file is replaced
     /// atomically, keeping its mode and owner (symlinks followed); a device or FIFO is written
     /// as it is; an input is refused.
@@ -360,8 +361,8 @@ enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
         /// Report format.
-        #[arg(long, value_enum, default_value_t = FormatArg::Table)]
-        format: FormatArg,
+        #[arg(long, value_parser = format_parser(), default_value_t = OutputFormat::default())]
+        format: OutputFormat,
         /// Write the report to FILE instead of stdout ("-": stdout); replaced atomically,
         /// keeping its mode and owner; a config file given is refused.
         #[arg(short = 'o', long, value_name = "FILE")]
@@ -402,12 +403,10 @@ enum RulesAction {
     },
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
-enum FormatArg {
-    #[default]
-    Table,
-    Markdown,
-    Json,
+/// `--format`: the names of the report's formats, in their order.
+fn format_parser() -> impl TypedValueParser<Value = OutputFormat> {
+    PossibleValuesParser::new(OutputFormat::ALL.map(OutputFormat::name))
+        .try_map(|name| OutputFormat::from_name(&name).ok_or("not an output format"))
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -416,16 +415,6 @@ enum ColorArg {
     Auto,
     Always,
     Never,
-}
-
-impl From<FormatArg> for OutputFormat {
-    fn from(f: FormatArg) -> OutputFormat {
-        match f {
-            FormatArg::Table => OutputFormat::Table,
-            FormatArg::Markdown => OutputFormat::Markdown,
-            FormatArg::Json => OutputFormat::Json,
-        }
-    }
 }
 
 impl From<ColorArg> for ColorChoice {
@@ -620,7 +609,7 @@ where
             exit_zero,
         }) => Config::CheckConfig(CheckConfigConfig {
             files: files.iter().map(|f| InputFile::from_arg(f)).collect(),
-            format: format.into(),
+            format,
             output,
             color: color.into(),
             redact: !no_redact,
@@ -719,7 +708,7 @@ fn analyze_config(source: LogSource, files: Vec<PathBuf>, a: ReportArgs) -> Resu
         threads: a.threads.map(usize::from),
         prefilter: !a.no_prefilter,
         follow: a.follow,
-        format: a.format.into(),
+        format: a.format,
         output: a.output,
         all: a.all,
         egress_ids: a.egress,

@@ -3,6 +3,12 @@
 //! module that formats output; it writes into a
 //! `&mut dyn Write` and never reads input, runs rules or decides exit codes. Every piece of
 //! log text goes through `safe` (controls stripped, secrets masked) before it is written.
+//!
+//! Each output format is one module implementing [`Renderer`] (`table`, `markdown`, `json`);
+//! [`OutputFormat::renderer`] is the one place a format is resolved to its implementation.
+//! Adding a format: a module with a unit struct implementing [`Renderer`], a variant of
+//! [`OutputFormat`] with its arm in [`OutputFormat::renderer`] and its entry in
+//! [`OutputFormat::ALL`]; `--format` takes its names from there.
 
 pub mod check;
 pub mod follow;
@@ -12,19 +18,113 @@ pub mod mermaid;
 pub mod safe;
 pub mod table;
 
-use crate::analyze::{Analysis, EgressResult, OpenAtEnd};
+use crate::analyze::{Analysis, EgressResult, LiveSummary, OpenAtEnd, Stall};
+use crate::config_check::CheckReport;
 use crate::correlate::{Egress, Evidence};
 use crate::event::Format;
-use crate::rulebase::{human_secs, Severity, StallKind};
+use crate::rulebase::{human_secs, Diagnosis, Severity, StallKind};
+use std::fmt;
 use std::io::{self, Write};
 
-/// Output format.
+/// An output format: everything egresslens prints in it, batch or follow mode, logs or configs.
+/// Each implementation writes into a `&mut dyn Write` and passes every piece of log or file
+/// text through [`Style::clean`] or [`Style::clean_line`] first.
+pub trait Renderer: Sync {
+    /// The name `--format` takes (`table`).
+    fn name(&self) -> &'static str;
+
+    /// The file extension a report in this format is usually written to with `-o` (`txt`).
+    fn extension(&self) -> &'static str;
+
+    /// True for a format meant to be read on a terminal: `--color auto` colours only it.
+    fn for_terminal(&self) -> bool;
+
+    /// The whole report of a batch analysis.
+    fn write_report(&self, a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()>;
+
+    /// The `check-config` report.
+    fn write_check(&self, r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Result<()>;
+
+    /// Follow mode: an egress that has ended (or was given up after a long silence).
+    fn write_egress(
+        &self,
+        r: &EgressResult,
+        sources: &[String],
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> io::Result<()>;
+
+    /// Follow mode: a stall warning for an egress that is still open.
+    fn write_stall(
+        &self,
+        s: &Stall,
+        sources: &[String],
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> io::Result<()>;
+
+    /// Follow mode: a node- or input-level finding, when it fires.
+    fn write_finding(
+        &self,
+        d: &Diagnosis,
+        sources: &[String],
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> io::Result<()>;
+
+    /// Follow mode: the closing summary, counts over the run and the egresses still open.
+    /// `sources` may name a file once per start (rotation); the summary names each once.
+    fn write_summary(
+        &self,
+        s: &LiveSummary,
+        open: &[EgressResult],
+        sources: &[String],
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> io::Result<()>;
+}
+
+/// Output format: which [`Renderer`] prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OutputFormat {
     #[default]
     Table,
     Markdown,
     Json,
+}
+
+impl OutputFormat {
+    /// Every format, in the order `--format` lists them.
+    pub const ALL: [OutputFormat; 3] = [
+        OutputFormat::Table,
+        OutputFormat::Markdown,
+        OutputFormat::Json,
+    ];
+
+    /// The format's implementation: the one place a format is resolved.
+    pub fn renderer(self) -> &'static dyn Renderer {
+        match self {
+            OutputFormat::Table => &table::TableRenderer,
+            OutputFormat::Markdown => &markdown::MarkdownRenderer,
+            OutputFormat::Json => &json::JsonRenderer,
+        }
+    }
+
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        self.renderer().name()
+    }
+
+    /// The format `--format` names `name`.
+    pub fn from_name(name: &str) -> Option<OutputFormat> {
+        OutputFormat::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+impl fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// How to print.
@@ -40,7 +140,7 @@ pub struct Style {
 impl Default for Style {
     fn default() -> Self {
         Style {
-            format: OutputFormat::Table,
+            format: OutputFormat::default(),
             color: false,
             redact: true,
             width: 100,
@@ -49,6 +149,11 @@ impl Default for Style {
 }
 
 impl Style {
+    /// The implementation of the chosen format.
+    pub fn renderer(&self) -> &'static dyn Renderer {
+        self.format.renderer()
+    }
+
     /// Log text made safe for output: controls stripped, secrets masked unless disabled.
     pub fn clean(&self, s: &str) -> String {
         let s = safe::strip_controls(s);
@@ -76,13 +181,9 @@ pub fn shorten(s: &str, max: usize) -> String {
     out
 }
 
-/// Writes the whole report in the chosen format.
+/// Writes the whole report in the chosen format ([`Renderer::write_report`]).
 pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
-    match style.format {
-        OutputFormat::Table => table::write(a, style, w),
-        OutputFormat::Markdown => markdown::write(a, style, w),
-        OutputFormat::Json => json::write(a, style, w),
-    }
+    style.renderer().write_report(a, style, w)
 }
 
 /// Name of an egress for headings.
@@ -515,6 +616,26 @@ mod tests {
         assert!(s.contains("stalled, past the 30.0 s"), "{s}");
         let s = open_sentence(&o(Some(StallKind::Silent), 12.0, false));
         assert!(s.contains("under the 30.0 s stall limit"), "{s}");
+    }
+
+    /// Each format resolves to its own implementation, named and with an extension of its own,
+    /// and `--format`'s names lead back to it.
+    #[test]
+    fn every_format_has_a_renderer_of_its_own() {
+        let names: Vec<&str> = OutputFormat::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(names, ["table", "markdown", "json"]);
+        let exts: Vec<&str> = OutputFormat::ALL
+            .iter()
+            .map(|f| f.renderer().extension())
+            .collect();
+        assert_eq!(exts, ["txt", "md", "json"]);
+        for f in OutputFormat::ALL {
+            assert_eq!(OutputFormat::from_name(f.name()), Some(f));
+            assert_eq!(f.to_string(), f.name());
+            assert_eq!(f.renderer().for_terminal(), f == OutputFormat::Table);
+        }
+        assert_eq!(OutputFormat::from_name("xml"), None);
+        assert_eq!(OutputFormat::default(), OutputFormat::Table);
     }
 
     #[test]

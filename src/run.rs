@@ -144,7 +144,9 @@ fn make_style(format: OutputFormat, dest: &Dest, color: ColorChoice, redact: boo
     let color = match color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => to_terminal && !no_color_env && !dumb && format == OutputFormat::Table,
+        ColorChoice::Auto => {
+            to_terminal && !no_color_env && !dumb && format.renderer().for_terminal()
+        }
     };
     let width = cli::output_width(to_terminal);
     Style {

@@ -1,25 +1,19 @@
 //! The `check-config` report: a terminal table with each finding's why and fix, a markdown
 //! report, or JSON (`egresslens.check.v1`; fields may be added, never renamed or removed).
-//! Formats a `CheckReport` only; every piece of file content goes through `Style::clean`.
+//! Formats a `CheckReport` only; every piece of file content goes through `Style::clean`. Each
+//! format's `Renderer::write_check` writes its form with the function here of its name.
 
 use super::safe::{fence_for, md_cell, md_prose};
 use super::table::{mark, wrap, Paint};
-use super::{OutputFormat, Style};
+use super::Style;
 use crate::config_check::{CheckReport, Finding, Severity};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use serde_json::json;
 use std::io::{self, Write};
 
-/// Writes the report in the chosen format.
+/// Writes the report in the chosen format ([`Renderer::write_check`](super::Renderer)).
 pub fn write(r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Result<()> {
-    match style.format {
-        OutputFormat::Table => table(r, style, w),
-        OutputFormat::Markdown => markdown(r, style, w),
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut *w, &value(r, style)).map_err(io::Error::from)?;
-            writeln!(w)
-        }
-    }
+    style.renderer().write_check(r, style, w)
 }
 
 /// The line said on a terminal after `-o FILE`: `wrote check.md: 1 error, 2 warnings`.
@@ -99,7 +93,8 @@ fn split_fix(fix: &str) -> (&str, Option<&str>) {
     }
 }
 
-fn table(r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Result<()> {
+/// The terminal form: a summary line, a table of the findings, then each one's why and fix.
+pub(super) fn table(r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Result<()> {
     let p = Paint(style.color);
     writeln!(
         w,
@@ -169,7 +164,8 @@ fn md_code(s: &str) -> String {
     s.replace('`', "'").replace('\n', " ")
 }
 
-fn markdown(r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Result<()> {
+/// The markdown form: a heading, a table of the findings, then a section for each.
+pub(super) fn markdown(r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "# Egress config check: {}\n", summary(r))?;
     writeln!(
         w,
@@ -230,6 +226,12 @@ fn markdown(r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Result<()>
         writeln!(w)?;
     }
     Ok(())
+}
+
+/// The JSON form: [`value`], pretty-printed.
+pub(super) fn json(r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, &value(r, style)).map_err(io::Error::from)?;
+    writeln!(w)
 }
 
 /// The report as JSON.

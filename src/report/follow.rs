@@ -1,29 +1,17 @@
 //! Follow mode's output, one piece at a time as things happen: an egress that ended, a stall
 //! warning for an egress that is still open, a node or input finding, and the closing summary.
-//! Terminal blocks, markdown sections, or one JSON object per line (`kind` tells which; an
-//! egress has the report's egress shape, a finding the report's diagnosis shape with
-//! `scope`). It writes into a `&mut dyn Write`; flushing after each piece is the caller's.
+//! Each format's [`Renderer`](super::Renderer) writes the pieces (terminal blocks, markdown
+//! sections, or one JSON object per line); this module is their entry point and holds the words
+//! the formats share. It writes into a `&mut dyn Write`; flushing after each piece is the
+//! caller's.
 
-use super::{footer, json, markdown, outcome, table, OutputFormat, Style};
+use super::{footer, outcome, Style};
 use crate::analyze::{Analysis, EgressResult, LiveSummary, Stall};
-use crate::event::Format;
 use crate::rulebase::{human_secs, Diagnosis, StallKind};
-use serde_json::{json, Value};
 use std::io::{self, Write};
 
 /// Most open egresses listed one by one in the closing summary (JSON lists them all).
-const MAX_OPEN_LISTED: usize = 50;
-
-fn json_line(w: &mut dyn Write, v: &Value) -> io::Result<()> {
-    writeln!(w, "{}", serde_json::to_string(v).map_err(io::Error::other)?)
-}
-
-fn with_kind(mut v: Value, kind: &str) -> Value {
-    if let Some(o) = v.as_object_mut() {
-        o.insert("kind".into(), json!(kind));
-    }
-    v
-}
+pub(super) const MAX_OPEN_LISTED: usize = 50;
 
 /// An egress that has ended (or was given up after a long silence).
 pub fn write_egress(
@@ -32,14 +20,38 @@ pub fn write_egress(
     style: &Style,
     w: &mut dyn Write,
 ) -> io::Result<()> {
-    match style.format {
-        OutputFormat::Json => json_line(
-            w,
-            &with_kind(json::egress_value(r, sources, style), "egress"),
-        ),
-        OutputFormat::Markdown => markdown::write_egress(r, sources, style, w),
-        OutputFormat::Table => table::write_egress(r, sources, style, w),
-    }
+    style.renderer().write_egress(r, sources, style, w)
+}
+
+/// A stall warning for an egress that is still open.
+pub fn write_stall(
+    s: &Stall,
+    sources: &[String],
+    style: &Style,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    style.renderer().write_stall(s, sources, style, w)
+}
+
+/// A node- or input-level finding, when it fires.
+pub fn write_finding(
+    d: &Diagnosis,
+    sources: &[String],
+    style: &Style,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    style.renderer().write_finding(d, sources, style, w)
+}
+
+/// The closing summary: counts over the run and the egresses still open.
+pub fn write_summary(
+    s: &LiveSummary,
+    open: &[EgressResult],
+    sources: &[String],
+    style: &Style,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    style.renderer().write_summary(s, open, sources, style, w)
 }
 
 /// Said once on stderr for a followed file that does not exist yet.
@@ -53,7 +65,7 @@ pub fn write_waiting(name: &str, style: &Style, w: &mut dyn Write) -> io::Result
 
 /// Source names with each named once, in the order first seen: a followed file that starts
 /// over (rotated, truncated) has a source entry per start, for its line numbers.
-fn distinct(sources: &[String]) -> Vec<String> {
+pub(super) fn distinct(sources: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for s in sources {
         if !out.contains(s) {
@@ -63,8 +75,17 @@ fn distinct(sources: &[String]) -> Vec<String> {
     out
 }
 
+/// The report footer (lines read, by format) over a follow run, each source named once.
+pub(super) fn summary_footer(s: &LiveSummary, sources: &[String]) -> String {
+    footer(&Analysis {
+        sources: distinct(sources),
+        stats: s.stats.clone(),
+        ..Analysis::default()
+    })
+}
+
 /// What a stall looks like, in words.
-fn stall_text(s: &Stall) -> String {
+pub(super) fn stall_text(s: &Stall) -> String {
     let waited = human_secs(s.waited_secs);
     match s.kind {
         StallKind::BeforeStart => format!("no start signal after {waited}, still waiting"),
@@ -73,101 +94,8 @@ fn stall_text(s: &Stall) -> String {
     }
 }
 
-/// A stall warning for an egress that is still open.
-pub fn write_stall(
-    s: &Stall,
-    sources: &[String],
-    style: &Style,
-    w: &mut dyn Write,
-) -> io::Result<()> {
-    let r = &s.result;
-    let e = &r.egress;
-    match style.format {
-        OutputFormat::Json => {
-            let mut v = with_kind(json::egress_value(r, sources, style), "stall");
-            if let Some(o) = v.as_object_mut() {
-                o.insert(
-                    "stall".into(),
-                    json!({
-                        "kind": s.kind.name(),
-                        "waited_s": (s.waited_secs * 10.0).round() / 10.0,
-                        "text": stall_text(s),
-                    }),
-                );
-            }
-            json_line(w, &v)
-        }
-        OutputFormat::Markdown => {
-            writeln!(
-                w,
-                "## Stalled: egress `{}`: {}\n",
-                markdown::md_code(&style.clean(&e.label())),
-                crate::report::safe::md_prose(&style.clean(&stall_text(s)))
-            )?;
-            if r.diagnoses.is_empty() {
-                writeln!(w, "No rule describes this stall.\n")?;
-            }
-            for d in &r.diagnoses {
-                markdown::write_diagnosis(d, sources, style, w, "###")?;
-            }
-            Ok(())
-        }
-        OutputFormat::Table => {
-            let p = table::Paint(style.color);
-            let mut head = format!("▲ stalled: {}", e.label());
-            if let Some(room) = &e.room {
-                head.push_str(&format!(" · room {room}"));
-            }
-            if let Some(t) = &e.request_type {
-                head.push_str(&format!(" · {t}"));
-            }
-            head.push_str(&format!(" · {}", stall_text(s)));
-            writeln!(w)?;
-            writeln!(
-                w,
-                "{}",
-                p.sev(
-                    crate::rulebase::Severity::Warning,
-                    &style.clean_line(&head, 400)
-                )
-            )?;
-            if r.diagnoses.is_empty() {
-                writeln!(w, "  No rule describes this stall.")?;
-            }
-            for d in &r.diagnoses {
-                table::write_diagnosis(d, sources, style, w, "  ")?;
-            }
-            Ok(())
-        }
-    }
-}
-
-/// A node- or input-level finding, when it fires.
-pub fn write_finding(
-    d: &Diagnosis,
-    sources: &[String],
-    style: &Style,
-    w: &mut dyn Write,
-) -> io::Result<()> {
-    match style.format {
-        OutputFormat::Json => json_line(
-            w,
-            &with_kind(json::diagnosis_value(d, sources, style), "finding"),
-        ),
-        OutputFormat::Markdown => {
-            writeln!(w, "## Finding ({})\n", d.scope.name())?;
-            markdown::write_diagnosis(d, sources, style, w, "###")
-        }
-        OutputFormat::Table => {
-            let p = table::Paint(style.color);
-            writeln!(w)?;
-            writeln!(w, "{}", p.bold(&format!("{} finding", d.scope.name())))?;
-            table::write_diagnosis(d, sources, style, w, "  ")
-        }
-    }
-}
-
-fn summary_text(s: &LiveSummary) -> String {
+/// The closing summary in words: `stopped after 5 min 00 s · 3 egresses ended · ...`.
+pub(super) fn summary_text(s: &LiveSummary) -> String {
     let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut parts = vec![
         format!("stopped after {}", human_secs(s.elapsed_secs)),
@@ -199,7 +127,8 @@ fn summary_text(s: &LiveSummary) -> String {
     parts.join(" · ")
 }
 
-fn open_line(r: &EgressResult) -> String {
+/// One egress still open at the end of a follow run, in a line.
+pub(super) fn open_line(r: &EgressResult) -> String {
     let e = &r.egress;
     let mut line = e.label();
     if let Some(room) = &e.room {
@@ -218,109 +147,11 @@ fn open_line(r: &EgressResult) -> String {
     line
 }
 
-/// The closing summary: counts over the run and the egresses still open.
-pub fn write_summary(
-    s: &LiveSummary,
-    open: &[EgressResult],
-    sources: &[String],
-    style: &Style,
-    w: &mut dyn Write,
-) -> io::Result<()> {
-    let names = distinct(sources);
-    let input = Analysis {
-        sources: names.clone(),
-        stats: s.stats.clone(),
-        ..Analysis::default()
-    };
-    match style.format {
-        OutputFormat::Json => {
-            for r in open {
-                json_line(
-                    w,
-                    &with_kind(json::egress_value(r, sources, style), "egress"),
-                )?;
-            }
-            let st = &s.stats;
-            let formats: serde_json::Map<String, Value> = Format::ALL
-                .iter()
-                .map(|f| (f.name().to_string(), json!(st.formats[f.index()])))
-                .collect();
-            json_line(
-                w,
-                &json!({
-                    "kind": "summary",
-                    "schema": "egresslens.follow.v1",
-                    "summary": {
-                        "egresses": s.egresses,
-                        "failed": s.failed,
-                        "completed": s.completed,
-                        "in_progress": s.open,
-                        "warnings": s.warnings,
-                        "stalls": s.stalls,
-                        "findings": s.findings,
-                        "evicted": s.evicted,
-                    },
-                    "input": {
-                        "sources": names.iter().map(|x| style.clean(x)).collect::<Vec<_>>(),
-                        "lines": st.lines,
-                        "bytes": st.bytes,
-                        "raw_lines": st.formats[Format::Raw.index()],
-                        "formats": formats,
-                    },
-                    "elapsed_s": (s.elapsed_secs * 10.0).round() / 10.0,
-                }),
-            )
-        }
-        OutputFormat::Markdown => {
-            writeln!(w, "## Follow summary\n")?;
-            writeln!(
-                w,
-                "{}\n",
-                crate::report::safe::md_prose(&style.clean(&summary_text(s)))
-            )?;
-            if !open.is_empty() {
-                writeln!(w, "Still open:\n")?;
-                for r in open.iter().take(MAX_OPEN_LISTED) {
-                    writeln!(
-                        w,
-                        "- {}",
-                        crate::report::safe::md_prose(&style.clean(&open_line(r)))
-                    )?;
-                }
-                if open.len() > MAX_OPEN_LISTED {
-                    writeln!(w, "- and {} more", open.len() - MAX_OPEN_LISTED)?;
-                }
-                writeln!(w)?;
-            }
-            writeln!(
-                w,
-                "---\n\n{}",
-                crate::report::safe::md_prose(&style.clean(&footer(&input)))
-            )
-        }
-        OutputFormat::Table => {
-            let p = table::Paint(style.color);
-            writeln!(w)?;
-            writeln!(
-                w,
-                "{} {}",
-                p.bold("egresslens:"),
-                style.clean_line(&summary_text(s), 1000)
-            )?;
-            for r in open.iter().take(MAX_OPEN_LISTED) {
-                writeln!(w, "  ◌ {}", style.clean_line(&open_line(r), 400))?;
-            }
-            if open.len() > MAX_OPEN_LISTED {
-                writeln!(w, "  and {} more still open", open.len() - MAX_OPEN_LISTED)?;
-            }
-            writeln!(w, "{}", p.dim(&style.clean(&footer(&input))))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::OutputFormat;
+    use serde_json::{json, Value};
 
     #[test]
     fn the_summary_names_a_restarted_file_once() {

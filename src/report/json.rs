@@ -7,13 +7,15 @@
 //! in (and the order a `serde_json::Value` map keeps, which follow mode's objects still go
 //! through); `tests/generated.rs` checks it on a full report.
 
-use super::Style;
-use crate::analyze::{Analysis, EgressResult};
+use super::follow::{distinct, stall_text};
+use super::{check, Renderer, Style};
+use crate::analyze::{Analysis, EgressResult, LiveSummary, Stall};
+use crate::config_check::CheckReport;
 use crate::correlate::Evidence;
 use crate::event::{Format, Ts};
 use crate::rulebase::Diagnosis;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
@@ -227,6 +229,129 @@ impl<'a> EgressJson<'a> {
     }
 }
 
+/// `--format json`: for scripts and CI jobs; in follow mode one object per line, its `kind`
+/// (`egress`, `stall`, `finding`, `summary`) telling which.
+pub struct JsonRenderer;
+
+impl Renderer for JsonRenderer {
+    fn name(&self) -> &'static str {
+        "json"
+    }
+
+    fn extension(&self) -> &'static str {
+        "json"
+    }
+
+    fn for_terminal(&self) -> bool {
+        false
+    }
+
+    fn write_report(&self, a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
+        write(a, style, w)
+    }
+
+    fn write_check(&self, r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Result<()> {
+        check::json(r, style, w)
+    }
+
+    fn write_egress(
+        &self,
+        r: &EgressResult,
+        sources: &[String],
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> io::Result<()> {
+        json_line(w, &with_kind(egress_value(r, sources, style), "egress"))
+    }
+
+    fn write_stall(
+        &self,
+        s: &Stall,
+        sources: &[String],
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> io::Result<()> {
+        let mut v = with_kind(egress_value(&s.result, sources, style), "stall");
+        if let Some(o) = v.as_object_mut() {
+            o.insert(
+                "stall".into(),
+                json!({
+                    "kind": s.kind.name(),
+                    "waited_s": (s.waited_secs * 10.0).round() / 10.0,
+                    "text": stall_text(s),
+                }),
+            );
+        }
+        json_line(w, &v)
+    }
+
+    fn write_finding(
+        &self,
+        d: &Diagnosis,
+        sources: &[String],
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> io::Result<()> {
+        json_line(w, &with_kind(diagnosis_value(d, sources, style), "finding"))
+    }
+
+    fn write_summary(
+        &self,
+        s: &LiveSummary,
+        open: &[EgressResult],
+        sources: &[String],
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> io::Result<()> {
+        for r in open {
+            json_line(w, &with_kind(egress_value(r, sources, style), "egress"))?;
+        }
+        let st = &s.stats;
+        let formats: serde_json::Map<String, Value> = Format::ALL
+            .iter()
+            .map(|f| (f.name().to_string(), json!(st.formats[f.index()])))
+            .collect();
+        json_line(
+            w,
+            &json!({
+                "kind": "summary",
+                "schema": "egresslens.follow.v1",
+                "summary": {
+                    "egresses": s.egresses,
+                    "failed": s.failed,
+                    "completed": s.completed,
+                    "in_progress": s.open,
+                    "warnings": s.warnings,
+                    "stalls": s.stalls,
+                    "findings": s.findings,
+                    "evicted": s.evicted,
+                },
+                "input": {
+                    "sources": distinct(sources).iter().map(|x| style.clean(x)).collect::<Vec<_>>(),
+                    "lines": st.lines,
+                    "bytes": st.bytes,
+                    "raw_lines": st.formats[Format::Raw.index()],
+                    "formats": formats,
+                },
+                "elapsed_s": (s.elapsed_secs * 10.0).round() / 10.0,
+            }),
+        )
+    }
+}
+
+/// One follow-mode object on a line of its own.
+fn json_line(w: &mut dyn Write, v: &Value) -> io::Result<()> {
+    writeln!(w, "{}", serde_json::to_string(v).map_err(io::Error::other)?)
+}
+
+/// `v` with its follow-mode `kind`.
+fn with_kind(mut v: Value, kind: &str) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        o.insert("kind".into(), json!(kind));
+    }
+    v
+}
+
 /// A diagnosis as a JSON value (follow mode adds to it).
 pub fn diagnosis_value(d: &Diagnosis, sources: &[String], style: &Style) -> Value {
     to_value(&DiagnosisJson::new(d, sources, style))
@@ -380,7 +505,7 @@ impl<'a> ReportJson<'a> {
 }
 
 /// Writes the report as pretty JSON.
-pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
+fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
     // The pretty printer writes token by token: through a buffer of its own type each token
     // is a copy, where through `dyn Write` it would be a call.
     let mut buf = io::BufWriter::with_capacity(64 * 1024, w);

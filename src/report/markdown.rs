@@ -1,12 +1,15 @@
 //! The markdown incident report: title, summary, per failure a timeline table, root cause,
-//! fixes, config and evidence in fences that log text cannot break out of.
+//! fixes, config and evidence in fences that log text cannot break out of; in follow mode a
+//! section per egress, stall and finding, and a closing summary (`--format markdown`).
 
+use super::follow::{open_line, stall_text, summary_footer, summary_text, MAX_OPEN_LISTED};
 use super::safe::{fence_for, md_cell, md_prose};
 use super::{
-    footer, headline, location, mark_of, mermaid, open_sentence, outcome_of, report_order,
-    summary_line, Style,
+    check, footer, headline, location, mark_of, mermaid, open_sentence, outcome_of, report_order,
+    summary_line, Renderer, Style,
 };
-use crate::analyze::{Analysis, EgressResult, MAX_REPORTED};
+use crate::analyze::{Analysis, EgressResult, LiveSummary, Stall, MAX_REPORTED};
+use crate::config_check::CheckReport;
 use crate::event::Ts;
 use crate::rulebase::Diagnosis;
 use std::io::{self, Write};
@@ -14,10 +17,106 @@ use std::io::{self, Write};
 /// Most causes listed in the overview table (the rule base has fewer than this many rules).
 const MAX_OVERVIEW: usize = 40;
 
+/// `--format markdown`: an incident report that renders well on GitHub.
+pub struct MarkdownRenderer;
+
+impl Renderer for MarkdownRenderer {
+    fn name(&self) -> &'static str {
+        "markdown"
+    }
+
+    fn extension(&self) -> &'static str {
+        "md"
+    }
+
+    fn for_terminal(&self) -> bool {
+        false
+    }
+
+    fn write_report(&self, a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
+        write(a, style, w)
+    }
+
+    fn write_check(&self, r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Result<()> {
+        check::markdown(r, style, w)
+    }
+
+    fn write_egress(
+        &self,
+        r: &EgressResult,
+        sources: &[String],
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> io::Result<()> {
+        write_egress(r, sources, style, w)
+    }
+
+    fn write_stall(
+        &self,
+        s: &Stall,
+        sources: &[String],
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> io::Result<()> {
+        let r = &s.result;
+        writeln!(
+            w,
+            "## Stalled: egress `{}`: {}\n",
+            md_code(&style.clean(&r.egress.label())),
+            md_prose(&style.clean(&stall_text(s)))
+        )?;
+        if r.diagnoses.is_empty() {
+            writeln!(w, "No rule describes this stall.\n")?;
+        }
+        for d in &r.diagnoses {
+            write_diagnosis(d, sources, style, w, "###")?;
+        }
+        Ok(())
+    }
+
+    fn write_finding(
+        &self,
+        d: &Diagnosis,
+        sources: &[String],
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> io::Result<()> {
+        writeln!(w, "## Finding ({})\n", d.scope.name())?;
+        write_diagnosis(d, sources, style, w, "###")
+    }
+
+    fn write_summary(
+        &self,
+        s: &LiveSummary,
+        open: &[EgressResult],
+        sources: &[String],
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> io::Result<()> {
+        writeln!(w, "## Follow summary\n")?;
+        writeln!(w, "{}\n", md_prose(&style.clean(&summary_text(s))))?;
+        if !open.is_empty() {
+            writeln!(w, "Still open:\n")?;
+            for r in open.iter().take(MAX_OPEN_LISTED) {
+                writeln!(w, "- {}", md_prose(&style.clean(&open_line(r))))?;
+            }
+            if open.len() > MAX_OPEN_LISTED {
+                writeln!(w, "- and {} more", open.len() - MAX_OPEN_LISTED)?;
+            }
+            writeln!(w)?;
+        }
+        writeln!(
+            w,
+            "---\n\n{}",
+            md_prose(&style.clean(&summary_footer(s, sources)))
+        )
+    }
+}
+
 /// Writes the full markdown report: the headline, the overview by cause and a timeline chart,
 /// the table of the egresses shown, a section for each (the failures first, the earliest of
 /// each cause before the others), what did not fit, the findings and the notes on the input.
-pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
+fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, "# Egress incident report: {}\n", headline(a))?;
     writeln!(
         w,
@@ -227,7 +326,7 @@ pub(super) fn md_code(s: &str) -> String {
 }
 
 /// One egress section.
-pub fn write_egress(
+fn write_egress(
     r: &EgressResult,
     sources: &[String],
     style: &Style,

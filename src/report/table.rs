@@ -1,8 +1,14 @@
 //! The terminal report: a summary line, a table of the egresses with problems, then per
-//! failure its cause, numbered fixes, config snippet and evidence lines with file:line.
+//! failure its cause, numbered fixes, config snippet and evidence lines with file:line; in
+//! follow mode a block per egress, stall and finding, and a closing summary (`--format table`).
 
-use super::{footer, location, mark_of, open_sentence, outcome_of, shorten, summary_line, Style};
-use crate::analyze::{Analysis, EgressResult};
+use super::follow::{open_line, stall_text, summary_footer, summary_text, MAX_OPEN_LISTED};
+use super::{
+    check, footer, location, mark_of, open_sentence, outcome_of, shorten, summary_line, Renderer,
+    Style,
+};
+use crate::analyze::{Analysis, EgressResult, LiveSummary, Stall};
+use crate::config_check::CheckReport;
 use crate::rulebase::{Diagnosis, Severity};
 use comfy_table::{
     presets::UTF8_FULL_CONDENSED, ColumnConstraint, ContentArrangement, Table, Width,
@@ -75,8 +81,114 @@ pub(crate) fn wrap(text: &str, width: usize, first: &str, indent: &str) -> Strin
     out
 }
 
+/// `--format table`: for a terminal, coloured there unless told otherwise.
+pub struct TableRenderer;
+
+impl Renderer for TableRenderer {
+    fn name(&self) -> &'static str {
+        "table"
+    }
+
+    fn extension(&self) -> &'static str {
+        "txt"
+    }
+
+    fn for_terminal(&self) -> bool {
+        true
+    }
+
+    fn write_report(&self, a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
+        write(a, style, w)
+    }
+
+    fn write_check(&self, r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Result<()> {
+        check::table(r, style, w)
+    }
+
+    fn write_egress(
+        &self,
+        r: &EgressResult,
+        sources: &[String],
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> io::Result<()> {
+        write_egress(r, sources, style, w)
+    }
+
+    fn write_stall(
+        &self,
+        s: &Stall,
+        sources: &[String],
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> io::Result<()> {
+        let r = &s.result;
+        let e = &r.egress;
+        let p = Paint(style.color);
+        let mut head = format!("▲ stalled: {}", e.label());
+        if let Some(room) = &e.room {
+            head.push_str(&format!(" · room {room}"));
+        }
+        if let Some(t) = &e.request_type {
+            head.push_str(&format!(" · {t}"));
+        }
+        head.push_str(&format!(" · {}", stall_text(s)));
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{}",
+            p.sev(Severity::Warning, &style.clean_line(&head, 400))
+        )?;
+        if r.diagnoses.is_empty() {
+            writeln!(w, "  No rule describes this stall.")?;
+        }
+        for d in &r.diagnoses {
+            write_diagnosis(d, sources, style, w, "  ")?;
+        }
+        Ok(())
+    }
+
+    fn write_finding(
+        &self,
+        d: &Diagnosis,
+        sources: &[String],
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> io::Result<()> {
+        let p = Paint(style.color);
+        writeln!(w)?;
+        writeln!(w, "{}", p.bold(&format!("{} finding", d.scope.name())))?;
+        write_diagnosis(d, sources, style, w, "  ")
+    }
+
+    fn write_summary(
+        &self,
+        s: &LiveSummary,
+        open: &[EgressResult],
+        sources: &[String],
+        style: &Style,
+        w: &mut dyn Write,
+    ) -> io::Result<()> {
+        let p = Paint(style.color);
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{} {}",
+            p.bold("egresslens:"),
+            style.clean_line(&summary_text(s), 1000)
+        )?;
+        for r in open.iter().take(MAX_OPEN_LISTED) {
+            writeln!(w, "  ◌ {}", style.clean_line(&open_line(r), 400))?;
+        }
+        if open.len() > MAX_OPEN_LISTED {
+            writeln!(w, "  and {} more still open", open.len() - MAX_OPEN_LISTED)?;
+        }
+        writeln!(w, "{}", p.dim(&style.clean(&summary_footer(s, sources))))
+    }
+}
+
 /// Writes the full terminal report.
-pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
+fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
     let p = Paint(style.color);
     writeln!(w, "{} {}", p.bold("egresslens:"), summary_line(a))?;
     let shown: Vec<&EgressResult> = a.egresses.iter().collect();
@@ -166,7 +278,7 @@ pub fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
 }
 
 /// One egress block: heading, each diagnosis, notes.
-pub fn write_egress(
+fn write_egress(
     r: &EgressResult,
     sources: &[String],
     style: &Style,
