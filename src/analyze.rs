@@ -347,10 +347,10 @@ pub struct Triage {
     /// Per pattern in `fields`: the last value it was matched against and the verdict (field
     /// values such as `"clusterID": ""` repeat on every line).
     memo: Vec<Option<(Vec<u8>, bool)>>,
-    cache: crate::event::FastMap<String, bool>,
+    cache: crate::fastmap::FastMap<String, bool>,
     /// The messages decided last, with their verdicts: most lines are found here with one
     /// compare, before `cache`.
-    recent: crate::event::RecentTexts<bool>,
+    recent: crate::fastmap::RecentTexts<bool>,
     /// Some wanted key is one of zap's header keys, so the search must cover the header too.
     header_keys: bool,
     /// Field conditions on the entry's head (`level`, `logger`, `caller`), indices into
@@ -460,8 +460,8 @@ impl Triage {
             fields,
             keys,
             finder,
-            cache: crate::event::FastMap::default(),
-            recent: crate::event::RecentTexts::new(RECENT_MESSAGES),
+            cache: crate::fastmap::FastMap::default(),
+            recent: crate::fastmap::RecentTexts::new(RECENT_MESSAGES),
         }
     }
 }
@@ -577,7 +577,7 @@ impl Relevance for Triage {
             };
             for &i in &role.fields {
                 let hit = match &self.memo[i] {
-                    Some((last, hit)) if crate::event::same_bytes(last, v) => *hit,
+                    Some((last, hit)) if crate::fastmap::same_bytes(last, v) => *hit,
                     _ => {
                         let hit = self.fields[i].1.is_match(v);
                         if v.len() <= MEMO_VALUE {

@@ -6,8 +6,9 @@
 //! only with the egresses still open. It must not evaluate rules or format output.
 
 use crate::event::{
-    find_egress_id, is_egress_id, Event, FastMap, Level, Origin, Shared, Ts, EGRESS_ID_KEYS,
+    find_egress_id, is_egress_id, Event, Level, Origin, Shared, Ts, EGRESS_ID_KEYS,
 };
+use crate::fastmap::FastMap;
 use serde::Serialize;
 use std::collections::{BTreeSet, VecDeque};
 
@@ -538,10 +539,10 @@ pub struct Correlator<'m> {
     mark_cache: FastMap<String, Vec<u16>>,
     /// The texts marked last, with their marks: most events are found here with one compare,
     /// before `mark_cache`.
-    recent_marks: crate::event::RecentTexts<Vec<u16>>,
+    recent_marks: crate::fastmap::RecentTexts<Vec<u16>>,
     /// IDs of the egresses handed out most recently (bounded by [`RECENT_ENDED`]).
     recent: VecDeque<IdKey>,
-    recent_set: crate::event::FastSet<IdKey>,
+    recent_set: crate::fastmap::FastSet<IdKey>,
     /// The `nodeID` of the last line that had one (already among the node IDs, or past their
     /// cap).
     last_node: String,
@@ -563,9 +564,9 @@ impl<'m> Correlator<'m> {
             scratch: Vec::new(),
             orphan_open: false,
             mark_cache: FastMap::default(),
-            recent_marks: crate::event::RecentTexts::new(RECENT_MARKS),
+            recent_marks: crate::fastmap::RecentTexts::new(RECENT_MARKS),
             recent: VecDeque::new(),
-            recent_set: crate::event::FastSet::default(),
+            recent_set: crate::fastmap::FastSet::default(),
             last_node: String::new(),
             global: Global::default(),
         }
@@ -618,7 +619,7 @@ impl<'m> Correlator<'m> {
         }
         if let Some(node) = ev.fields.get("nodeID").and_then(|v| v.as_str()) {
             // Most lines come from the node of the line before.
-            if !crate::event::same_bytes(node.as_bytes(), self.last_node.as_bytes()) {
+            if !crate::fastmap::same_bytes(node.as_bytes(), self.last_node.as_bytes()) {
                 if g.node_ids.len() < 256 && !g.node_ids.contains(node) {
                     g.node_ids.insert(node.to_string());
                 }

@@ -886,8 +886,8 @@ const MAX_INTERNED_LEN: usize = 128;
 
 thread_local! {
     /// This thread's view of the interned texts (no lock on a hit).
-    static INTERNED: std::cell::RefCell<crate::event::FastSet<&'static str>> =
-        std::cell::RefCell::new(crate::event::FastSet::default());
+    static INTERNED: std::cell::RefCell<crate::fastmap::FastSet<&'static str>> =
+        std::cell::RefCell::new(crate::fastmap::FastSet::default());
     /// The interned texts this thread found last, by [`recent_slot`]: a hit costs one compare
     /// instead of a hash and a probe.
     static RECENT_INTERNED: std::cell::RefCell<[&'static str; RECENT_SLOTS]> =
@@ -899,12 +899,13 @@ const RECENT_SLOTS: usize = 512;
 
 /// The [`RECENT_INTERNED`] slot of a text.
 fn recent_slot(s: &[u8]) -> usize {
-    crate::event::quick_slot(s) % RECENT_SLOTS
+    crate::fastmap::quick_slot(s) % RECENT_SLOTS
 }
 
 /// Every interned text, shared by the decoding threads.
-static SHARED_INTERNED: std::sync::LazyLock<std::sync::Mutex<crate::event::FastSet<&'static str>>> =
-    std::sync::LazyLock::new(Default::default);
+static SHARED_INTERNED: std::sync::LazyLock<
+    std::sync::Mutex<crate::fastmap::FastSet<&'static str>>,
+> = std::sync::LazyLock::new(Default::default);
 
 /// `s` as a [`Text`]: loggers, callers and messages repeat on most lines, so the first
 /// [`MAX_INTERNED`] short ones are stored once for the whole process (and never freed) and
@@ -925,7 +926,7 @@ fn lookup_interned(s: &str) -> Option<&'static str> {
     }
     let slot = recent_slot(s.as_bytes());
     let recent = RECENT_INTERNED.with(|r| r.borrow()[slot]);
-    if !s.is_empty() && crate::event::same_bytes(recent.as_bytes(), s.as_bytes()) {
+    if !s.is_empty() && crate::fastmap::same_bytes(recent.as_bytes(), s.as_bytes()) {
         return Some(recent);
     }
     let found = lookup_interned_set(s);
@@ -1508,7 +1509,7 @@ impl KeepFields {
     fn kept(&self, key: &str) -> Option<Kept> {
         let (k, bit) = self.slots[keep_slot(key.as_bytes())]
             .iter()
-            .find(|(k, _)| crate::event::same_bytes(k.as_bytes(), key.as_bytes()))?;
+            .find(|(k, _)| crate::fastmap::same_bytes(k.as_bytes(), key.as_bytes()))?;
         Some(Kept {
             key: k.clone(),
             bit: *bit,

@@ -3,6 +3,8 @@
 //! Pipeline, one module per stage: `source -> decode -> correlate -> rules -> report`,
 //! wired together by `run`.
 
+#![forbid(unsafe_code)]
+
 pub mod analyze;
 pub mod cli;
 pub mod config_check;
@@ -11,6 +13,7 @@ pub mod decode;
 pub mod error;
 pub mod event;
 pub mod explain;
+mod fastmap;
 pub mod follow;
 pub mod generate;
 pub mod output;
