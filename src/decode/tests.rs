@@ -1,4 +1,7 @@
 use super::*;
+use crate::event::{Event, FieldValue, Format, Level, Origin, Text};
+use entry::decode_peeked;
+use intern::{intern_owned, MAX_INTERNED_LEN};
 
 fn decode_all(text: &str) -> (Vec<Event>, Stats) {
     let mut d = Decoder::new();
