@@ -5,8 +5,9 @@
 //! `scope`). It writes into a `&mut dyn Write`; flushing after each piece is the caller's.
 
 use super::{footer, json, markdown, outcome, table, OutputFormat, Style};
-use crate::analyze::{Analysis, EgressResult, LiveSummary, Stall};
+use crate::analyze::{Analysis, EgressResult, Stall};
 use crate::event::Format;
+use crate::follow::LiveSummary;
 use crate::rulebase::{human_secs, Diagnosis, StallKind};
 use serde_json::{json, Value};
 use std::io::{self, Write};
