@@ -5,7 +5,7 @@
 use super::intern::intern;
 use super::keep::KeepFields;
 use super::peek::Peek;
-use super::zap::{decode_json, decode_zap, parse_object};
+use super::zap::{decode_json, decode_zap_object, parse_object};
 use super::{dump, grammar};
 use crate::event::{Event, Fields, Format, Level, Text};
 
@@ -109,7 +109,7 @@ pub(super) fn decode_peeked(p: &Peek<'_>, keep: Option<&KeepFields>) -> Option<E
     if let (Some(zap), Some(keep)) = (&p.zap, keep) {
         // A zap JSON line: read on from its header (what `decode_json` does for it).
         let mut ev = Event::default();
-        return decode_zap(p.fields, Some(zap), keep, &mut ev).then_some(ev);
+        return decode_zap_object(p.fields, Some(zap), Some(keep), &mut ev).then_some(ev);
     }
     let (ts, logger, caller) = p.head?;
     let fields = parse_object(p.fields.trim_end(), keep)?;

@@ -10,17 +10,39 @@ use super::{dump, flat, grammar};
 use crate::event::{Event, FieldValue, Fields, Format, Level, Text, Ts};
 use serde_json::Value;
 
-/// A zap JSON line (or an `EgressInfo` JSON object). Returns false when `t` is not JSON.
+/// The one entry point for a zap JSON object: with `keep`, the flat scan of the usual line
+/// (read on from its header when the peek has read it, `head`) and serde_json for anything
+/// else; without `keep`, serde_json keeping every field. Both give the same event. Returns
+/// false, leaving `ev` alone, when `t` is not exactly one object holding `level` or `msg`.
+pub(super) fn decode_zap_object(
+    t: &str,
+    head: Option<&flat::ZapHead<'_>>,
+    keep: Option<&KeepFields>,
+    ev: &mut Event,
+) -> bool {
+    match keep {
+        Some(keep) => decode_zap(t, head, keep, ev),
+        None => match parse_object(t, None) {
+            Some(obj) if has_zap_header(&obj) => {
+                apply_zap_fields(obj, ev);
+                true
+            }
+            _ => false,
+        },
+    }
+}
+
+/// A zap JSON line (or an `EgressInfo` JSON object, or another JSON object). Returns false
+/// when `t` is not JSON.
 pub(super) fn decode_json(t: &str, ev: &mut Event, keep: Option<&KeepFields>) -> bool {
     // Only zap lines are parsed selectively; other objects (dumps, API replies) keep all.
     let zap = t.starts_with("{\"level\":");
-    if let (true, Some(keep)) = (zap, keep) {
-        if decode_zap(t, flat::zap_head(t).as_ref(), keep, ev) {
-            return true;
-        }
+    if zap && decode_zap_object(t, flat::zap_head(t).as_ref(), keep, ev) {
+        return true;
     }
+    // Not exactly one zap object: read what serde_json can (the first object of the line).
     let filtered = if zap { parse_object(t, keep) } else { None };
-    let mut obj = match filtered {
+    let obj = match filtered {
         Some(o) => o,
         None => {
             let mut stream = serde_json::Deserializer::from_str(t).into_iter::<Value>();
@@ -30,8 +52,7 @@ pub(super) fn decode_json(t: &str, ev: &mut Event, keep: Option<&KeepFields>) ->
             obj.into()
         }
     };
-    let has_zap = obj.contains_key("level") || obj.contains_key("msg");
-    if !has_zap {
+    if !has_zap_header(&obj) {
         if let Some(fields) = dump::json_object(&obj) {
             *ev = dump_event(std::mem::take(ev), fields);
             return true;
@@ -47,6 +68,18 @@ pub(super) fn decode_json(t: &str, ev: &mut Event, keep: Option<&KeepFields>) ->
         ev.fields = obj;
         return true;
     }
+    apply_zap_fields(obj, ev);
+    true
+}
+
+/// True when a JSON object's fields hold zap's `level` or `msg`.
+fn has_zap_header(obj: &Fields) -> bool {
+    obj.contains_key("level") || obj.contains_key("msg")
+}
+
+/// Fills the event from a zap object read whole by serde_json: its header keys go into the
+/// event, the rest stay its fields (the stack is kept in raw text only).
+fn apply_zap_fields(mut obj: Fields, ev: &mut Event) {
     let mut take = |key| obj.remove(key).map(FieldValue::into_json);
     let header = ZapHeader {
         level: take("level"),
@@ -58,7 +91,6 @@ pub(super) fn decode_json(t: &str, ev: &mut Event, keep: Option<&KeepFields>) ->
     // The stack is kept in raw text only.
     obj.remove("stacktrace");
     header.apply(ev, obj);
-    true
 }
 
 /// The values of a zap JSON line's header keys, as found: owned `Value`s from serde_json, or
@@ -181,7 +213,7 @@ impl<'a> ZapHeader<Flat<'a>> {
 /// `caller`, `msg`) go straight into the event instead of through the field map. Produces what
 /// the general path does (the last of duplicate keys wins; a header value of the wrong type
 /// is dropped) and returns false, leaving `ev` alone, when `t` is not exactly one object.
-pub(super) fn decode_zap(
+fn decode_zap(
     t: &str,
     head: Option<&flat::ZapHead<'_>>,
     keep: &KeepFields,
@@ -286,8 +318,10 @@ pub(super) fn zap_ts(v: Value) -> Option<Ts> {
     }
 }
 
-/// Parses a whole JSON object keeping only the fields `keep` wants; `None` when `t` is not
-/// exactly one object (trailing text other than whitespace is refused).
+/// Parses a whole JSON object keeping only the fields `keep` wants (all when `None`): the flat
+/// scan first, serde_json when it cannot. The entry point for a JSON object of fields (a console
+/// line's tail, a zap object read without `keep`); `None` when `t` is not exactly one object
+/// (trailing text other than whitespace is refused).
 pub(super) fn parse_object(t: &str, keep: Option<&KeepFields>) -> Option<Fields> {
     let Some(keep) = keep else {
         return match serde_json::from_str::<Value>(t) {
