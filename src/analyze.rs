@@ -24,13 +24,13 @@ mod triage;
 
 pub use engine::{Engine, Options, MAX_REPORTED};
 pub use parallel::workers;
-pub use readers::{analyze_bytes, plain_decoder, run_readers, run_readers_with, Strategy};
+pub(crate) use readers::plain_decoder;
+pub use readers::{analyze_bytes, run_readers, run_readers_with, Strategy};
 pub use result::{Analysis, Cause, EgressResult, IdCensus, Summary, MAX_OTHER_IDS};
 pub use stall::{
     open_at_end, stall_kind, stall_since, stalls_at_end, OpenAtEnd, Stall, StallLimits,
     ENDING_AFTER_SECS, SILENT_FACTOR, SILENT_MIN_SECS,
 };
-pub use triage::Triage;
 
 /// Follow mode's closing counts live with follow mode; named here too, where the public API
 /// (and `tests/differential.rs`) has always found them.

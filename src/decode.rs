@@ -20,24 +20,25 @@
 
 mod chunks;
 mod cuts;
-pub mod dump;
+pub(crate) mod dump;
 mod entry;
-pub mod envelope;
+pub(crate) mod envelope;
 mod flat;
-pub mod grammar;
+pub(crate) mod grammar;
 mod intern;
 mod join;
 mod keep;
 mod peek;
-pub mod prefix;
+pub(crate) mod prefix;
 mod zap;
 
 pub use cuts::{starts_entry, starts_enveloped_entry, EnvelopeCuts};
-pub use entry::{decode_entry, decode_entry_keep};
-pub use intern::intern;
-pub use join::{is_continuation, Decoder, Stats};
-pub use keep::KeepFields;
-pub use peek::{peek, Peek, Relevance, Verdict};
+#[cfg(test)]
+pub(crate) use entry::decode_entry;
+pub use join::{Decoder, Stats};
+#[cfg(test)]
+pub(crate) use peek::peek;
+pub use peek::{Peek, Relevance, Verdict};
 
 #[cfg(test)]
 mod tests;

@@ -87,7 +87,7 @@ pub struct Analysis {
     pub summary: Summary,
     /// Egresses to show, in the order they ended.
     pub egresses: Vec<EgressResult>,
-    /// Egresses with a failure or warning beyond [`MAX_REPORTED`].
+    /// Egresses with a failure or warning beyond [`MAX_REPORTED`](super::MAX_REPORTED).
     pub omitted: u64,
     /// How many failures and warnings each leading rule explained (the counts add up to
     /// `failed + warnings`; normal completions are not counted).

@@ -1,3 +1,4 @@
+use super::triage::Triage;
 use super::*;
 use crate::decode::{peek, Decoder, Relevance, Verdict};
 use crate::event::Origin;

@@ -36,7 +36,7 @@ pub fn starts_enveloped_entry(line: &[u8]) -> bool {
 /// Where an enveloped source (Docker json-file, CRI) may be cut, for a reader that splits it:
 /// before a complete record whose line starts an entry, while no stream has a partial record
 /// waiting for its rest (the decoder would hold that back across the cut). Follows the
-/// records' streams as [`Decoder::push`] does, erring towards "waiting": a line it cannot
+/// records' streams as [`Decoder::push`](super::Decoder::push) does, erring towards "waiting": a line it cannot
 /// read blocks cuts until the next cut made.
 pub struct EnvelopeCuts {
     /// The source is enveloped (its first line is a record): every line is looked at.

@@ -38,6 +38,7 @@ pub(super) fn level_first(t: &str) -> Option<(Level, &str)> {
 }
 
 /// Decodes one (possibly joined) entry. `proto` marks joined protobuf-text dump lines.
+#[cfg(test)]
 pub fn decode_entry(text: &str, proto: bool) -> Event {
     decode_entry_keep(text, proto, None)
 }
