@@ -1,3 +1,6 @@
+//! Unit tests of the analysis engine: the triage's head verdicts against the definition of
+//! needed, verdicts, stall limits and clocks, hints and the `--egress` census. In memory only.
+
 use super::triage::Triage;
 use super::*;
 use crate::decode::{peek, Decoder, Relevance, Verdict};

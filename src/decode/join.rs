@@ -2,7 +2,7 @@
 //! traces, JSON wrapped onto the next line, protobuf-text dumps) to the entry they belong to,
 //! runs the fast path's triage on each line's head, and counts what it read ([`Stats`]). It
 //! must not decide what a line means: entries are decoded by `entry`, envelopes unwrapped by
-//! `chunks`.
+//! `envelope` and their partial chunks rebuilt by `chunks`.
 
 use super::chunks::{Chunked, Meta};
 use super::entry::{decode_entry_keep, decode_peeked, level_first, trim};
