@@ -6,8 +6,10 @@
 //! only with the egresses still open. It must not evaluate rules or format output.
 
 use crate::event::{
-    find_egress_id, is_egress_id, Event, FastMap, Level, Origin, Shared, Ts, EGRESS_ID_KEYS,
+    find_egress_id, is_egress_id, Event, Level, Origin, Shared, Ts, EGRESS_ID_KEYS,
 };
+use crate::fastmap::FastMap;
+use crate::rulebase::Marking;
 use serde::Serialize;
 use std::collections::{BTreeSet, VecDeque};
 
@@ -184,15 +186,12 @@ impl Marks {
     }
 }
 
-/// Tells which rule patterns an event matches; implemented by the rule base.
+/// Tells which rule patterns an event matches; implemented by the rule base, which keeps what
+/// it already found in a [`Marking`] the correlator holds and hands back with each question.
 pub trait Marker {
-    /// The text that message patterns are matched against (the message, plus error-like
-    /// fields). Lines with the same text always get the same text marks, so they are cached.
-    fn text_key<'a>(&self, ev: &'a Event) -> std::borrow::Cow<'a, str>;
-    /// Appends the indices of the message patterns `text` matches.
-    fn text_marks(&self, text: &str, out: &mut Vec<u16>);
-    /// Appends the indices of the raw-line patterns the event's raw text matches.
-    fn raw_marks(&self, ev: &Event, out: &mut Vec<u16>);
+    /// Appends the indices of the rule patterns `ev` marks (message, raw-line and field
+    /// patterns).
+    fn marks(&self, state: &mut Marking, ev: &Event, out: &mut Vec<u16>);
     /// The outcome of a final error text pasted on its own (lower-cased, without a leading
     /// `error:`), when a rule knows it: its status and code.
     fn pasted_error(&self, text: &str) -> Option<(Status, Option<i64>)>;
@@ -202,20 +201,11 @@ pub trait Marker {
 pub struct NoMarks;
 
 impl Marker for NoMarks {
-    fn text_key<'a>(&self, ev: &'a Event) -> std::borrow::Cow<'a, str> {
-        std::borrow::Cow::Borrowed(&ev.message)
-    }
-    fn text_marks(&self, _: &str, _: &mut Vec<u16>) {}
-    fn raw_marks(&self, _: &Event, _: &mut Vec<u16>) {}
+    fn marks(&self, _: &mut Marking, _: &Event, _: &mut Vec<u16>) {}
     fn pasted_error(&self, _: &str) -> Option<(Status, Option<i64>)> {
         None
     }
 }
-
-/// Most distinct texts whose marks are cached.
-const MARK_CACHE: usize = 8192;
-/// Slots of the correlator's table of recently marked texts.
-const RECENT_MARKS: usize = 256;
 
 /// When each lifecycle step was first seen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -535,13 +525,11 @@ pub struct Correlator<'m> {
     scratch: Vec<u16>,
     /// The last line was part of an orphan error text.
     orphan_open: bool,
-    mark_cache: FastMap<String, Vec<u16>>,
-    /// The texts marked last, with their marks: most events are found here with one compare,
-    /// before `mark_cache`.
-    recent_marks: crate::event::RecentTexts<Vec<u16>>,
+    /// What the marker found so far (its caches), handed back with each question.
+    marking: Marking,
     /// IDs of the egresses handed out most recently (bounded by [`RECENT_ENDED`]).
     recent: VecDeque<IdKey>,
-    recent_set: crate::event::FastSet<IdKey>,
+    recent_set: crate::fastmap::FastSet<IdKey>,
     /// The `nodeID` of the last line that had one (already among the node IDs, or past their
     /// cap).
     last_node: String,
@@ -562,10 +550,9 @@ impl<'m> Correlator<'m> {
             seq: 0,
             scratch: Vec::new(),
             orphan_open: false,
-            mark_cache: FastMap::default(),
-            recent_marks: crate::event::RecentTexts::new(RECENT_MARKS),
+            marking: Marking::default(),
             recent: VecDeque::new(),
-            recent_set: crate::event::FastSet::default(),
+            recent_set: crate::fastmap::FastSet::default(),
             last_node: String::new(),
             global: Global::default(),
         }
@@ -618,7 +605,7 @@ impl<'m> Correlator<'m> {
         }
         if let Some(node) = ev.fields.get("nodeID").and_then(|v| v.as_str()) {
             // Most lines come from the node of the line before.
-            if !crate::event::same_bytes(node.as_bytes(), self.last_node.as_bytes()) {
+            if !crate::fastmap::same_bytes(node.as_bytes(), self.last_node.as_bytes()) {
                 if g.node_ids.len() < 256 && !g.node_ids.contains(node) {
                     g.node_ids.insert(node.to_string());
                 }
@@ -633,7 +620,7 @@ impl<'m> Correlator<'m> {
         }
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
-        self.mark(ev, &mut scratch);
+        self.marker.marks(&mut self.marking, ev, &mut scratch);
         for &i in &scratch {
             self.global.all_marks.hit(i, ev);
         }
@@ -725,34 +712,6 @@ impl<'m> Correlator<'m> {
                 }
             }
         }
-    }
-
-    /// The rule patterns an event matches, with the text marks cached per distinct text.
-    fn mark(&mut self, ev: &Event, out: &mut Vec<u16>) {
-        let key = self.marker.text_key(ev);
-        if let Some(marks) = self.recent_marks.get(&key) {
-            out.extend_from_slice(marks);
-            self.marker.raw_marks(ev, out);
-            return;
-        }
-        match self.mark_cache.get(key.as_ref()) {
-            Some(m) => {
-                out.extend_from_slice(m);
-                if let Some(marks) = self.recent_marks.remember(&key) {
-                    marks.clear();
-                    marks.extend_from_slice(m);
-                }
-            }
-            None => {
-                let start = out.len();
-                self.marker.text_marks(&key, out);
-                if self.mark_cache.len() < MARK_CACHE {
-                    self.mark_cache
-                        .insert(key.into_owned(), out[start..].to_vec());
-                }
-            }
-        }
-        self.marker.raw_marks(ev, out);
     }
 
     /// Keeps plain-text final error texts (and the plain lines that continue them) aside.
@@ -865,9 +824,9 @@ impl<'m> Correlator<'m> {
             format: Some(crate::event::Format::Raw),
             ..Event::default()
         };
+        // (Once per run, so without the caches.)
         let mut idx = Vec::new();
-        self.marker.text_marks(&self.marker.text_key(&ev), &mut idx);
-        self.marker.raw_marks(&ev, &mut idx);
+        self.marker.marks(&mut Marking::default(), &ev, &mut idx);
         for i in idx {
             e.marks.hit(i, &ev);
         }

@@ -6,8 +6,7 @@
 //! `report` does) and reads input only through `source`.
 
 use crate::analyze::{
-    plain_decoder, stall_kind, stall_since, EgressResult, Engine, LiveSummary, Options, Stall,
-    StallLimits,
+    plain_decoder, stall_kind, stall_since, EgressResult, Engine, Options, Stall, StallLimits,
 };
 use crate::cli::AnalyzeConfig;
 use crate::decode::{Decoder, Stats};
@@ -23,6 +22,39 @@ use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
+
+/// Counts for follow mode's closing summary.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveSummary {
+    /// Egresses reported as they ended (or were evicted).
+    pub egresses: u64,
+    pub failed: u64,
+    pub completed: u64,
+    /// Egresses with a warning but no failure.
+    pub warnings: u64,
+    /// Stall warnings printed.
+    pub stalls: u64,
+    /// Node- and input-level findings printed.
+    pub findings: u64,
+    /// Of those, findings of warning or error severity.
+    pub serious_findings: u64,
+    /// Egresses evicted after a long silence, reported as incomplete.
+    pub evicted: u64,
+    /// Egresses still open at the end.
+    pub open: u64,
+    /// Decoding counters over the whole run.
+    pub stats: Stats,
+    /// Wall-clock seconds the run lasted.
+    pub elapsed_secs: f64,
+}
+
+impl LiveSummary {
+    /// True when anything found sets exit code 1: a failure, a warning, a stall, or a finding
+    /// of warning severity or worse.
+    pub fn has_findings(&self) -> bool {
+        self.failed > 0 || self.warnings > 0 || self.stalls > 0 || self.serious_findings > 0
+    }
+}
 
 /// Input quiet this long: the entry a decoder holds back for continuation lines, and the
 /// ended egresses held for late lines, go out.

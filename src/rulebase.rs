@@ -5,10 +5,11 @@
 //! print, or know about output formats.
 
 mod file;
+mod marking;
 
 pub use file::parse_duration;
 
-use crate::correlate::{Egress, Evidence, Global, Marker, Marks, Milestones, Status};
+use crate::correlate::{Egress, Evidence, Global, Marks, Milestones, Status};
 use crate::error::RuleError;
 use crate::event::Event;
 pub use regex::bytes::Regex;
@@ -16,6 +17,8 @@ use regex::bytes::RegexBuilder;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
+
+pub use marking::Marking;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/rules_embedded.rs"));
@@ -402,54 +405,6 @@ struct FieldPattern {
     /// Whether it matches an empty value (`"clusterID": ""` is on every zap line: its verdict
     /// is known without running the pattern).
     on_empty: bool,
-}
-
-impl Marker for RuleSet {
-    fn pasted_error(&self, text: &str) -> Option<(Status, Option<i64>)> {
-        self.pasted
-            .iter()
-            .find(|p| text.starts_with(p.prefix.as_str()))
-            .map(|p| (p.status, p.code))
-    }
-
-    fn text_key<'a>(&self, ev: &'a Event) -> std::borrow::Cow<'a, str> {
-        match_text(ev)
-    }
-
-    fn text_marks(&self, text: &str, out: &mut Vec<u16>) {
-        self.msg_set
-            .matches(text.as_bytes(), |i| out.push(self.msg_index[i]));
-    }
-
-    fn raw_marks(&self, ev: &Event, out: &mut Vec<u16>) {
-        // Raw-line patterns look at the lines where raw text says more than the fields:
-        // plain text, multi-line entries (stack traces) and warnings or errors.
-        let worth = ev.format == Some(crate::event::Format::Raw)
-            || ev.continuation_lines > 0
-            || ev.level.is_none_or(|l| l >= crate::event::Level::Warn);
-        if worth && !self.raw_set.is_empty() {
-            self.raw_set
-                .matches(ev.raw.as_bytes(), |i| out.push(self.raw_index[i]));
-        }
-        for FieldPattern {
-            key,
-            re,
-            idx,
-            on_empty,
-        } in &self.field_patterns
-        {
-            let empty = ev.fields.get(key).is_some_and(|v| v.as_str() == Some(""));
-            // (`clusterID: ""` is on every zap line: its verdict is known.)
-            let hit = if empty && !HEAD_FIELDS.contains(&key.as_str()) {
-                *on_empty
-            } else {
-                field_condition_holds(ev, key, re)
-            };
-            if hit {
-                out.push(*idx);
-            }
-        }
-    }
 }
 
 /// Field names a condition may give that are the entry's head, not its fields.

@@ -1,4 +1,8 @@
 use super::*;
+use crate::event::{Event, FieldValue, Format, Level, Origin, Text};
+use entry::{decode_entry_keep, decode_peeked};
+use intern::{intern, intern_owned, MAX_INTERNED_LEN};
+use keep::KeepFields;
 
 fn decode_all(text: &str) -> (Vec<Event>, Stats) {
     let mut d = Decoder::new();

@@ -1,0 +1,546 @@
+//! The streaming [`Decoder`]: lines in, entries out. Joins continuation lines (Go stack
+//! traces, JSON wrapped onto the next line, protobuf-text dumps) to the entry they belong to,
+//! runs the fast path's triage on each line's head, and counts what it read ([`Stats`]). It
+//! must not decide what a line means: entries are decoded by `entry`, envelopes unwrapped by
+//! `envelope` and their partial chunks rebuilt by `chunks`.
+
+use super::chunks::{Chunked, Meta};
+use super::entry::{decode_entry_keep, decode_peeked, level_first, trim};
+use super::keep::KeepFields;
+use super::peek::{peek, Relevance, Verdict};
+use super::{dump, envelope, grammar, prefix};
+use crate::event::{Event, Format, Origin, Ts};
+
+/// Most continuation lines joined to one entry; the rest are counted, not kept.
+pub(super) const MAX_JOINED_LINES: u32 = 64;
+/// Most bytes of joined text kept for one entry.
+pub(super) const MAX_ENTRY_BYTES: usize = 64 * 1024;
+
+/// Finds `"handlerID"` (built once: building a finder costs more than a short search).
+pub(super) static HANDLER_KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"handlerID\""));
+
+/// Per-run decoding counters, shown in the report footer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Lines read.
+    pub lines: u64,
+    /// Bytes read, counting one byte per line end.
+    pub bytes: u64,
+    /// Entries decoded per format (indexed by `Format::index`).
+    pub formats: [u64; 5],
+    /// Lines joined to a previous entry (stack frames, wrapped JSON).
+    pub continuation: u64,
+    /// Lines longer than the cap and cut.
+    pub truncated: u64,
+    /// Lines that were not valid UTF-8 (kept lossily).
+    pub invalid_utf8: u64,
+    /// Lines holding NUL or other binary bytes.
+    pub binary: u64,
+    /// Blank lines and markdown fences.
+    pub blank: u64,
+    /// Entries no stage needs: counted, not passed on.
+    pub skipped: u64,
+    /// A skipped entry was written by an egress handler process (`handlerID`). Only whether
+    /// any was is used (a hint for logs that hold nothing but handler lines), so a decoder
+    /// stops looking once it has seen one.
+    pub skipped_handler: bool,
+    /// Lines that came in a container or log-store envelope (docker json-file, CRI, journald,
+    /// Loki, Elasticsearch).
+    pub enveloped: u64,
+    /// Partial envelope chunks joined to the line they continue.
+    pub chunks_joined: u64,
+}
+
+impl Stats {
+    /// Adds another decoder's counters.
+    pub fn merge(&mut self, o: &Stats) {
+        self.lines += o.lines;
+        self.bytes += o.bytes;
+        for (a, b) in self.formats.iter_mut().zip(o.formats) {
+            *a += b;
+        }
+        self.continuation += o.continuation;
+        self.truncated += o.truncated;
+        self.invalid_utf8 += o.invalid_utf8;
+        self.binary += o.binary;
+        self.blank += o.blank;
+        self.skipped += o.skipped;
+        self.skipped_handler |= o.skipped_handler;
+        self.enveloped += o.enveloped;
+        self.chunks_joined += o.chunks_joined;
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub(super) enum Join {
+    /// A normal entry: continuation lines (stack frames) may follow.
+    Entry,
+    /// A JSON object not yet closed: following lines are part of it.
+    OpenJson,
+    /// Protobuf-text dump lines.
+    Proto,
+}
+
+pub(super) struct Pending {
+    /// The entry already decoded from its peek (usual console lines); `None`: decode `head`.
+    decoded: Option<Event>,
+    /// The line's head showed that the entry is needed (no need to ask the triage again).
+    needed: bool,
+    /// The line (capped), shared with the event it becomes: one allocation for both.
+    head: crate::event::Shared,
+    /// `head` with the lines of a wrapped JSON object or a protobuf dump joined to it (what
+    /// is decoded); `None` while nothing is joined.
+    joined: Option<String>,
+    /// The entry as read, with continuation lines; `None` while it equals `head`.
+    raw: Option<String>,
+    origin: Origin,
+    container: Option<String>,
+    prefix_ts: Option<Ts>,
+    extra_lines: u32,
+    join: Join,
+}
+
+/// A line the fast path turned down, held back (as an entry would be) in case continuation
+/// lines follow: then the plain path joins them to it, so it is decoded in full after all.
+pub(super) struct Held {
+    origin: Origin,
+    container: Option<String>,
+    prefix_ts: Option<Ts>,
+    format: Format,
+    /// The line was written by an egress handler process (it has a `handlerID`).
+    handler: bool,
+}
+
+/// A streaming decoder for one source. Feed lines with [`Decoder::push`]; entries come out
+/// through the callback once the next entry starts (or at [`Decoder::finish`]).
+#[derive(Default)]
+pub struct Decoder {
+    pending: Option<Pending>,
+    /// Lines being rebuilt from partial envelope chunks, one per stream.
+    pub(super) chunked: Vec<Chunked>,
+    /// Container for entries that name none (the input comes from one container).
+    default_container: Option<String>,
+    /// Which entries are passed on (all when `None`).
+    triage: Option<Box<dyn Relevance>>,
+    /// Lines are first judged from their head ([`Relevance::relevant`]), and those turned
+    /// down are not decoded (the batch fast path).
+    fast: bool,
+    /// The last line, turned down from its head, with its text (for [`Decoder::revive`]).
+    held: Option<Held>,
+    held_text: String,
+    /// Fields to keep when decoding (all when `None`).
+    keep: Option<KeepFields>,
+    /// The caller found no NUL byte in the lines it is feeding: no line needs the check.
+    nul_free: bool,
+    /// Counters so far.
+    pub stats: Stats,
+}
+
+impl Decoder {
+    /// A decoder with empty counters that decodes every line.
+    pub fn new() -> Decoder {
+        Decoder::default()
+    }
+
+    /// A decoder that passes on only the entries `triage` finds needed, judging lines from
+    /// their head first and decoding only those it cannot turn down (the batch fast path).
+    pub fn with_triage(triage: Box<dyn Relevance>) -> Decoder {
+        let keep = KeepFields::new(triage.field_names());
+        Decoder {
+            triage: Some(triage),
+            fast: true,
+            keep: Some(keep),
+            ..Decoder::default()
+        }
+    }
+
+    /// A decoder that decodes every line in full and passes on the entries `triage` finds
+    /// needed (the plain path the fast one must equal).
+    pub fn plain(triage: Box<dyn Relevance>) -> Decoder {
+        Decoder {
+            triage: Some(triage),
+            ..Decoder::default()
+        }
+    }
+
+    /// Entries that name no container get this one (the whole input comes from it).
+    pub fn set_default_container(&mut self, c: Option<String>) {
+        self.default_container = c;
+    }
+
+    /// Tells the decoder whether the lines fed next are known to hold no NUL byte (a caller
+    /// with a block of lines checks the block at once instead of every line).
+    pub fn set_nul_free(&mut self, yes: bool) {
+        self.nul_free = yes;
+    }
+
+    /// Feeds one line (without its line end). `truncated` marks a line cut by the reader.
+    pub fn push(
+        &mut self,
+        bytes: &[u8],
+        origin: Origin,
+        truncated: bool,
+        out: &mut dyn FnMut(Event),
+    ) {
+        self.stats.lines += 1;
+        self.stats.bytes += bytes.len() as u64 + 1;
+        if truncated {
+            self.stats.truncated += 1;
+        }
+        if !self.nul_free && memchr::memchr(0, bytes).is_some() {
+            self.stats.binary += 1;
+        }
+        // Every line is checked: the SIMD check is several times faster than the standard one.
+        let text = match simdutf8::basic::from_utf8(bytes) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => {
+                self.stats.invalid_utf8 += 1;
+                String::from_utf8_lossy(bytes)
+            }
+        };
+        let Some(env) = envelope::unwrap(&text) else {
+            self.flush_chunked(out);
+            self.push_text(&text, origin, Meta::default(), out);
+            return;
+        };
+        self.push_enveloped(env, origin, out);
+    }
+
+    /// One line (unwrapped from its envelope, if any): prefixes, joining, triage.
+    pub(super) fn push_text(
+        &mut self,
+        text: &str,
+        origin: Origin,
+        meta: Meta,
+        out: &mut dyn FnMut(Event),
+    ) {
+        let (pfx, body) = prefix::strip(text);
+
+        if self.held.is_some() && is_continuation(body) {
+            self.revive();
+        }
+        if let Some(p) = self.pending.as_mut() {
+            if p.join == Join::OpenJson && !starts_new_entry(body.trim()) {
+                append(p, body.trim(), " ");
+                self.stats.continuation += 1;
+                if json_balance(p.text()) <= 0 || p.extra_lines >= MAX_JOINED_LINES {
+                    self.flush(out);
+                }
+                return;
+            }
+            if p.join == Join::Proto && dump::proto_line(body).is_some() {
+                append(p, body.trim(), "\n");
+                self.stats.continuation += 1;
+                return;
+            }
+            if p.join == Join::Entry
+                && (is_continuation(body) || (p.extra_lines > 0 && is_bare_go_symbol(body)))
+            {
+                if p.extra_lines < MAX_JOINED_LINES {
+                    let line = body.trim_end();
+                    let raw = p.raw.get_or_insert_with(|| p.head.to_string());
+                    raw.push('\n');
+                    push_capped(raw, line);
+                }
+                p.extra_lines += 1;
+                self.stats.continuation += 1;
+                return;
+            }
+        }
+        self.flush(out);
+
+        let trimmed = trim(body);
+        if trimmed.is_empty() || is_fence(trimmed) {
+            self.stats.blank += 1;
+            return;
+        }
+        // A line ending in `}` is taken as closed; only other lines are scanned for an
+        // object that continues on the next line.
+        let open_json = !trimmed.ends_with('}') && json_balance(json_part(trimmed)) > 0;
+        // (A line starting with `{` looks like an entry: the dump check is skipped for it.)
+        let join = if !trimmed.starts_with('{')
+            && dump::proto_line(trimmed).is_some()
+            && !looks_like_entry(trimmed)
+        {
+            Join::Proto
+        } else if open_json {
+            Join::OpenJson
+        } else {
+            Join::Entry
+        };
+        let mut decoded = None;
+        let mut needed = false;
+        // Only a whole line that starts an entry of its own may be turned down: one that lines
+        // are joined to otherwise (a dump, an open object) is decoded as the plain path does.
+        let small = trimmed.len() <= MAX_ENTRY_BYTES;
+        if let (Some(triage), true, Join::Entry, true) =
+            (self.triage.as_mut(), self.fast, join, small)
+        {
+            if let Some(peek) = peek(trimmed) {
+                match triage.relevant(&peek) {
+                    Verdict::Skip => {
+                        let body = &peek.fields.as_bytes()[peek.after_head()..];
+                        self.held_text.clear();
+                        self.held_text.push_str(trimmed);
+                        self.held = Some(Held {
+                            origin,
+                            container: pfx.container.map(str::to_string).or(meta.container),
+                            prefix_ts: pfx.ts.or(meta.ts),
+                            format: peek.format,
+                            handler: !self.stats.skipped_handler
+                                && HANDLER_KEY.find(body).is_some(),
+                        });
+                        return;
+                    }
+                    verdict => {
+                        needed = verdict == Verdict::Needed;
+                        decoded = decode_peeked(&peek, self.keep.as_ref());
+                    }
+                }
+            }
+        }
+        let head = crate::event::Shared::from(capped(trimmed, MAX_ENTRY_BYTES));
+        self.pending = Some(Pending {
+            decoded: decoded.filter(|_| join == Join::Entry),
+            needed,
+            joined: None,
+            raw: None,
+            head,
+            origin,
+            container: pfx.container.map(str::to_string).or(meta.container),
+            prefix_ts: pfx.ts.or(meta.ts),
+            extra_lines: 0,
+            join,
+        });
+    }
+
+    /// Emits the entry still held back.
+    pub fn finish(&mut self, out: &mut dyn FnMut(Event)) {
+        self.flush_chunked(out);
+        self.flush(out);
+    }
+
+    /// True when an entry is held back waiting for possible continuation lines (or a line
+    /// for the rest of its partial chunks).
+    pub fn has_pending(&self) -> bool {
+        self.pending.is_some() || !self.chunked.is_empty()
+    }
+
+    /// The held line is continued by the next one: it becomes the entry the plain path would
+    /// have made of it, to be decoded in full.
+    fn revive(&mut self) {
+        let Some(h) = self.held.take() else {
+            return;
+        };
+        self.pending = Some(Pending {
+            decoded: None,
+            needed: false,
+            joined: None,
+            raw: None,
+            head: crate::event::Shared::from(self.held_text.as_str()),
+            origin: h.origin,
+            container: h.container,
+            prefix_ts: h.prefix_ts,
+            extra_lines: 0,
+            join: Join::Entry,
+        });
+    }
+
+    /// Counts an entry no stage needs.
+    fn skip(&mut self, format: Format, handler: bool) {
+        self.stats.formats[format.index()] += 1;
+        self.stats.skipped += 1;
+        self.stats.skipped_handler |= handler;
+    }
+
+    fn flush(&mut self, out: &mut dyn FnMut(Event)) {
+        if let Some(h) = self.held.take() {
+            // (Nothing is pending while a line is held.)
+            self.skip(h.format, h.handler);
+            return;
+        }
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        let mut ev = match p.decoded {
+            Some(ev) => ev,
+            None => decode_entry_keep(p.text(), p.join == Join::Proto, self.keep.as_ref()),
+        };
+        ev.raw = match p.raw {
+            Some(raw) => raw.into(),
+            None => p.head,
+        };
+        ev.origin = p.origin;
+        ev.container = p.container.or_else(|| self.default_container.clone());
+        ev.continuation_lines = p.extra_lines;
+        if ev.ts.is_none() {
+            ev.ts = p.prefix_ts;
+        }
+        let format = ev.format.unwrap_or(Format::Raw);
+        if let (Some(triage), false) = (self.triage.as_mut(), p.needed) {
+            if !triage.needed(&ev) {
+                let handler = ev.fields.contains_key("handlerID");
+                self.skip(format, handler);
+                return;
+            }
+        }
+        self.stats.formats[format.index()] += 1;
+        out(ev);
+    }
+}
+
+impl Pending {
+    /// The text to decode: the line, with any joined lines.
+    fn text(&self) -> &str {
+        self.joined.as_deref().unwrap_or(&self.head)
+    }
+}
+
+pub(super) fn append(p: &mut Pending, line: &str, sep: &str) {
+    p.extra_lines += 1;
+    if p.text().len() < MAX_ENTRY_BYTES {
+        let raw = p.raw.get_or_insert_with(|| p.head.to_string());
+        raw.push('\n');
+        push_capped(raw, line);
+        let joined = p.joined.get_or_insert_with(|| p.head.to_string());
+        joined.push_str(sep);
+        push_capped(joined, line);
+    }
+}
+
+pub(super) fn push_capped(s: &mut String, add: &str) {
+    push_capped_to(s, add, MAX_ENTRY_BYTES);
+}
+
+pub(super) fn push_capped_to(s: &mut String, add: &str, cap: usize) {
+    s.push_str(capped(add, cap.saturating_sub(s.len())));
+}
+
+/// The longest start of `s` that fits in `room` bytes, cut on a character boundary.
+pub(super) fn capped(s: &str, room: usize) -> &str {
+    if s.len() <= room {
+        return s;
+    }
+    let mut cut = room;
+    while cut > 0 && !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &s[..cut]
+}
+
+pub(super) fn is_fence(t: &str) -> bool {
+    t.starts_with("```")
+        && t[3..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == ' ')
+}
+
+/// A line that clearly begins a new log entry, even inside an unclosed JSON object.
+pub(super) fn starts_new_entry(t: &str) -> bool {
+    t.starts_with("{\"level\"") || grammar::ts_level(t).is_ok()
+}
+
+/// Does this line start a new entry of its own (timestamped, levelled or JSON)?
+pub(super) fn looks_like_entry(t: &str) -> bool {
+    t.starts_with('{') || grammar::timestamp(t).is_ok() || level_first(t).is_some()
+}
+
+/// A line that belongs to the entry before it: Go stack frames and goroutine headers,
+/// Python traceback frames, indented file:line references.
+pub fn is_continuation(body: &str) -> bool {
+    let t = body.trim_start();
+    // Continuations never start with a digit or a brace: entries (timestamps,
+    // JSON) do. This keeps the common case cheap.
+    match t.as_bytes().first() {
+        None => return false,
+        Some(c) if c.is_ascii_digit() || *c == b'{' => return false,
+        _ => {}
+    }
+    if looks_like_entry(t) {
+        return false;
+    }
+    let indented = body.starts_with([' ', '\t']);
+    if indented
+        && (t.contains(".go:")
+            || t.starts_with("File \"")
+            || t.starts_with("at ")
+            || t.starts_with('/'))
+    {
+        return true;
+    }
+    if t.starts_with("goroutine ") && t.ends_with(':') {
+        return true;
+    }
+    if t.starts_with("created by ") || t.starts_with("[signal ") {
+        return true;
+    }
+    // A Go symbol: `github.com/livekit/egress/pkg/pipeline.(*Controller).OnError`, `main.main`,
+    // `runtime.goexit()`, or a panic frame with arguments `pkg/x.(*T).F(0x0, {0x1, 0x2})`.
+    let sym = t.split_whitespace().next().unwrap_or("");
+    if let Some(open) = t.find('(') {
+        let name = &t[..open];
+        let go_name = !name.contains(' ')
+            && name.contains('.')
+            && (name.contains('/') || name.starts_with("main.") || name.starts_with("runtime."));
+        if go_name && t.ends_with(')') && !t.contains(": ") {
+            return true;
+        }
+    }
+    sym == t
+        && sym.contains('.')
+        && !sym.ends_with('.')
+        && !sym.ends_with(':')
+        && sym
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"./_-*()[]{},".contains(&c))
+        && (sym.contains('/') || sym.starts_with("main.") || sym.starts_with("runtime."))
+}
+
+/// A lone Go symbol such as `time.goFunc` (no package path): a stack frame only when it
+/// follows other frames, so it is checked after the first continuation line.
+pub(super) fn is_bare_go_symbol(body: &str) -> bool {
+    let t = body.trim();
+    !t.is_empty()
+        && !t.contains(' ')
+        && t.contains('.')
+        && t.as_bytes()[0].is_ascii_alphabetic()
+        && t.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"./_-*()[]{},".contains(&c))
+}
+
+/// The part of an entry that may hold JSON: the whole line, or its tail from the first `{`.
+pub(super) fn json_part(t: &str) -> &str {
+    if t.starts_with('{') {
+        return t;
+    }
+    match t.find(" {\"").or_else(|| t.find("\t{\"")) {
+        Some(p) => &t[p + 1..],
+        None => "",
+    }
+}
+
+/// Open braces minus closing braces outside JSON strings; > 0 means the object continues.
+pub(super) fn json_balance(s: &str) -> i32 {
+    let mut depth = 0i32;
+    let mut in_str = false;
+    let mut esc = false;
+    for c in s.bytes() {
+        if in_str {
+            match c {
+                _ if esc => esc = false,
+                b'\\' => esc = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_str = true,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth -= 1,
+            _ => {}
+        }
+    }
+    depth
+}
