@@ -298,15 +298,15 @@ pub fn mark_of(r: &EgressResult) -> &'static str {
 /// others by time; then the egresses still open (stalled ones first); then the rest (normal
 /// completions, with `--all`), by time.
 pub fn report_order(a: &Analysis) -> Vec<&EgressResult> {
+    fn lead(r: &EgressResult) -> Option<&str> {
+        r.diagnoses.first().map(|d| d.rule.as_str())
+    }
     let at = |r: &EgressResult| {
         let t = &r.egress.t;
         (t.ended.or(t.last).or(t.first), t.first)
     };
     let mut problems: Vec<&EgressResult> = a.egresses.iter().filter(|r| r.is_problem()).collect();
     problems.sort_by_key(|r| at(r));
-    fn lead(r: &EgressResult) -> Option<&str> {
-        r.diagnoses.first().map(|d| d.rule.as_str())
-    }
     let mut out: Vec<&EgressResult> = Vec::with_capacity(a.egresses.len());
     let mut taken = vec![false; problems.len()];
     for (rule, _) in a.causes_by_count() {

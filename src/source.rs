@@ -471,6 +471,14 @@ mod tests {
     /// as the same lines, the first line whole; a character outside the BMP survives.
     #[test]
     fn byte_order_marks_are_read() {
+        // A reader that hands out one byte per call.
+        struct Slow(io::Cursor<Vec<u8>>);
+        impl Read for Slow {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = buf.len().min(1);
+                self.0.read(&mut buf[..n])
+            }
+        }
         let text =
             "2026-01-27T11:11:05.179Z INFO egress request validated \u{1F3A5}\r\nsecond line\r\n";
         let want = lines(text.replace("\r\n", "\n").as_bytes());
@@ -486,13 +494,6 @@ mod tests {
             assert_eq!(lines(data), want);
         }
         // Through a file as well (the buffered path), read one byte at a time underneath.
-        struct Slow(io::Cursor<Vec<u8>>);
-        impl Read for Slow {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                let n = buf.len().min(1);
-                self.0.read(&mut buf[..n])
-            }
-        }
         let mut r = LineReader::from_buffered(BufReader::new(Slow(io::Cursor::new(le.clone()))))
             .expect("reader");
         let mut got = Vec::new();

@@ -147,7 +147,7 @@ fn check_library(format: LogFormat, seed: u64, server_lines: bool, one_call: boo
     assert_eq!(a.summary, analysis.summary);
     assert_eq!(
         a.egresses.len(),
-        egresslens::analyze::MAX_REPORTED.min(c.egresses as usize)
+        egresslens::analyze::MAX_REPORTED.min(usize::try_from(c.egresses).unwrap_or(usize::MAX))
     );
     let by_id: HashMap<&str, &egresslens::generate::Expected> = truth
         .egresses

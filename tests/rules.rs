@@ -1,5 +1,6 @@
 //! Every rule file loads, and every rule's embedded examples behave as they say.
 
+use egresslens::correlate::{Marker, Status};
 use egresslens::rulebase::RuleSet;
 
 #[test]
@@ -225,7 +226,6 @@ expect = "no-match"
 
     // Built-in: the longer `session limit reached before start signal` wins.
     let set = RuleSet::load(None).expect("rules load");
-    use egresslens::correlate::{Marker, Status};
     assert_eq!(
         set.pasted_error("session limit reached before start signal"),
         Some((Status::Aborted, Some(412)))

@@ -133,19 +133,6 @@ pub fn run_readers_with(
     progress: &mut dyn FnMut(u64),
     done: &mut dyn FnMut(&EgressResult),
 ) -> std::io::Result<Stats> {
-    let rules = engine.rules();
-    if readers.len() == 1 && strategy.workers > 1 {
-        if let Some((idx, reader)) = readers.pop() {
-            return parallel::decode_parallel(
-                reader,
-                idx,
-                strategy.workers,
-                &|| strategy.decoder(rules),
-                progress,
-                &mut |ev| engine.push(ev, done),
-            );
-        }
-    }
     struct Src {
         rx: std::sync::mpsc::Receiver<std::io::Result<Batch>>,
         queue: std::collections::VecDeque<Event>,
@@ -172,6 +159,19 @@ pub fn run_readers_with(
             }
         }
         Ok(())
+    }
+    let rules = engine.rules();
+    if readers.len() == 1 && strategy.workers > 1 {
+        if let Some((idx, reader)) = readers.pop() {
+            return parallel::decode_parallel(
+                reader,
+                idx,
+                strategy.workers,
+                &|| strategy.decoder(rules),
+                progress,
+                &mut |ev| engine.push(ev, done),
+            );
+        }
     }
     std::thread::scope(|scope| {
         let mut srcs: Vec<Src> = Vec::new();

@@ -78,9 +78,6 @@ pub(super) const PROBLEM_KEYS: [&str; 4] = ["error", "reason", "details", "endRe
 impl Triage {
     /// A triage for the rules in `rules`.
     pub fn new(rules: &RuleSet) -> Triage {
-        let (text, fields) = rules.text_matcher();
-        let mut names: Vec<String> = Vec::new();
-        let mut keys: Vec<KeyRole> = Vec::new();
         fn role<'k>(
             names: &mut Vec<String>,
             keys: &'k mut Vec<KeyRole>,
@@ -93,6 +90,9 @@ impl Triage {
             });
             &mut keys[i]
         }
+        let (text, fields) = rules.text_matcher();
+        let mut names: Vec<String> = Vec::new();
+        let mut keys: Vec<KeyRole> = Vec::new();
         for k in PROBLEM_KEYS {
             role(&mut names, &mut keys, k).problem = true;
         }

@@ -219,7 +219,7 @@ mod props {
         )) {
             let text = lines.join("\n");
             let (_, stats) = decode_bytes(text.as_bytes());
-            prop_assert!(stats.lines as usize <= lines.len().max(1));
+            prop_assert!(stats.lines <= lines.len().max(1) as u64);
         }
 
         #[test]

@@ -8,6 +8,7 @@ use super::intern::{intern, intern_owned};
 use super::keep::{FlatFields, KeepFields, Key};
 use super::{dump, flat, grammar};
 use crate::event::{Event, FieldValue, Fields, Format, Level, Text, Ts};
+use serde::de::DeserializeSeed;
 use serde_json::Value;
 
 /// The one entry point for a zap JSON object: with `keep`, the flat scan of the usual line
@@ -297,7 +298,6 @@ fn decode_zap(
         header.apply(ev, ts, fields.fields);
         return true;
     }
-    use serde::de::DeserializeSeed;
     let mut de = serde_json::Deserializer::from_str(t);
     let Ok(z) = Seed(keep).deserialize(&mut de) else {
         return false;
@@ -323,21 +323,6 @@ pub(super) fn zap_ts(v: Value) -> Option<Ts> {
 /// line's tail, a zap object read without `keep`); `None` when `t` is not exactly one object
 /// (trailing text other than whitespace is refused).
 pub(super) fn parse_object(t: &str, keep: Option<&KeepFields>) -> Option<Fields> {
-    let Some(keep) = keep else {
-        return match serde_json::from_str::<Value>(t) {
-            Ok(Value::Object(o)) => Some(o.into()),
-            _ => None,
-        };
-    };
-    // The usual flat object without escapes is read directly; anything else by serde_json.
-    let mut flat = FlatFields::new();
-    let mut values_ok = true;
-    let read = flat::scan(t, |k, v| {
-        values_ok &= keep.keep_flat(keep.kept(k), k, v, &mut flat);
-    });
-    if read && values_ok {
-        return Some(flat.fields);
-    }
     struct Seed<'k>(&'k KeepFields);
     impl<'de> serde::de::DeserializeSeed<'de> for Seed<'_> {
         type Value = Fields;
@@ -363,7 +348,21 @@ pub(super) fn parse_object(t: &str, keep: Option<&KeepFields>) -> Option<Fields>
             Ok(out)
         }
     }
-    use serde::de::DeserializeSeed;
+    let Some(keep) = keep else {
+        return match serde_json::from_str::<Value>(t) {
+            Ok(Value::Object(o)) => Some(o.into()),
+            _ => None,
+        };
+    };
+    // The usual flat object without escapes is read directly; anything else by serde_json.
+    let mut flat = FlatFields::new();
+    let mut values_ok = true;
+    let read = flat::scan(t, |k, v| {
+        values_ok &= keep.keep_flat(keep.kept(k), k, v, &mut flat);
+    });
+    if read && values_ok {
+        return Some(flat.fields);
+    }
     let mut de = serde_json::Deserializer::from_str(t);
     let map = Seed(keep).deserialize(&mut de).ok()?;
     de.end().ok()?;

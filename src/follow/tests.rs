@@ -367,10 +367,10 @@ fn a_restarted_input_gets_a_new_source_and_keeps_its_pending_entry() {
 /// counters the code exposes, not through timing.
 #[test]
 fn state_stays_bounded_over_hundreds_of_thousands_of_egresses() {
+    const N: u64 = 200_000;
     let rules = rules();
     // No stall warnings here (their clocks still run): this test is about memory.
     let mut feed = Feed::new(&rules, settings(1e9));
-    const N: u64 = 200_000;
     let mut max_held = 0;
     let mut max_tracked = 0;
     for i in 0..N {

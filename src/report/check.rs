@@ -112,7 +112,7 @@ pub(super) fn table(r: &CheckReport, style: &Style, w: &mut dyn Write) -> io::Re
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(style.width.min(u16::MAX as usize) as u16)
+            .set_width(u16::try_from(style.width).unwrap_or(u16::MAX))
             .set_header(vec!["", "Where", "Key", "Problem"]);
         for f in &r.findings {
             t.add_row(vec![

@@ -197,7 +197,7 @@ fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED)
             .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(style.width.min(u16::MAX as usize) as u16)
+            .set_width(u16::try_from(style.width).unwrap_or(u16::MAX))
             .set_header(vec!["", "Egress", "Room", "Type", "Outcome", "Diagnosis"]);
         for r in &shown {
             let e = &r.egress;
@@ -232,7 +232,7 @@ fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
             .unwrap_or(0);
         if let Some(c) = t.column_mut(1) {
             c.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(
-                id_width.min(40) as u16 + 2,
+                u16::try_from(id_width).unwrap_or(u16::MAX).min(40) + 2,
             )));
         }
         writeln!(w, "{t}")?;

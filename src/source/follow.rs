@@ -378,7 +378,12 @@ fn poll_file(
 ) -> io::Result<(u64, bool)> {
     let mut total = 0u64;
     for _ in 0..MAX_RESTARTS_PER_POLL {
-        let (n, more) = read_lines(&mut t.reader, i, batch.saturating_sub(total as usize), f)?;
+        let (n, more) = read_lines(
+            &mut t.reader,
+            i,
+            batch.saturating_sub(usize::try_from(total).unwrap_or(usize::MAX)),
+            f,
+        )?;
         total += n;
         if more {
             return Ok((total, true));
