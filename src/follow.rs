@@ -580,6 +580,13 @@ impl<'r> Follower<'r> {
             self.engine.flush_ended(&mut |r| st.done(r, sink));
         }
         self.check_findings(true, sink);
+        if self.st.summary.findings == 0 {
+            if let Some(d) = self.engine.rules().unrecognised_input(self.engine.global()) {
+                self.st.summary.findings += 1;
+                self.st.summary.serious_findings += 1;
+                sink.finding(&d, &self.st.sources);
+            }
+        }
         let mut stats = self.retired.clone();
         for d in &self.decoders {
             stats.merge(&d.stats);

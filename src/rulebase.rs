@@ -1414,6 +1414,59 @@ fn unrecognised_applies(e: &Egress) -> bool {
     e.status.is_failure() || errors_without_end
 }
 
+impl RuleSet {
+    /// The finding for an input that holds no egress at all and that no rule explains, but
+    /// that has errors in it: its ERROR lines, panics and plain lines with failure wording,
+    /// quoted, with what to look at next. `None` when the input has an egress (or a pasted
+    /// final error that becomes one), or only warnings: routine warnings are no failure.
+    /// Batch runs ask at the end when no finding fired; follow mode asks at the end of its
+    /// run when it has reported none.
+    pub fn unrecognised_input(&self, g: &Global) -> Option<Diagnosis> {
+        if g.egresses > 0 || !g.orphan_errors.is_empty() {
+            return None;
+        }
+        let errors: Vec<&Evidence> = g
+            .problems
+            .iter()
+            .filter(|p| p.level.is_none_or(|l| l >= crate::event::Level::Error))
+            .collect();
+        let first = errors.first()?;
+        let line = first.text.lines().next().unwrap_or("").trim();
+        let quoted: String = match line.char_indices().nth(200) {
+            Some((at, _)) => format!("{}…", &line[..at]),
+            None => line.to_string(),
+        };
+        let more = match errors.len() + g.problems_dropped as usize {
+            1 => String::new(),
+            n => format!(" ({n} such lines in all; the first ones are below)"),
+        };
+        Some(Diagnosis {
+            rule: "unrecognised".into(),
+            title: "Errors that no rule recognises, and no egress in the input".into(),
+            severity: Severity::Error,
+            confidence: Confidence::Possible,
+            scope: Scope::Input,
+            cause: format!(
+                "The input shows no egress (no request, status or egress ID line), and no rule in the rule base explains its errors. The first: \"{quoted}\"{more}. egresslens cannot tell from these lines alone which egress or request they belong to, or whether they are the cause of a failed recording."
+            ),
+            fixes: vec![
+                "Look the text up: `egresslens explain \"<the error text>\"`; if it is a storage, RTMP or redis error, the component it names is the one to check first.".into(),
+                "Give egresslens the whole log around the error: `docker logs egress 2>&1 | egresslens` (and livekit-server's log for API errors), so the error can be tied to its egress and its request.".into(),
+                "If you know the cause, add a rule with `--rules DIR` (see rules/README.md) so the next run explains it.".into(),
+            ],
+            config: None,
+            docs: vec!["https://github.com/livekit/egress/issues".into()],
+            evidence: errors.into_iter().take(6).cloned().collect(),
+            absent: Vec::new(),
+            unknowns: vec![
+                "Which egress, room or request these lines are about: the input names none.".into(),
+            ],
+            alternatives: Vec::new(),
+            config_check: Vec::new(),
+        })
+    }
+}
+
 /// The diagnosis for a failure (or an egress with errors) that no rule explains.
 fn unrecognised<'f>(e: &Egress, facts: impl FnOnce() -> &'f Facts) -> Option<Diagnosis> {
     if !unrecognised_applies(e) {

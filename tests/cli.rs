@@ -389,3 +389,31 @@ fn a_masked_stream_key_keeps_the_text_around_it() {
         );
     }
 }
+
+/// Never silent: an input with no egress whose errors no rule knows is reported as an
+/// unrecognised finding quoting its first error (exit 1); routine warnings alone, and a
+/// healthy log, still exit 0.
+#[test]
+fn unknown_errors_without_an_egress_are_reported_not_silent() {
+    let r = crate::util::run_stdin(
+        &["--format", "json"],
+        b"2026-01-27T11:00:00.000Z\tERROR\tegress\tx/y.go:1\tthe widget broke\t{\"nodeID\": \"NE_x\"}\n",
+    );
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("json report");
+    let f = &v["findings"][0];
+    assert_eq!(f["rule"], "unrecognised");
+    assert!(
+        f["cause"]
+            .as_str()
+            .is_some_and(|c| c.contains("the widget broke")),
+        "{f}"
+    );
+    let warn = crate::util::run_stdin(
+        &[],
+        b"2026-01-27T11:00:00.000Z\tWARN\tegress\tx/y.go:1\tslow disk\t{\"nodeID\": \"NE_x\"}\n",
+    );
+    assert_eq!(warn.code, 0, "{}", warn.stdout);
+    let healthy = crate::util::run(&["samples/catalogue/40-room-closed-normal-end.log"]);
+    assert_eq!(healthy.code, 0, "{}", healthy.stdout);
+}

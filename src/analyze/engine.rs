@@ -284,6 +284,11 @@ impl<'r> Engine<'r> {
         };
         self.out.global = self.corr.global.clone();
         self.out.findings = self.rules.diagnose_global(&self.out.global, &summary);
+        if self.out.findings.is_empty() {
+            self.out
+                .findings
+                .extend(self.rules.unrecognised_input(&self.out.global));
+        }
         self.out.stats = stats;
         self.out.hints = hints(&self.out);
         self.out
