@@ -583,12 +583,16 @@ impl RuleSet {
                 (true, None) => file::Text::Toml(without_tests(toml)),
                 (false, _) => file::Text::Toml(toml),
             };
-            (format!("rules/{n}"), text)
+            (format!("rules/{n}"), text, true)
         });
-        let files: Vec<(String, file::Text)> = builtin
-            .chain(user.iter().map(|(n, t)| (n.clone(), file::Text::Toml(t))))
+        let files: Vec<(String, file::Text, bool)> = builtin
+            .chain(
+                user.iter()
+                    .map(|(n, t)| (n.clone(), file::Text::Toml(t), false)),
+            )
             .collect();
-        let set = RuleSet::from_texts_checked(&files, |name| !lean || !name.starts_with("rules/"));
+        // (A user's directory may itself be called `rules/`: built-in is a flag, not a name.)
+        let set = RuleSet::from_texts_checked(&files, |builtin| !lean || !builtin);
         match set {
             Ok(s) if errors.is_empty() => Ok(s),
             Ok(_) => Err(errors),
@@ -608,34 +612,36 @@ impl RuleSet {
     /// Compiles rules from `(file name, TOML text)` pairs; later files replace earlier ones
     /// with the same id.
     pub fn from_texts(files: &[(String, String)]) -> Result<RuleSet, Vec<RuleError>> {
-        let files: Vec<(String, file::Text)> = files
+        let files: Vec<(String, file::Text, bool)> = files
             .iter()
-            .map(|(n, t)| (n.clone(), file::Text::Toml(t)))
+            .map(|(n, t)| (n.clone(), file::Text::Toml(t), false))
             .collect();
         RuleSet::from_texts_checked(&files, |_| true)
     }
 
-    /// [`RuleSet::from_texts`], checking the patterns of the files `check` names.
+    /// [`RuleSet::from_texts`] over `(file name, text, built-in)`, checking the patterns of the
+    /// files `check` accepts (by their built-in flag). A user's rule replaces the built-in one
+    /// with its id; two rules of the same kind with one id are an error.
     fn from_texts_checked(
-        files: &[(String, file::Text<'_>)],
-        check: impl Fn(&str) -> bool,
+        files: &[(String, file::Text<'_>, bool)],
+        check: impl Fn(bool) -> bool,
     ) -> Result<RuleSet, Vec<RuleError>> {
         let mut errors = Vec::new();
         let mut parsed = Vec::new();
-        for (name, text) in files {
-            match file::parse(name, text, check(name)) {
-                Ok(r) => parsed.push(r),
+        for (name, text, builtin) in files {
+            match file::parse(name, text, check(*builtin)) {
+                Ok(r) => parsed.push((r, *builtin)),
                 Err(mut e) => errors.append(&mut e),
             }
         }
         let mut by_id: HashMap<String, usize> = HashMap::new();
         let mut rules_src: Vec<file::Parsed> = Vec::new();
-        for r in parsed {
+        let mut builtins: Vec<bool> = Vec::new();
+        for (r, builtin) in parsed {
             match by_id.get(&r.id) {
-                Some(&i)
-                    if rules_src[i].file.starts_with("rules/") && !r.file.starts_with("rules/") =>
-                {
+                Some(&i) if builtins[i] && !builtin => {
                     rules_src[i] = r;
+                    builtins[i] = false;
                 }
                 Some(_) => errors.push(RuleError {
                     file: r.file.clone(),
@@ -645,6 +651,7 @@ impl RuleSet {
                 None => {
                     by_id.insert(r.id.clone(), rules_src.len());
                     rules_src.push(r);
+                    builtins.push(builtin);
                 }
             }
         }

@@ -236,3 +236,15 @@ expect = "no-match"
     );
     assert_eq!(set.pasted_error("banana"), None);
 }
+
+/// A user's rules directory may itself be called `rules/` (a checkout of this repository's
+/// own rules, edited): its rules replace the built-in ones of the same id instead of being
+/// taken for duplicates.
+#[test]
+fn a_rules_directory_named_rules_replaces_the_built_in_ones() {
+    let listed = crate::util::run(&["rules", "test", "rules/"]);
+    assert_eq!(listed.code, 0, "{}{}", listed.stdout, listed.stderr);
+    let run = crate::util::run(&["--rules", "rules/", "samples/origin-412.log"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("duplicate"), "{}", run.stderr);
+}
