@@ -909,7 +909,16 @@ fn apply(e: &mut Egress, ev: &Event, step: Step, marks: &[u16], server: bool) {
             let err = ev.error_text();
             if !err.is_empty() && !e.status.is_terminal() {
                 // livekit-server logs the call when it returns: the request failed (it never
-                // reached a worker, or the worker refused it).
+                // reached a worker, or the worker refused it). It came in `duration` earlier,
+                // which is how long the caller waited (12 s for `no response from servers`).
+                if let (Some(end), Some(took)) = (
+                    ts,
+                    ev.field_str("duration").and_then(|d| go_duration_secs(&d)),
+                ) {
+                    let start = Ts(end.0 - (took * 1e6).round() as i64);
+                    e.t.requested = Some(e.t.requested.map_or(start, |r| r.min(start)));
+                    e.t.first = Some(e.t.first.map_or(start, |f| f.min(start)));
+                }
                 e.status = Status::Failed;
                 e.error = Some(err);
                 e.code = ev.field_i64("status");
@@ -980,6 +989,42 @@ fn apply(e: &mut Egress, ev: &Event, step: Step, marks: &[u16], server: bool) {
             e.problems_dropped += 1;
         }
     }
+}
+
+/// Seconds in a Go `time.Duration` as zap writes it: a number of seconds (JSON encoder) or
+/// Go's text (`12.04s`, `0.2ms`, `850µs`, `1m2.5s`, `1h0m3s`; console encoder). `None` for
+/// anything else.
+fn go_duration_secs(s: &str) -> Option<f64> {
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    if let Ok(secs) = rest.parse::<f64>() {
+        return secs.is_finite().then_some(secs);
+    }
+    let mut total = 0.0;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..num_len].parse().ok()?;
+        rest = &rest[num_len..];
+        let (unit, len) = [
+            ("ns", 1e-9),
+            ("us", 1e-6),
+            ("µs", 1e-6),
+            ("ms", 1e-3),
+            ("s", 1.0),
+            ("m", 60.0),
+            ("h", 3600.0),
+        ]
+        .iter()
+        .find(|(u, _)| rest.starts_with(u))
+        .map(|(u, f)| (*f, u.len()))?;
+        total += value * unit;
+        rest = &rest[len..];
+    }
+    Some(total)
 }
 
 fn fill_outcome(e: &mut Egress, ev: &Event) {

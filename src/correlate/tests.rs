@@ -109,3 +109,22 @@ fn open_at_end() {
     assert!(eg[0].open_at_end);
     assert_eq!(eg[0].status, Status::Starting);
 }
+
+#[test]
+fn go_durations_are_read() {
+    for (text, secs) in [
+        ("12.04s", 12.04),
+        ("0.2ms", 0.0002),
+        ("850µs", 0.00085),
+        ("1m2.5s", 62.5),
+        ("1h0m3s", 3603.0),
+        ("5.001234567s", 5.001234567),
+        ("12.04", 12.04),
+    ] {
+        let got = super::go_duration_secs(text).expect(text);
+        assert!((got - secs).abs() < 1e-9, "{text}: {got}");
+    }
+    for bad in ["", "s", "12 s", "twelve", "inf"] {
+        assert_eq!(super::go_duration_secs(bad), None, "{bad}");
+    }
+}
