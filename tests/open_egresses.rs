@@ -60,23 +60,27 @@ fn stalled_egresses_get_the_neutral_mark_their_wait_and_exit_1() {
     );
     assert!(
         r.stdout
-            .starts_with("egresslens: 4 egresses · 4 without an end in the log, 3 of them stalled"),
+            .starts_with("egresslens: 4 egresses · 3 with warnings · 4 without an end in the log, 3 of them stalled"),
         "{}",
         r.stdout
     );
-    for (id, says) in [
+    // The stalled ones are diagnosed by their stall (a warning, ▲); the one still within its
+    // limit keeps the neutral mark.
+    for (id, mark, says) in [
         (
             "EG_Wait7Yh2WbN5",
+            "▲",
             "stalled: no start signal for 44 min 07 s",
         ),
-        ("EG_End7Yh2WbN5c", "stalled: ending for 15 min 40 s"),
-        ("EG_Quiet7Yh2WbN", "stalled: no line for 20 min 00 s"),
+        ("EG_End7Yh2WbN5c", "▲", "stalled: ending for 15 min 40 s"),
+        ("EG_Quiet7Yh2WbN", "▲", "stalled: no line for 20 min 00 s"),
         (
             "EG_Fresh7Yh2WbN",
+            "◌",
             "end not in the log (no start signal for 10.0 s)",
         ),
     ] {
-        let head = format!("◌ {id} ");
+        let head = format!("{mark} {id} ");
         let block = r
             .stdout
             .split("\n\n")
@@ -103,6 +107,24 @@ fn stalled_egresses_get_the_neutral_mark_their_wait_and_exit_1() {
         assert_eq!(e["stall"], stall, "{id}");
         assert_eq!(e["stalled"], stalled, "{id}");
         assert_eq!(e["waited_s"].as_f64(), Some(waited), "{id}");
+        // Diagnosed by where it stopped, no surer than possible, saying the log ends there.
+        let d = &e["diagnoses"][0];
+        if stalled {
+            assert_eq!(
+                d["rule"],
+                format!("stalled-{}", stall.replace('_', "-")),
+                "{id}"
+            );
+            assert_eq!(d["confidence"], "possible", "{id}");
+            assert!(
+                d["unknowns"][0]
+                    .as_str()
+                    .is_some_and(|u| u.contains("The log ends")),
+                "{id}: {d}"
+            );
+        } else {
+            assert!(d.is_null(), "{id}: {d}");
+        }
     }
 
     let md = run_stdin(&["--format", "markdown"], log.as_bytes());
@@ -114,7 +136,7 @@ fn stalled_egresses_get_the_neutral_mark_their_wait_and_exit_1() {
         md.stdout
     );
     assert!(
-        md.stdout.contains("| ◌ | EG\\_Wait7Yh2WbN5 |"),
+        md.stdout.contains("| ▲ | EG\\_Wait7Yh2WbN5 |"),
         "{}",
         md.stdout
     );

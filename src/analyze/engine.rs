@@ -182,7 +182,25 @@ impl<'r> Engine<'r> {
                 return;
             }
         }
-        let diagnoses = self.rules.diagnose_egress(&e, &self.corr.global);
+        let mut diagnoses = self.rules.diagnose_egress(&e, &self.corr.global);
+        // An egress still open when the input ends, past its stall limit and explained by no
+        // rule, is diagnosed by where it stopped (the stall rules follow mode flags it with),
+        // as no more than possible: the log ends there, and what came next is not in it.
+        if let (true, Some(o)) = (diagnoses.is_empty(), &open) {
+            if let (Some(kind), Some(waited), true) = (o.kind, o.waited_secs, o.stalled) {
+                diagnoses = self.rules.diagnose_stall(&e, kind, waited);
+                for d in &mut diagnoses {
+                    d.confidence = d.confidence.min(crate::rulebase::Confidence::Possible);
+                    d.unknowns.insert(
+                        0,
+                        format!(
+                            "The log ends while this egress is still open, {} into this wait: whether it went on, failed or was stopped afterwards is not in the log.",
+                            crate::rulebase::human_secs(waited)
+                        ),
+                    );
+                }
+            }
+        }
         let notes = notes_for(&e);
         let r = EgressResult {
             egress: e,
