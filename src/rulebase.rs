@@ -239,6 +239,39 @@ struct Cond {
     input_seen: Vec<u16>,
     input_not_seen: Vec<(u16, String)>,
     stall: Vec<StallKind>,
+    /// The egress release that fixed what the rule describes (`fixed_in`).
+    fixed_in: Option<Version>,
+}
+
+/// A release version, `1.14.1` or `v1.14.1` (a suffix such as `-rc1` is ignored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version(u64, u64, u64);
+
+impl Version {
+    pub fn parse(s: &str) -> Option<Version> {
+        let s = s.trim().trim_start_matches('v');
+        let core = s.split(['-', '+', ' ']).next()?;
+        let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
+        let major = parts.next()??;
+        let minor = parts.next().unwrap_or(Some(0))?;
+        let patch = parts.next().unwrap_or(Some(0))?;
+        parts
+            .next()
+            .is_none()
+            .then_some(Version(major, minor, patch))
+    }
+}
+
+/// Whether a rule with `fixed_in` still applies to the input: unless every egress version the
+/// input shows is that release or later (an input that shows none may well run an old one).
+fn version_allows(c: &Cond, g: &Global) -> bool {
+    let Some(fixed) = c.fixed_in else {
+        return true;
+    };
+    g.versions.is_empty()
+        || g.versions
+            .iter()
+            .any(|v| Version::parse(v).is_none_or(|v| v < fixed))
 }
 
 impl Cond {
@@ -965,7 +998,12 @@ impl RuleSet {
             let matched: Vec<&Rule> = self
                 .rules
                 .iter()
-                .filter(|r| r.scope == scope && !skip(r) && eval_marks(&r.cond, marks))
+                .filter(|r| {
+                    r.scope == scope
+                        && !skip(r)
+                        && eval_marks(&r.cond, marks)
+                        && version_allows(&r.cond, g)
+                })
                 .collect();
             all.extend(matched.into_iter().map(|r| (r, marks)));
         }
@@ -1061,6 +1099,7 @@ fn eval_marks(c: &Cond, marks: &Marks) -> bool {
 /// `g` decides).
 fn egress_rule_applies(r: &Rule, e: &Egress, g: &Global) -> bool {
     eval_egress(&r.cond, e, None)
+        && version_allows(&r.cond, g)
         && r.cond.input_seen.iter().all(|&i| g.all_marks.count(i) > 0)
         && r.cond
             .input_not_seen

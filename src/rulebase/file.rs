@@ -83,6 +83,8 @@ struct WhenFile {
     input_not_seen: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     stall: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fixed_in: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -343,6 +345,15 @@ pub(super) fn parse(
         texts.push(c.pattern.clone());
     }
     cond.code = w.code.clone();
+    if let Some(v) = &w.fixed_in {
+        match super::Version::parse(v) {
+            Some(v) => cond.fixed_in = Some(v),
+            None => errors.push(err(
+                "when.fixed_in",
+                format!("`{v}` is not a release version such as \"1.14.1\""),
+            )),
+        }
+    }
     cond.request_type = w.request_type.clone();
     cond.output_type = w.output_type.clone();
     cond.server_only = w.server_only;

@@ -176,3 +176,16 @@ fn rules_by_status_leave_out_no_matching_rule() {
         "{checked} egresses, {matched} matches"
     );
 }
+
+#[test]
+fn release_versions_are_read_and_ordered() {
+    use super::Version;
+    assert_eq!(Version::parse("v1.14.1"), Some(Version(1, 14, 1)));
+    assert_eq!(Version::parse("1.8"), Some(Version(1, 8, 0)));
+    assert_eq!(Version::parse("1.9.0-rc1"), Some(Version(1, 9, 0)));
+    assert!(Version::parse("1.13.0") < Version::parse("1.14.0"));
+    assert!(Version::parse("1.8.5") < Version::parse("1.10.0"));
+    for bad in ["", "latest", "1.x", "1.2.3.4"] {
+        assert_eq!(Version::parse(bad), None, "{bad}");
+    }
+}
