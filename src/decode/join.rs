@@ -217,12 +217,27 @@ impl Decoder {
     ) {
         let (pfx, body) = prefix::strip(text);
 
-        if self.held.is_some() && is_continuation(body) {
+        let field_line = is_field_line(body);
+        if self.held.is_some()
+            && (is_continuation(body) || (field_line && !self.held_text.starts_with('{')))
+        {
             self.revive();
         }
         if let Some(p) = self.pending.as_mut() {
+            if field_line
+                && p.join == Join::Entry
+                && !p.head.starts_with('{')
+                && p.extra_lines < MAX_JOINED_LINES
+            {
+                // Read with the line it belongs to, as the one-line pasted form is; the raw
+                // text keeps the line as written.
+                p.decoded = None;
+                append(p, body.trim_end(), body.trim(), " ");
+                self.stats.continuation += 1;
+                return;
+            }
             if p.join == Join::OpenJson && !starts_new_entry(body.trim()) {
-                append(p, body.trim(), " ");
+                append(p, body.trim(), body.trim(), " ");
                 self.stats.continuation += 1;
                 if json_balance(p.text()) <= 0 || p.extra_lines >= MAX_JOINED_LINES {
                     self.flush(out);
@@ -230,7 +245,7 @@ impl Decoder {
                 return;
             }
             if p.join == Join::Proto && dump::proto_line(body).is_some() {
-                append(p, body.trim(), "\n");
+                append(p, body.trim(), body.trim(), "\n");
                 self.stats.continuation += 1;
                 return;
             }
@@ -397,12 +412,14 @@ impl Pending {
     }
 }
 
-pub(super) fn append(p: &mut Pending, line: &str, sep: &str) {
+/// Joins a line to the pending entry: `as_read` to its raw text, `line` (after `sep`) to the
+/// text it is decoded from.
+pub(super) fn append(p: &mut Pending, as_read: &str, line: &str, sep: &str) {
     p.extra_lines += 1;
     if p.text().len() < MAX_ENTRY_BYTES {
         let raw = p.raw.get_or_insert_with(|| p.head.to_string());
         raw.push('\n');
-        push_capped(raw, line);
+        push_capped(raw, as_read);
         let joined = p.joined.get_or_insert_with(|| p.head.to_string());
         joined.push_str(sep);
         push_capped(joined, line);
@@ -495,6 +512,12 @@ pub fn is_continuation(body: &str) -> bool {
             .bytes()
             .all(|c| c.is_ascii_alphanumeric() || b"./_-*()[]{},".contains(&c))
         && (sym.contains('/') || sym.starts_with("main.") || sym.starts_with("runtime."))
+}
+
+/// An indented `"key": value` line: a field of the text entry above it, the way a paste lists
+/// an entry's fields one per line under its message (as the origin incident was pasted).
+fn is_field_line(body: &str) -> bool {
+    body.starts_with([' ', '\t']) && grammar::find_pasted_start(body.trim_start()) == Some(0)
 }
 
 /// A lone Go symbol such as `time.goFunc` (no package path): a stack frame only when it

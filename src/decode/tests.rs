@@ -669,3 +669,29 @@ fn enveloped_sources_are_cut_only_where_no_partial_record_waits() {
     let cuts = EnvelopeCuts::new(plain);
     assert!(!cuts.clean_before(entry.as_bytes()));
 }
+
+/// A paste that lists an entry's fields one per indented line under its message (the origin
+/// incident's own shape) decodes to what the one-line pasted form does; an indented field line
+/// does not join a JSON entry, and stays an entry of its own after a blank line.
+#[test]
+fn field_lines_below_a_message_are_its_fields() {
+    let below = "2026-01-27T11:11:39.782Z INFO egress_aborted\n  \"error\": \"Start signal not received\"\n  \"code\": 412\n  \"details\": \"End reason: StopEgress API\"\n";
+    let one_line = "2026-01-27T11:11:39.782Z INFO egress_aborted \"error\": \"Start signal not received\" \"code\": 412 \"details\": \"End reason: StopEgress API\"\n";
+    let (a, _) = decode_all(below);
+    let (b, _) = decode_all(one_line);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(
+        (&a[0].message, a[0].ts, a[0].level),
+        (&b[0].message, b[0].ts, b[0].level)
+    );
+    for k in ["error", "code", "details"] {
+        assert_eq!(a[0].field_str(k), b[0].field_str(k), "{k}");
+    }
+    assert_eq!(a[0].continuation_lines, 3);
+    assert!(a[0].raw.contains("\n  \"code\": 412"), "{}", a[0].raw);
+
+    let json = "{\"level\":\"info\",\"ts\":1.5,\"msg\":\"x\"}\n  \"code\": 412\n";
+    assert_eq!(decode_all(json).0.len(), 2);
+    let apart = "2026-01-27T11:11:39.782Z INFO egress_aborted\n\n  \"code\": 412\n";
+    assert_eq!(decode_all(apart).0.len(), 2);
+}
