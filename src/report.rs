@@ -33,9 +33,6 @@ pub trait Renderer: Sync {
     /// The name `--format` takes (`table`).
     fn name(&self) -> &'static str;
 
-    /// The file extension a report in this format is usually written to with `-o` (`txt`).
-    fn extension(&self) -> &'static str;
-
     /// True for a format meant to be read on a terminal: `--color auto` colours only it.
     fn for_terminal(&self) -> bool;
 
@@ -622,17 +619,12 @@ mod tests {
         assert!(s.contains("under the 30.0 s stall limit"), "{s}");
     }
 
-    /// Each format resolves to its own implementation, named and with an extension of its own,
-    /// and `--format`'s names lead back to it.
+    /// Each format resolves to its own implementation, named, and `--format`'s names lead back
+    /// to it.
     #[test]
     fn every_format_has_a_renderer_of_its_own() {
         let names: Vec<&str> = OutputFormat::ALL.iter().map(|f| f.name()).collect();
         assert_eq!(names, ["table", "markdown", "json"]);
-        let exts: Vec<&str> = OutputFormat::ALL
-            .iter()
-            .map(|f| f.renderer().extension())
-            .collect();
-        assert_eq!(exts, ["txt", "md", "json"]);
         for f in OutputFormat::ALL {
             assert_eq!(OutputFormat::from_name(f.name()), Some(f));
             assert_eq!(f.to_string(), f.name());

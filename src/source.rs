@@ -155,10 +155,7 @@ impl LineReader {
         let inner: Box<dyn Read + Send> = if gz {
             Box::new(flate2::read::MultiGzDecoder::new(rest))
         } else {
-            match bom {
-                Bom::Utf16 { little_endian } => Box::new(Utf16Reader::new(rest, little_endian)),
-                Bom::None | Bom::Utf8 => Box::new(rest),
-            }
+            bom.text_of(rest)
         };
         Ok(LineReader::new(inner))
     }
@@ -196,12 +193,7 @@ impl LineReader {
         let bom = Bom::of(&data);
         let mut cursor = io::Cursor::new(data);
         cursor.set_position(bom.len() as u64);
-        match bom {
-            Bom::Utf16 { little_endian } => {
-                LineReader::new(Box::new(Utf16Reader::new(cursor, little_endian)))
-            }
-            Bom::None | Bom::Utf8 => LineReader::new(Box::new(cursor)),
-        }
+        LineReader::new(bom.text_of(cursor))
     }
 
     /// Hold back an unterminated last line instead of returning it at end of data, so that a
@@ -336,6 +328,14 @@ impl Bom {
                 little_endian: false,
             },
             _ => Bom::None,
+        }
+    }
+
+    /// The stream after the mark, as UTF-8 text.
+    fn text_of<R: Read + Send + 'static>(self, r: R) -> Box<dyn Read + Send> {
+        match self {
+            Bom::Utf16 { little_endian } => Box::new(Utf16Reader::new(r, little_endian)),
+            Bom::None | Bom::Utf8 => Box::new(r),
         }
     }
 

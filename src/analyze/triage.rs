@@ -147,23 +147,30 @@ impl Triage {
     /// Whether lines with this message are needed for the message alone (lifecycle steps the
     /// correlator acts on, messages a rule pattern matches); remembered per message.
     fn message_wanted(&mut self, message: &str) -> bool {
-        if let Some(&verdict) = self.recent.get(message) {
-            return verdict;
+        if let Some(known) = self.remembered(message) {
+            return known;
         }
-        let wanted = match self.cache.get(message) {
-            Some(&v) => v,
-            None => {
-                let v = crate::correlate::wants_message(message) || self.text.any(message);
-                if self.cache.len() < 8192 {
-                    self.cache.insert(message.to_string(), v);
-                }
-                v
-            }
-        };
+        let wanted = crate::correlate::wants_message(message) || self.text.any(message);
+        if self.cache.len() < 8192 {
+            self.cache.insert(message.to_string(), wanted);
+        }
         if let Some(slot) = self.recent.remember(message) {
             *slot = wanted;
         }
         wanted
+    }
+
+    /// The verdict on a message decided before, if any: found in the table of recent ones
+    /// (most lines, one compare), else in the cache (and then put in the table).
+    fn remembered(&mut self, message: &str) -> Option<bool> {
+        if let Some(&verdict) = self.recent.get(message) {
+            return Some(verdict);
+        }
+        let known = self.cache.get(message).copied()?;
+        if let Some(slot) = self.recent.remember(message) {
+            *slot = known;
+        }
+        Some(known)
     }
 }
 
@@ -220,18 +227,7 @@ impl Relevance for Triage {
             }
         }
         // A message already known to be wanted decides without looking at the fields.
-        let cached = match self.recent.get(p.message) {
-            Some(&verdict) => Some(verdict),
-            None => {
-                let known = self.cache.get(p.message).copied();
-                if let Some(v) = known {
-                    if let Some(slot) = self.recent.remember(p.message) {
-                        *slot = v;
-                    }
-                }
-                known
-            }
-        };
+        let cached = self.remembered(p.message);
         if cached == Some(true) {
             return Verdict::Needed;
         }

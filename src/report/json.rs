@@ -238,10 +238,6 @@ impl Renderer for JsonRenderer {
         "json"
     }
 
-    fn extension(&self) -> &'static str {
-        "json"
-    }
-
     fn for_terminal(&self) -> bool {
         false
     }

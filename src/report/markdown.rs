@@ -25,10 +25,6 @@ impl Renderer for MarkdownRenderer {
         "markdown"
     }
 
-    fn extension(&self) -> &'static str {
-        "md"
-    }
-
     fn for_terminal(&self) -> bool {
         false
     }

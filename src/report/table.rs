@@ -89,10 +89,6 @@ impl Renderer for TableRenderer {
         "table"
     }
 
-    fn extension(&self) -> &'static str {
-        "txt"
-    }
-
     fn for_terminal(&self) -> bool {
         true
     }
