@@ -15,4 +15,5 @@ mod open_egresses;
 mod output;
 mod props;
 mod rules;
+mod shapes;
 mod sources;

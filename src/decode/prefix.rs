@@ -18,12 +18,18 @@ pub struct Prefix<'a> {
 /// Splits `line` into its collector prefix and the log line proper.
 pub fn strip(mut line: &str) -> (Prefix<'_>, &str) {
     let mut p = Prefix::default();
-    let named = if starts_with_time(line.as_bytes()) {
-        None
-    } else {
-        compose(line).or_else(|| kubectl(line))
-    };
-    if let Some((name, rest)) = named {
+    // A collector's prefix may wrap another's (`kubectl logs --prefix` of a pod whose log is
+    // `docker compose` output, a compose service shipping a pasted compose log): both are
+    // stripped, and the inner name, the service that wrote the line, is its container.
+    for _ in 0..2 {
+        let named = if starts_with_time(line.as_bytes()) {
+            None
+        } else {
+            compose(line).or_else(|| kubectl(line))
+        };
+        let Some((name, rest)) = named else {
+            break;
+        };
         p.container = Some(name);
         line = rest;
     }
@@ -155,6 +161,16 @@ mod tests {
     fn kubectl_prefix() {
         let (p, rest) = strip("[pod/egress-0/egress] missing config");
         assert_eq!(p.container, Some("pod/egress-0/egress"));
+        assert_eq!(rest, "missing config");
+    }
+
+    #[test]
+    fn nested_prefixes_are_both_stripped() {
+        let (p, rest) = strip("[pod/egress-0/egress] livekit-1  | 2023-06-15T08:03:23.216Z ERROR x");
+        assert_eq!(p.container, Some("livekit-1"));
+        assert!(rest.starts_with("2023-06-15"));
+        let (p, rest) = strip("egress-1  | egress-1  | missing config");
+        assert_eq!(p.container, Some("egress-1"));
         assert_eq!(rest, "missing config");
     }
 
