@@ -222,6 +222,9 @@ pub struct Milestones {
     pub ending: Option<Ts>,
     pub ended: Option<Ts>,
     pub last: Option<Ts>,
+    /// The milestones reached, one bit per [`Milestones::NAMES`] entry, whether or not the
+    /// line that reached it had a time (a pasted fragment often has none).
+    pub seen: u16,
 }
 
 impl Milestones {
@@ -244,6 +247,52 @@ impl Milestones {
             _ => None,
         }
     }
+
+    /// Was the milestone reached (with or without a time)? `start`: any of requested,
+    /// received or validated.
+    pub fn reached(&self, name: &str) -> bool {
+        if name == "start" {
+            return ["requested", "received", "validated"]
+                .iter()
+                .any(|m| self.reached(m));
+        }
+        Self::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .is_some_and(|i| self.seen & (1 << i) != 0)
+    }
+
+    /// Records that the milestone at `index` of [`Milestones::NAMES`] was reached, at `ts`
+    /// when the line had a time (the first time is kept).
+    fn reach(&mut self, index: usize, ts: Option<Ts>) {
+        self.seen |= 1 << index;
+        let slot = match index {
+            Self::REQUESTED => &mut self.requested,
+            Self::RECEIVED => &mut self.received,
+            Self::VALIDATED => &mut self.validated,
+            Self::START_SIGNAL => &mut self.start_signal,
+            Self::PLAYING => &mut self.playing,
+            Self::STOP_REQUESTED => &mut self.stop_requested,
+            Self::ACTIVE => &mut self.active,
+            Self::ENDING => &mut self.ending,
+            _ => return,
+        };
+        if slot.is_none() {
+            *slot = ts;
+        }
+    }
+
+    const FIRST: usize = 0;
+    const REQUESTED: usize = 1;
+    const RECEIVED: usize = 2;
+    const VALIDATED: usize = 3;
+    const START_SIGNAL: usize = 4;
+    const PLAYING: usize = 5;
+    const STOP_REQUESTED: usize = 6;
+    const ACTIVE: usize = 7;
+    const ENDING: usize = 8;
+    const ENDED: usize = 9;
+    const LAST: usize = 10;
 
     /// Names accepted by [`Milestones::get`].
     pub const NAMES: [&'static str; 12] = [
@@ -393,6 +442,8 @@ enum Step {
     ApiStop,
     Received,
     Validated,
+    /// `waiting for start signal`: validated, if nothing said so before.
+    Waiting,
     StartSignal,
     Playing,
     Status(Status),
@@ -408,6 +459,12 @@ fn step_of(ev: &Event) -> Step {
         "pipeline playing" => return Step::Playing,
         "egress completed" => return Step::Status(Status::Complete),
         "egress failed" => return Step::Status(Status::Failed),
+        // A pasted start request: the request was made (what became of it is in the lines
+        // after it, if any).
+        crate::decode::dump::PASTED_REQUEST => return Step::Received,
+        // The controller waits for the page's start signal once its pipeline is built: the
+        // request was validated (with a pasted fragment, that line is all there is).
+        "waiting for start signal" => return Step::Waiting,
         "EgressInfo" => {
             if let Some(s) = ev.field_str("status").and_then(|s| Status::parse(&s)) {
                 return Step::Status(s);
@@ -462,10 +519,16 @@ pub fn wants_message(m: &str) -> bool {
     !matches!(step_of(&ev), Step::Other)
         || matches!(
             m,
-            "starting service" | "sent webhook" | "egress updated" | "EgressInfo"
+            "starting service" | "sent webhook" | "egress updated" | "EgressInfo" | "handling request"
         )
         || m.starts_with("API Egress.")
         || LIVENESS_MESSAGES.contains(&m)
+}
+
+/// A Go panic or fatal runtime error (its first line; the stack is joined to it).
+fn is_panic(ev: &Event) -> bool {
+    ev.level == Some(Level::Fatal)
+        && (ev.message.starts_with("panic:") || ev.message.starts_with("fatal error:"))
 }
 
 fn is_server_event(ev: &Event) -> bool {
@@ -670,7 +733,7 @@ impl<'m> Correlator<'m> {
                     && self
                         .anon
                         .as_ref()
-                        .is_some_and(|a| a.status.is_terminal() || a.t.validated.is_some());
+                        .is_some_and(|a| a.status.is_terminal() || a.t.reached("validated"));
                 if restart {
                     if let Some(done) = self.anon.take() {
                         self.close(done);
@@ -681,6 +744,14 @@ impl<'m> Correlator<'m> {
                     Egress::default()
                 });
                 apply(e, ev, step, &scratch, server);
+            }
+            None if is_panic(ev) && self.anon.is_none() && self.open.len() == 1 => {
+                // A panic with no ID while exactly one egress is open: the process that
+                // panicked was serving it (a handler runs one egress), so the crash is on its
+                // timeline, where the rules for it look. With several open it stays the node's.
+                if let Some(e) = self.open.values_mut().next() {
+                    apply(e, ev, step, &scratch, server);
+                }
             }
             None => {
                 for &i in &scratch {
@@ -815,6 +886,7 @@ impl<'m> Correlator<'m> {
         e.t.ended = first.ts;
         e.t.first = first.ts;
         e.t.last = first.ts;
+        e.t.seen = 1 << Milestones::FIRST | 1 << Milestones::ENDED | 1 << Milestones::LAST;
         // The error text is all there is: mark it with the patterns it matches.
         let ev = Event {
             message: text.to_string().into(),
@@ -876,6 +948,7 @@ fn apply(e: &mut Egress, ev: &Event, step: Step, marks: &[u16], server: bool) {
         e.t.first = Some(e.t.first.map_or(ts, |f| f.min(ts)));
         e.t.last = Some(e.t.last.map_or(ts, |l| l.max(ts)));
     }
+    e.t.seen |= 1 << Milestones::FIRST | 1 << Milestones::LAST;
     for &i in marks {
         e.marks.hit(i, ev);
     }
@@ -890,14 +963,9 @@ fn apply(e: &mut Egress, ev: &Event, step: Step, marks: &[u16], server: bool) {
     Egress::fill(&mut e.output_type, || ev.field_str("outputType"));
     Egress::fill(&mut e.source_type, || ev.field_str("sourceType"));
     let ts = ev.ts;
-    let first_time = |slot: &mut Option<Ts>| {
-        if slot.is_none() {
-            *slot = ts;
-        }
-    };
     match step {
         Step::ApiStart => {
-            first_time(&mut e.t.requested);
+            e.t.reach(Milestones::REQUESTED, ts);
             if e.request_type.is_none() {
                 e.request_type = ev
                     .message
@@ -923,24 +991,25 @@ fn apply(e: &mut Egress, ev: &Event, step: Step, marks: &[u16], server: bool) {
                 e.error = Some(err);
                 e.code = ev.field_i64("status");
                 e.t.ended = ts;
+                e.t.seen |= 1 << Milestones::ENDED;
                 e.terminal = Some(Evidence::of(ev));
             } else if e.status == Status::Unknown {
                 e.status = Status::Starting;
             }
         }
         Step::ApiStop => {
-            first_time(&mut e.t.stop_requested);
+            e.t.reach(Milestones::STOP_REQUESTED, ts);
             e.push_timeline(ev);
         }
         Step::Received => {
-            first_time(&mut e.t.received);
+            e.t.reach(Milestones::RECEIVED, ts);
             e.push_timeline(ev);
             if e.status == Status::Unknown {
                 e.status = Status::Starting;
             }
         }
         Step::Validated => {
-            first_time(&mut e.t.validated);
+            e.t.reach(Milestones::VALIDATED, ts);
             e.push_timeline(ev);
             if e.status == Status::Unknown {
                 e.status = Status::Starting;
@@ -949,12 +1018,21 @@ fn apply(e: &mut Egress, ev: &Event, step: Step, marks: &[u16], server: bool) {
                 e.room = room_from_request(ev);
             }
         }
+        Step::Waiting => {
+            if !e.t.reached("validated") {
+                e.t.reach(Milestones::VALIDATED, ts);
+            }
+            e.push_timeline(ev);
+            if e.status == Status::Unknown {
+                e.status = Status::Starting;
+            }
+        }
         Step::StartSignal => {
-            first_time(&mut e.t.start_signal);
+            e.t.reach(Milestones::START_SIGNAL, ts);
             e.push_timeline(ev);
         }
         Step::Playing => {
-            first_time(&mut e.t.playing);
+            e.t.reach(Milestones::PLAYING, ts);
             e.push_timeline(ev);
         }
         Step::Status(s) => {
@@ -969,13 +1047,14 @@ fn apply(e: &mut Egress, ev: &Event, step: Step, marks: &[u16], server: bool) {
             }
             e.push_timeline(ev);
             match s {
-                Status::Active => first_time(&mut e.t.active),
-                Status::Ending => first_time(&mut e.t.ending),
+                Status::Active => e.t.reach(Milestones::ACTIVE, ts),
+                Status::Ending => e.t.reach(Milestones::ENDING, ts),
                 _ => {}
             }
             e.status = s;
             if s.is_terminal() {
                 e.t.ended = ts.or(e.t.last);
+                e.t.seen |= 1 << Milestones::ENDED;
                 e.terminal = Some(Evidence::of(ev));
                 fill_outcome(e, ev);
             }

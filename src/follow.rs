@@ -169,7 +169,7 @@ impl State {
     /// Lines about an egress that was reported already, arriving after its report (a webhook,
     /// a late livekit-server line): they make up no egress of their own.
     fn is_leftover(&self, r: &EgressResult) -> bool {
-        r.egress.t.get("start").is_none()
+        !r.egress.t.reached("start")
             && r.egress
                 .id
                 .as_ref()
@@ -521,7 +521,7 @@ impl<'r> Follower<'r> {
             let waited = w.waited(now);
             if waited >= limit && w.flagged & bit(kind) == 0 {
                 w.flagged |= bit(kind);
-                let is_leftover = e.t.get("start").is_none()
+                let is_leftover = !e.t.reached("start")
                     && e.id
                         .as_ref()
                         .is_some_and(|id| self.st.recent_set.contains(id));

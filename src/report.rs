@@ -244,7 +244,7 @@ pub fn open_sentence(o: &OpenAtEnd) -> String {
         None => "since its last line",
     };
     let Some(w) = o.waited_secs else {
-        return "Its end is not in the log (no timestamps to tell how long it had waited).".into();
+        return "Its end is not in the log, and the input shows no time passing (no timestamps, or all of one instant): how long it had waited is not known.".into();
     };
     if w < 1.0 && !o.stalled {
         return match o.kind {

@@ -961,10 +961,17 @@ impl RuleSet {
 
     /// Ranked diagnoses for an egress that is still open and has stalled (follow mode): the
     /// rules whose `stall` names `kind`, with `{waited}` set to how long it has stalled.
-    pub fn diagnose_stall(&self, e: &Egress, kind: StallKind, waited_secs: f64) -> Vec<Diagnosis> {
+    /// `waited_secs` is `None` when the egress's lines carry no time (a pasted fragment).
+    pub fn diagnose_stall(
+        &self,
+        e: &Egress,
+        kind: StallKind,
+        waited_secs: Option<f64>,
+    ) -> Vec<Diagnosis> {
         let mut facts = egress_facts(e);
-        if let Some(w) = facts.iter_mut().find(|(k, _)| *k == "waited") {
-            w.1 = human_secs(waited_secs);
+        if let (Some(w), Some(secs)) = (facts.iter_mut().find(|(k, _)| *k == "waited"), waited_secs)
+        {
+            w.1 = human_secs(secs);
         }
         let matched: Vec<&Rule> = self
             .rules
@@ -1141,8 +1148,8 @@ fn eval_egress(c: &Cond, e: &Egress, stall: Option<StallKind>) -> bool {
     if !in_list(&c.request_type, &e.request_type) || !in_list(&c.output_type, &e.output_type) {
         return false;
     }
-    if !c.reached.iter().all(|m| e.t.get(m).is_some())
-        || !c.not_reached.iter().all(|m| e.t.get(m).is_none())
+    if !c.reached.iter().all(|m| e.t.reached(m))
+        || !c.not_reached.iter().all(|m| !e.t.reached(m))
     {
         return false;
     }

@@ -130,7 +130,7 @@ impl<'r> Engine<'r> {
             waited_secs,
             result: EgressResult {
                 egress: e.clone(),
-                diagnoses: self.rules.diagnose_stall(e, kind, waited_secs),
+                diagnoses: self.rules.diagnose_stall(e, kind, Some(waited_secs)),
                 notes: Vec::new(),
                 open: None,
             },
@@ -166,7 +166,8 @@ impl<'r> Engine<'r> {
         if !self.wants(&e) {
             return;
         }
-        let open = open_at_end(&e, self.corr.global.last, &self.opts.stall_limits);
+        let g = &self.corr.global;
+        let open = open_at_end(&e, g.first, g.last, &self.opts.stall_limits);
         // A batch report that is full only counts the rest: their diagnoses are ranked but not
         // written (most of the work of concluding an egress on a large input). The first
         // failure or warning of each cause is still kept, so that every cause has an example.
@@ -187,15 +188,18 @@ impl<'r> Engine<'r> {
         // rule, is diagnosed by where it stopped (the stall rules follow mode flags it with),
         // as no more than possible: the log ends there, and what came next is not in it.
         if let (true, Some(o)) = (diagnoses.is_empty(), &open) {
-            if let (Some(kind), Some(waited), true) = (o.kind, o.waited_secs, o.stalled) {
-                diagnoses = self.rules.diagnose_stall(&e, kind, waited);
+            if let (Some(kind), true) = (o.kind, o.stalled) {
+                diagnoses = self.rules.diagnose_stall(&e, kind, o.waited_secs);
+                let how_long = match o.waited_secs {
+                    Some(w) => format!("{} into this wait", crate::rulebase::human_secs(w)),
+                    None => "and its lines carry no time, so how long it had waited is not known".into(),
+                };
                 for d in &mut diagnoses {
                     d.confidence = d.confidence.min(crate::rulebase::Confidence::Possible);
                     d.unknowns.insert(
                         0,
                         format!(
-                            "The log ends while this egress is still open, {} into this wait: whether it went on, failed or was stopped afterwards is not in the log.",
-                            crate::rulebase::human_secs(waited)
+                            "The log ends while this egress is still open, {how_long}: whether it went on, failed or was stopped afterwards is not in the log."
                         ),
                     );
                 }

@@ -10,7 +10,7 @@ pub(super) fn notes_for(e: &Egress) -> Vec<String> {
     if e.id.is_none() {
         n.push("No egress ID in the input, so these lines were grouped as one egress. Pass the full `docker logs egress 2>&1` output to follow each egress by its ID.".into());
     }
-    if e.t.received.is_none() && e.t.validated.is_none() && e.t.requested.is_none() {
+    if !e.t.reached("start") {
         n.push("The request lines (`request received` / `request validated`) are not in the input: the log starts later or was filtered, so the request type and the time from request to end are unknown.".into());
     }
     if e.open_at_end && !e.status.is_terminal() {

@@ -67,7 +67,14 @@ pub struct OpenAtEnd {
 
 /// How long `e`, still open when the input ended, had been waiting at `newest` (the input's
 /// newest line); `None` for an egress with a terminal status or not open at the end.
-pub fn open_at_end(e: &Egress, newest: Option<Ts>, limits: &StallLimits) -> Option<OpenAtEnd> {
+/// `oldest` and `newest` are the input's first and last times: an input that shows a single
+/// instant (or none) is a snapshot, in which how long anything waited is not known.
+pub fn open_at_end(
+    e: &Egress,
+    oldest: Option<Ts>,
+    newest: Option<Ts>,
+    limits: &StallLimits,
+) -> Option<OpenAtEnd> {
     if !e.open_at_end || e.status.is_terminal() {
         return None;
     }
@@ -76,13 +83,24 @@ pub fn open_at_end(e: &Egress, newest: Option<Ts>, limits: &StallLimits) -> Opti
         Some(k) => stall_since(e, k),
         None => e.t.last,
     };
-    let waited_secs = since.zip(newest).map(|(a, b)| a.secs_until(b).max(0.0));
+    let snapshot = oldest == newest;
+    let waited_secs = since
+        .zip(newest)
+        .filter(|_| !snapshot)
+        .map(|(a, b)| a.secs_until(b).max(0.0));
     let limit_secs = kind.map(|k| limits.limit_secs(k));
     Some(OpenAtEnd {
         kind,
         waited_secs,
         limit_secs,
-        stalled: matches!((waited_secs, limit_secs), (Some(w), Some(l)) if w >= l),
+        // A snapshot (a pasted fragment, its lines without time or all of one instant) that
+        // stops where an egress stalls (`waiting for start signal`, a request and nothing
+        // after it): what was pasted as stuck is taken as stalled, its wait unknown.
+        stalled: match (waited_secs, limit_secs) {
+            (Some(w), Some(l)) => w >= l,
+            (None, Some(_)) => snapshot,
+            _ => false,
+        },
     })
 }
 
@@ -103,13 +121,17 @@ pub fn stall_kind(e: &Egress) -> Option<StallKind> {
     if e.status.is_terminal() {
         return None;
     }
-    if e.status == Status::Ending || e.t.ending.is_some() {
+    if e.status == Status::Ending || e.t.reached("ending") {
         return Some(StallKind::Ending);
     }
-    if e.t.start_signal.or(e.t.playing).or(e.t.active).is_some() || e.status == Status::Active {
+    if ["start_signal", "playing", "active"]
+        .iter()
+        .any(|m| e.t.reached(m))
+        || e.status == Status::Active
+    {
         return Some(StallKind::Silent);
     }
-    if e.t.received.or(e.t.validated).is_some() {
+    if e.t.reached("received") || e.t.reached("validated") {
         return Some(StallKind::BeforeStart);
     }
     None

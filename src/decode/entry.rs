@@ -7,7 +7,7 @@ use super::keep::KeepFields;
 use super::peek::Peek;
 use super::zap::{decode_json, decode_zap_object, parse_object};
 use super::{dump, grammar};
-use crate::event::{Event, Fields, Format, Level, Text};
+use crate::event::{Event, FieldValue, Fields, Format, Level, Text};
 
 /// `str::trim`, answering at once for the usual text that starts and ends with a printable
 /// ASCII character.
@@ -51,7 +51,7 @@ pub fn decode_entry_keep(text: &str, proto: bool, keep: Option<&KeepFields>) -> 
         t = t.trim_matches('`').trim();
     }
     if proto {
-        if let Some(fields) = dump::proto_text(t) {
+        if let Some(fields) = dump::proto_text(t).filter(dump::is_egress_info) {
             return dump_event(ev, fields);
         }
     }
@@ -74,7 +74,7 @@ pub fn decode_entry_keep(text: &str, proto: bool, keep: Option<&KeepFields>) -> 
     } else if let Some(fields) = dump::go_struct(t) {
         return dump_event(ev, fields);
     } else if dump::proto_line(t).is_some() {
-        if let Some(fields) = dump::proto_text(t) {
+        if let Some(fields) = dump::proto_text(t).filter(dump::is_egress_info) {
             return dump_event(ev, fields);
         }
     }
@@ -85,6 +85,21 @@ pub fn decode_entry_keep(text: &str, proto: bool, keep: Option<&KeepFields>) -> 
         split_message(t, &mut probe);
         if !probe.fields.is_empty() && !probe.message.is_empty() {
             probe.format = Some(Format::Pasted);
+            return probe;
+        }
+        // Only `"key": value` pairs, as an API reply's or an entry's fields are copied out of
+        // their braces (`"status": "401", "error": "permissions denied", ...`): an egress's
+        // fields are an `EgressInfo`; others are an entry whose message is their error text.
+        if !probe.fields.is_empty() && grammar::find_pasted_start(t) == Some(0) {
+            if let Some(fields) = dump::json_object(&probe.fields) {
+                return dump_event(ev, fields);
+            }
+            probe.format = Some(Format::Pasted);
+            probe.message = ["error", "msg", "message", "err"]
+                .iter()
+                .find_map(|k| probe.fields.get(k).and_then(FieldValue::text))
+                .map(Text::Owned)
+                .unwrap_or_default();
             return probe;
         }
     }

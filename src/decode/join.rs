@@ -99,6 +99,8 @@ pub(super) struct Pending {
     prefix_ts: Option<Ts>,
     extra_lines: u32,
     join: Join,
+    /// Nested messages open in a protobuf-text dump (`file {` ... `}`).
+    depth: u8,
 }
 
 /// A line the fast path turned down, held back (as an entry would be) in case continuation
@@ -217,15 +219,26 @@ impl Decoder {
     ) {
         let (pfx, body) = prefix::strip(text);
 
-        let field_line = is_field_line(body);
+        // Indented `"key": value` lines under a text entry, or such lines at the start of
+        // their own under an entry that is only such lines (fields copied out of braces).
+        let field_line = is_field_line(body)
+            || (body.starts_with('"')
+                && self.pending.as_ref().is_some_and(|p| p.head.starts_with('"'))
+                && grammar::find_pasted_start(body) == Some(0));
         if self.held.is_some()
             && (is_continuation(body) || (field_line && !self.held_text.starts_with('{')))
         {
             self.revive();
         }
         if let Some(p) = self.pending.as_mut() {
+            if body.trim().is_empty() && p.join == Join::Entry && is_panic(&p.head) {
+                // Go prints a blank line between a panic's message and each goroutine's
+                // stack: the dump stays one entry (a following entry still ends it).
+                self.stats.blank += 1;
+                return;
+            }
             if field_line
-                && p.join == Join::Entry
+                && matches!(p.join, Join::Entry | Join::Proto)
                 && !p.head.starts_with('{')
                 && p.extra_lines < MAX_JOINED_LINES
             {
@@ -244,7 +257,16 @@ impl Decoder {
                 }
                 return;
             }
-            if p.join == Join::Proto && dump::proto_line(body).is_some() {
+            if p.join == Join::Proto
+                && (dump::proto_line(body).is_some()
+                    || dump::proto_block_open(body)
+                    || (p.depth > 0 && dump::proto_inner_line(body)))
+            {
+                if dump::proto_block_open(body) {
+                    p.depth = p.depth.saturating_add(1);
+                } else if body.trim() == "}" {
+                    p.depth = p.depth.saturating_sub(1);
+                }
                 append(p, body.trim(), body.trim(), "\n");
                 self.stats.continuation += 1;
                 return;
@@ -274,8 +296,9 @@ impl Decoder {
         // object that continues on the next line.
         let open_json = !trimmed.ends_with('}') && json_balance(json_part(trimmed)) > 0;
         // (A line starting with `{` looks like an entry: the dump check is skipped for it.)
+        let proto_block = dump::proto_block_open(trimmed);
         let join = if !trimmed.starts_with('{')
-            && dump::proto_line(trimmed).is_some()
+            && (dump::proto_line(trimmed).is_some() || proto_block)
             && !looks_like_entry(trimmed)
         {
             Join::Proto
@@ -327,6 +350,7 @@ impl Decoder {
             prefix_ts: pfx.ts.or(meta.ts),
             extra_lines: 0,
             join,
+            depth: u8::from(proto_block),
         });
     }
 
@@ -359,6 +383,7 @@ impl Decoder {
             prefix_ts: h.prefix_ts,
             extra_lines: 0,
             join: Join::Entry,
+            depth: 0,
         });
     }
 
@@ -518,6 +543,11 @@ pub fn is_continuation(body: &str) -> bool {
 /// an entry's fields one per line under its message (as the origin incident was pasted).
 fn is_field_line(body: &str) -> bool {
     body.starts_with([' ', '\t']) && grammar::find_pasted_start(body.trim_start()) == Some(0)
+}
+
+/// The first line of a Go panic or fatal runtime error.
+fn is_panic(head: &str) -> bool {
+    head.starts_with("panic:") || head.starts_with("fatal error:")
 }
 
 /// A lone Go symbol such as `time.goFunc` (no package path): a stack frame only when it

@@ -166,9 +166,15 @@ fn panic_dump_is_one_entry() {
     let (evs, _) = decode_all(
         "panic: runtime error: invalid memory address or nil pointer dereference\n[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x0]\n\ngoroutine 1 [running]:\ngithub.com/livekit/psrpc/internal/bus.NewRedisMessageBus(...)\n\t/go/pkg/mod/github.com/livekit/psrpc/internal/bus/bus_redis.go:61",
     );
-    assert_eq!(evs.len(), 2, "{evs:#?}");
+    // The blank line Go prints before the goroutine's stack does not end the entry.
+    assert_eq!(evs.len(), 1, "{evs:#?}");
     assert_eq!(evs[0].level, Some(Level::Fatal));
-    assert!(evs[1].raw.contains("bus_redis.go:61"));
+    assert!(evs[0].raw.contains("bus_redis.go:61"));
+    // A blank line followed by a new entry still ends it.
+    let (evs, _) = decode_all("panic: boom
+
+2024-01-01T00:00:00Z INFO egress x {}");
+    assert_eq!(evs.len(), 2);
 }
 
 mod props {
@@ -694,4 +700,39 @@ fn field_lines_below_a_message_are_its_fields() {
     assert_eq!(decode_all(json).0.len(), 2);
     let apart = "2026-01-27T11:11:39.782Z INFO egress_aborted\n\n  \"code\": 412\n";
     assert_eq!(decode_all(apart).0.len(), 2);
+}
+
+/// The ways an `EgressInfo` reaches a paste: a protobuf-text print with nested messages, the
+/// same on one line, and a webhook body. Each is one entry with the egress's own fields.
+#[test]
+fn egress_info_as_users_paste_it() {
+    let nested = "file {\n  filename: \"a.mp4\"\n  duration: 152090\n}\nerror: \"Start signal not received\"\nroom_name: \"r1\"\nfile_results {\n  filename: \"a.mp4\"\n}\nupdated_at: 1739527031659577507\nerror_code: 412";
+    let one_line = r#"egress_id:"EG_abcdefABCDEF" room_name:"r1" status:EGRESS_ABORTED error:"Start signal not received" error_code:412"#;
+    let webhook = r#"{"event":"egress_ended","egressInfo":{"egressId":"EG_abcdefABCDEF","roomName":"r1","status":"EGRESS_ABORTED","error":"Start signal not received","errorCode":412}}"#;
+    for text in [nested, one_line, webhook] {
+        let (evs, _) = decode_all(text);
+        assert_eq!(evs.len(), 1, "{text}");
+        let e = &evs[0];
+        assert_eq!(e.format, Some(Format::Dump), "{text}");
+        assert_eq!(e.field_str("error").as_deref(), Some("Start signal not received"));
+        assert_eq!(e.field_str("room").as_deref(), Some("r1"));
+        assert_eq!(e.field_i64("code"), Some(412), "{text}");
+        assert!(!e.fields.contains_key("filename"), "nested fields stay out: {text}");
+    }
+}
+
+/// Fields copied out of their braces: a twirp error reply is an entry whose message is its
+/// error text, not an egress (its `status` is HTTP's, its `code` twirp's).
+#[test]
+fn bare_reply_fields_are_an_entry_with_their_error_as_message() {
+    let (evs, _) =
+        decode_all(r#""status": "401", "error": "permissions denied", "code": "unauthenticated""#);
+    assert_eq!(evs.len(), 1);
+    assert_eq!(evs[0].format, Some(Format::Pasted));
+    assert_eq!(evs[0].message, "permissions denied");
+    assert_eq!(evs[0].field_str("code").as_deref(), Some("unauthenticated"));
+    let (evs, _) = decode_all("\"error\": \"Start signal not received\",\n\"code\": 412");
+    assert_eq!(evs.len(), 1);
+    assert_eq!(evs[0].format, Some(Format::Dump));
+    assert_eq!(evs[0].field_i64("code"), Some(412));
 }

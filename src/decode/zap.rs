@@ -54,6 +54,12 @@ pub(super) fn decode_json(t: &str, ev: &mut Event, keep: Option<&KeepFields>) ->
         }
     };
     if !has_zap_header(&obj) {
+        if let Some(fields) = dump::request_object(&obj) {
+            ev.format = Some(Format::Dump);
+            ev.message = dump::PASTED_REQUEST.into();
+            ev.fields = fields;
+            return true;
+        }
         if let Some(fields) = dump::json_object(&obj) {
             *ev = dump_event(std::mem::take(ev), fields);
             return true;
