@@ -425,13 +425,26 @@ pub struct Global {
 /// A plain-text line as a pasted final error: lower-cased, without quotes or a leading
 /// `error:`, for [`Marker::pasted_error`].
 fn pasted_error_text(text: &str) -> String {
-    let t = text
+    let mut t = text
         .trim()
         .trim_start_matches(['"', '\''])
         .to_ascii_lowercase();
-    match t.strip_prefix("error:") {
-        Some(rest) => rest.trim_start().to_string(),
-        None => t,
+    // What an SDK or the CLI puts in front of the egress's own error: `error:`, and the twirp
+    // wrapper `twirp error <code>:` (the reply relays the error the egress returned).
+    loop {
+        let rest = if let Some(rest) = t.strip_prefix("error:") {
+            rest
+        } else if let Some(rest) = t
+            .strip_prefix("twirp error ")
+            .and_then(|r| r.split_once(':'))
+            .filter(|(code, _)| code.bytes().all(|c| c.is_ascii_lowercase() || c == b'_'))
+            .map(|(_, rest)| rest)
+        {
+            rest
+        } else {
+            return t;
+        };
+        t = rest.trim_start().to_string();
     }
 }
 
@@ -455,7 +468,8 @@ fn step_of(ev: &Event) -> Step {
     match m {
         "request received" => return Step::Received,
         "request validated" => return Step::Validated,
-        "chrome: START_RECORDING" => return Step::StartSignal,
+        // (`chrome log: START_RECORDING` in releases before 1.6, web/source.go.)
+        "chrome: START_RECORDING" | "chrome log: START_RECORDING" => return Step::StartSignal,
         "pipeline playing" => return Step::Playing,
         "egress completed" => return Step::Status(Status::Complete),
         "egress failed" => return Step::Status(Status::Failed),

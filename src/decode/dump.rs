@@ -76,7 +76,8 @@ static GO_FIELD: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A Go-struct dump: `{EgressId:EG_… RoomName:x Status:EGRESS_ABORTED Error:… ErrorCode:412}`.
 pub fn go_struct(text: &str) -> Option<Fields> {
-    if !text.contains("EgressId:") && !text.contains("ErrorCode:") {
+    // (`EgressID: EG_… Status: EGRESS_ENDING` is how `livekit-cli` prints a started egress.)
+    if !text.contains("EgressId:") && !text.contains("EgressID:") && !text.contains("ErrorCode:") {
         return None;
     }
     let body = text.trim().trim_start_matches('&');
@@ -215,6 +216,58 @@ pub fn json_object(obj: &Fields) -> Option<Fields> {
     for (k, v) in obj.iter() {
         if let Some(name) = normalise_key(k) {
             fields.insert(name, v.clone());
+        }
+    }
+    is_egress_info(&fields).then_some(fields)
+}
+
+/// The column names of a table header row (`| EGRESSID | STATUS | STARTED AT | ERROR |`, as
+/// `lk egress list` prints it), when it names an egress ID column.
+pub fn table_header(line: &str) -> Option<Vec<String>> {
+    let cells = table_cells(line)?;
+    let names: Vec<String> = cells
+        .iter()
+        .map(|c| c.chars().filter(|c| !c.is_whitespace()).collect())
+        .collect();
+    let upper = names
+        .iter()
+        .all(|n: &String| n.chars().all(|c| c.is_ascii_uppercase() || c == '_'));
+    (upper && names.iter().any(|n| normalise_key(n) == Some("egressID"))).then_some(names)
+}
+
+/// The cells of a table row `| a | b |` (`None` for a line that is not one).
+pub fn table_cells(line: &str) -> Option<Vec<&str>> {
+    let t = line.trim();
+    let inner = t.strip_prefix('|')?.strip_suffix('|')?;
+    Some(inner.split('|').map(str::trim).collect())
+}
+
+/// A table border line (`+-----+----+`).
+pub fn table_border(line: &str) -> bool {
+    let t = line.trim();
+    t.len() > 2 && t.starts_with('+') && t.bytes().all(|c| c == b'+' || c == b'-' || c == b'=')
+}
+
+/// One table entry: its first row and the rows that continue its cells (first cell empty),
+/// read under `header` into an egress's fields (cells continued on later rows are joined
+/// with a space).
+pub fn table_row(header: &[String], text: &str) -> Option<Fields> {
+    let mut cells: Vec<String> = vec![String::new(); header.len()];
+    for line in text.lines() {
+        for (i, c) in table_cells(line)?.into_iter().enumerate().take(header.len()) {
+            if c.is_empty() {
+                continue;
+            }
+            if !cells[i].is_empty() {
+                cells[i].push(' ');
+            }
+            cells[i].push_str(c);
+        }
+    }
+    let mut fields = Fields::new();
+    for (name, value) in header.iter().zip(cells) {
+        if !value.is_empty() {
+            put(&mut fields, name, &value);
         }
     }
     is_egress_info(&fields).then_some(fields)

@@ -59,6 +59,11 @@ pub fn decode_entry_keep(text: &str, proto: bool, keep: Option<&KeepFields>) -> 
         if decode_json(t, &mut ev, keep) {
             return ev;
         }
+        if let Some(closed) = super::join::close_cut_json(t) {
+            if decode_json(&closed, &mut ev, keep) {
+                return ev;
+            }
+        }
         if let Some(fields) = dump::go_struct(t) {
             return dump_event(ev, fields);
         }
@@ -70,6 +75,15 @@ pub fn decode_entry_keep(text: &str, proto: bool, keep: Option<&KeepFields>) -> 
     } else if let Some((lvl, rest)) = level_first(t) {
         ev.level = Some(lvl);
         decode_columns(rest, &mut ev, keep);
+        return ev;
+    } else if let Some(rest) = caller_first(t) {
+        // `pulse/pactl.go:15  failed to list pulse info  error="..."`: a condensed console
+        // line (time, level and logger left out), caller first.
+        ev.caller = Some(intern(&t[..t.len() - rest.len()].trim()));
+        ev.format = Some(Format::Pasted);
+        split_message_keep(rest.trim_start(), &mut ev, keep);
+        return ev;
+    } else if logfmt_line(t, &mut ev) {
         return ev;
     } else if let Some(fields) = dump::go_struct(t) {
         return dump_event(ev, fields);
@@ -109,6 +123,13 @@ pub fn decode_entry_keep(text: &str, proto: bool, keep: Option<&KeepFields>) -> 
         ev.level = Some(Level::Fatal);
     }
     ev
+}
+
+/// The rest of a line whose first word is a Go caller (`pkg/file.go:12`) followed by more.
+fn caller_first(t: &str) -> Option<&str> {
+    let end = t.find([' ', '\t'])?;
+    let rest = &t[end..];
+    (grammar::is_caller(&t[..end]) && !rest.trim().is_empty()).then_some(rest)
 }
 
 pub(super) fn dump_event(mut ev: Event, fields: Fields) -> Event {
@@ -213,6 +234,21 @@ pub(super) fn split_message_keep(s: &str, ev: &mut Event, keep: Option<&KeepFiel
             return;
         }
     }
+    // A trailing object cut off before its end: read up to where it stops.
+    if !s.ends_with('}') {
+        if let Some(at) = s
+            .find(" {\"")
+            .or_else(|| s.find("\t{\""))
+            .map(|p| p + 1)
+        {
+            let closed = super::join::close_cut_json(s[at..].trim_end());
+            if let Some(obj) = closed.and_then(|c| parse_object(&c, keep)) {
+                ev.message = intern(s[..at].trim());
+                ev.fields = obj;
+                return;
+            }
+        }
+    }
     if let Some(at) = grammar::find_pasted_start(s) {
         let msg = s[..at].trim();
         let mut fields = Fields::new();
@@ -224,5 +260,42 @@ pub(super) fn split_message_keep(s: &str, ev: &mut Event, keep: Option<&KeepFiel
             return;
         }
     }
+    // `message key=value key="quoted"`: logfmt fields after the message.
+    if let Some(at) = grammar::find_logfmt_start(s).filter(|&at| at > 0) {
+        let mut fields = Fields::new();
+        grammar::logfmt_pairs(&s[at..], &mut fields);
+        if !fields.is_empty() {
+            ev.message = intern(s[..at].trim());
+            ev.fields = fields;
+            return;
+        }
+    }
     ev.message = intern(s.trim());
+}
+
+/// A whole logfmt line (`time=... level=error msg="..." error="..."`, as logfmt loggers and
+/// Go's slog text handler write): its level, time and message, the rest as fields.
+fn logfmt_line(t: &str, ev: &mut Event) -> bool {
+    if grammar::find_logfmt_start(t) != Some(0) {
+        return false;
+    }
+    let mut fields = Fields::new();
+    grammar::logfmt_pairs(t, &mut fields);
+    let Some(msg) = fields.remove("msg").or_else(|| fields.remove("message")) else {
+        return false;
+    };
+    ev.message = intern(&msg.text().unwrap_or_default());
+    if let Some(level) = fields.remove("level").and_then(|l| l.text()) {
+        ev.level = Level::parse(&level.to_ascii_uppercase());
+    }
+    for key in ["time", "ts", "t"] {
+        if let Some(ts) = fields.get(key).and_then(FieldValue::as_str).and_then(|v| grammar::timestamp(v).ok()) {
+            ev.ts = Some(ts.1);
+            fields.remove(key);
+            break;
+        }
+    }
+    ev.format = Some(Format::Pasted);
+    ev.fields = fields;
+    true
 }

@@ -80,6 +80,9 @@ pub(super) enum Join {
     OpenJson,
     /// Protobuf-text dump lines.
     Proto,
+    /// The rows of one entry of a table (`lk egress list`): its first row, and rows that
+    /// continue its cells.
+    Table,
 }
 
 pub(super) struct Pending {
@@ -135,6 +138,8 @@ pub struct Decoder {
     keep: Option<KeepFields>,
     /// The caller found no NUL byte in the lines it is feeding: no line needs the check.
     nul_free: bool,
+    /// The column names of the table being read (`| EGRESSID | STATUS | ... |`).
+    table: Option<Vec<String>>,
     /// Counters so far.
     pub stats: Stats,
 }
@@ -229,6 +234,9 @@ impl Decoder {
             && (is_continuation(body) || (field_line && !self.held_text.starts_with('{')))
         {
             self.revive();
+        }
+        if body.starts_with(['|', '+']) && self.table_line(body, origin, out) {
+            return;
         }
         if let Some(p) = self.pending.as_mut() {
             if body.trim().is_empty() && p.join == Join::Entry && is_panic(&p.head) {
@@ -354,6 +362,52 @@ impl Decoder {
         });
     }
 
+    /// A line of a table of egresses: its borders and header are read (no entries), each
+    /// row that names an egress starts an entry, and rows with an empty first cell continue
+    /// it. False for a line that is not part of such a table.
+    fn table_line(&mut self, body: &str, origin: Origin, out: &mut dyn FnMut(Event)) -> bool {
+        if dump::table_border(body) {
+            if self.table.is_some() {
+                self.flush(out);
+                self.stats.blank += 1;
+                return true;
+            }
+            return false;
+        }
+        if let Some(header) = dump::table_header(body) {
+            self.flush(out);
+            self.table = Some(header);
+            self.stats.blank += 1;
+            return true;
+        }
+        let Some(cells) = self.table.as_ref().and(dump::table_cells(body)) else {
+            return false;
+        };
+        let line = body.trim();
+        if let Some(p) = self.pending.as_mut().filter(|p| p.join == Join::Table) {
+            if cells.first().is_some_and(|c| c.is_empty()) {
+                append(p, line, line, "\n");
+                self.stats.continuation += 1;
+                return true;
+            }
+        }
+        self.flush(out);
+        self.pending = Some(Pending {
+            decoded: None,
+            needed: false,
+            joined: None,
+            raw: None,
+            head: crate::event::Shared::from(capped(line, MAX_ENTRY_BYTES)),
+            origin,
+            container: None,
+            prefix_ts: None,
+            extra_lines: 0,
+            join: Join::Table,
+            depth: 0,
+        });
+        true
+    }
+
     /// Emits the entry still held back.
     pub fn finish(&mut self, out: &mut dyn FnMut(Event)) {
         self.flush_chunked(out);
@@ -400,12 +454,15 @@ impl Decoder {
             self.skip(h.format, h.handler);
             return;
         }
-        let Some(p) = self.pending.take() else {
+        let Some(mut p) = self.pending.take() else {
             return;
         };
-        let mut ev = match p.decoded {
-            Some(ev) => ev,
-            None => decode_entry_keep(p.text(), p.join == Join::Proto, self.keep.as_ref()),
+        let table = self.table.as_deref().filter(|_| p.join == Join::Table);
+        let row = table.and_then(|header| dump::table_row(header, p.text()));
+        let mut ev = match (p.decoded.take(), row) {
+            (Some(ev), _) => ev,
+            (None, Some(fields)) => super::entry::dump_event(Event::default(), fields),
+            (None, None) => decode_entry_keep(p.text(), p.join == Join::Proto, self.keep.as_ref()),
         };
         ev.raw = match p.raw {
             Some(raw) => raw.into(),
@@ -571,6 +628,60 @@ pub(super) fn json_part(t: &str) -> &str {
         Some(p) => &t[p + 1..],
         None => "",
     }
+}
+
+/// A JSON object cut off before its end (a paste that stops mid-line, a line cut by a log
+/// shipper's size limit), closed where it stops: the open string ended, a dangling key or
+/// comma dropped, the open objects and arrays closed. `None` when `s` is not cut JSON.
+pub(super) fn close_cut_json(s: &str) -> Option<String> {
+    let mut stack = Vec::new();
+    let mut in_str = false;
+    let mut esc = false;
+    for c in s.bytes() {
+        if in_str {
+            match c {
+                _ if esc => esc = false,
+                b'\\' => esc = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_str = true,
+            b'{' => stack.push(b'}'),
+            b'[' => stack.push(b']'),
+            b'}' | b']' => {
+                if stack.pop() != Some(c) {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+    }
+    if stack.is_empty() || !s.starts_with('{') {
+        return None;
+    }
+    let mut out = s.to_string();
+    if in_str {
+        if esc {
+            out.pop();
+        }
+        out.push('"');
+    }
+    let trimmed = out.trim_end().len();
+    out.truncate(trimmed);
+    match out.as_bytes().last() {
+        Some(b',') => {
+            out.pop();
+        }
+        Some(b':') => out.push_str("null"),
+        _ => {}
+    }
+    while let Some(c) = stack.pop() {
+        out.push(char::from(c));
+    }
+    Some(out)
 }
 
 /// Open braces minus closing braces outside JSON strings; > 0 means the object continues.

@@ -736,3 +736,57 @@ fn bare_reply_fields_are_an_entry_with_their_error_as_message() {
     assert_eq!(evs[0].format, Some(Format::Dump));
     assert_eq!(evs[0].field_i64("code"), Some(412));
 }
+
+/// Condensed and logfmt lines: caller first, fields as `key="value"` after the message.
+#[test]
+fn caller_first_and_logfmt_lines() {
+    let (evs, _) = decode_all(
+        "pulse/pactl.go:15  failed to list pulse info  error=\"Connection failure: Connection terminated\"",
+    );
+    assert_eq!(evs.len(), 1);
+    assert_eq!(evs[0].caller.as_deref(), Some("pulse/pactl.go:15"));
+    assert_eq!(evs[0].message, "failed to list pulse info");
+    assert_eq!(
+        evs[0].field_str("error").as_deref(),
+        Some("Connection failure: Connection terminated")
+    );
+    let (evs, _) = decode_all(
+        r#"time=2024-05-01T10:00:00.000Z level=error msg="failed to start egress" err="twirp error unavailable: no response from servers" room=r1"#,
+    );
+    assert_eq!(evs[0].message, "failed to start egress");
+    assert_eq!(evs[0].level, Some(Level::Error));
+    assert!(evs[0].ts.is_some());
+    assert_eq!(evs[0].field_str("room").as_deref(), Some("r1"));
+    // Not logfmt: an `=` inside prose, an unterminated quote.
+    let (evs, _) = decode_all("checking a=b then c");
+    assert!(evs[0].fields.is_empty());
+    let (evs, _) = decode_all("bad line x=\"open");
+    assert!(evs[0].fields.is_empty());
+}
+
+/// A quoted URL followed by a colon is not a pasted `"key": value` pair.
+#[test]
+fn quoted_urls_are_not_pasted_keys() {
+    let (evs, _) = decode_all(
+        r#"S3 upload failed: Put "http://minio:9000/bucket/a.mp4": dial tcp: lookup minio on 127.0.0.11:53: no such host"#,
+    );
+    assert_eq!(evs[0].format, Some(Format::Raw));
+    assert!(evs[0].message.starts_with("S3 upload failed: Put"));
+}
+
+/// A line cut off inside its JSON object (a paste that stops mid-line) keeps what it shows.
+#[test]
+fn cut_json_is_read_up_to_the_cut() {
+    let line = "2023-07-19T17:25:32.979Z\tWARN\tegress\tservice/handler.go:198\tegress failed\t{\"nodeID\": \"NE_EVj7YMEHgL9X\", \"egressID\": \"EG_5tt6i8YwRirv\", \"error\": \"chrome failed to start:\\n[35:35:0719/172532.957399:FATAL:zygote_host_impl_linux.cc(127)] No usable sandbox! Update yo";
+    let (evs, _) = decode_all(line);
+    assert_eq!(evs.len(), 1);
+    assert_eq!(evs[0].message, "egress failed");
+    assert_eq!(evs[0].field_str("egressID").as_deref(), Some("EG_5tt6i8YwRirv"));
+    assert!(evs[0].field_str("error").is_some_and(|e| e.ends_with("Update yo")));
+    let (evs, _) = decode_all(r#"{"level":"error","ts":1.5,"msg":"egress_failed","egressID":"EG_5tt6i8YwRirv","error":"S3 upload fa"#);
+    assert_eq!(evs[0].message, "egress_failed");
+    assert_eq!(evs[0].field_str("error").as_deref(), Some("S3 upload fa"));
+    assert_eq!(join::close_cut_json(r#"{"a": 1, "b": "#).as_deref(), Some(r#"{"a": 1, "b":null}"#));
+    assert_eq!(join::close_cut_json(r#"{"a": [1,"#).as_deref(), Some(r#"{"a": [1]}"#));
+    assert_eq!(join::close_cut_json(r#"{"a": 1}"#), None);
+}
