@@ -306,6 +306,8 @@ pub struct Explain {
     pub docs: Vec<String>,
     pub confidence: Confidence,
     pub unknowns: Vec<String>,
+    /// Extraction-only patterns for placeholders (`[explain] capture`).
+    pub capture: Vec<String>,
 }
 
 /// One embedded example of a rule.
@@ -350,7 +352,37 @@ pub struct Rule {
     /// Where the behaviour the rule describes is established: source files in public
     /// repositories (`owner/repo:path`) or issue / pull-request URLs.
     pub sources: Vec<String>,
+    /// The rule's patterns that name capture groups (`(?P<bucket>[^/]+)`): each group is a
+    /// placeholder (`{bucket}`), filled from the first evidence line the pattern matches.
+    captures: Vec<regex::Regex>,
     cond: Cond,
+}
+
+/// The patterns among `srcs` with named capture groups, compiled as rules match them
+/// (case-insensitive).
+fn capture_patterns<'a>(srcs: impl Iterator<Item = &'a String>) -> Vec<regex::Regex> {
+    let mut out: Vec<regex::Regex> = Vec::new();
+    for src in srcs {
+        if !(src.contains("(?P<") || src.contains("(?<")) || out.iter().any(|r| r.as_str() == src) {
+            continue;
+        }
+        if let Ok(re) = regex::RegexBuilder::new(src).case_insensitive(true).build() {
+            if re.capture_names().flatten().next().is_some() {
+                out.push(re);
+            }
+        }
+    }
+    out
+}
+
+/// The capture-group names of a pattern (for checking a rule's placeholders).
+pub(crate) fn capture_names(src: &str) -> Vec<String> {
+    if !(src.contains("(?P<") || src.contains("(?<")) {
+        return Vec::new();
+    }
+    regex::Regex::new(src)
+        .map(|re| re.capture_names().flatten().map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 impl Rule {
@@ -736,6 +768,16 @@ impl RuleSet {
                 .map(|s| (intern(s), s.clone()))
                 .collect();
             pasted.extend(p.pasted_errors.iter().cloned());
+            let captures = capture_patterns(
+                p.seen
+                    .iter()
+                    .chain(&p.lines)
+                    .chain(&p.seen_any)
+                    .chain(p.count.iter().map(|(s, _)| s))
+                    .chain(&p.input_seen)
+                    .chain(&p.texts)
+                    .chain(&p.explain.capture),
+            );
             rules.push(Rule {
                 id: p.id,
                 title: p.title,
@@ -754,6 +796,7 @@ impl RuleSet {
                     .collect(),
                 texts: p.texts,
                 sources: p.sources,
+                captures,
                 cond,
             });
         }
@@ -1323,7 +1366,7 @@ pub fn fact_names(scope: Scope) -> &'static [&'static str] {
 
 /// Fills `{name}` placeholders from `facts`; `{count}` is the number of lines that matched
 /// the rule's first `seen` pattern.
-fn render(t: &str, facts: &Facts, count: Option<u32>) -> String {
+fn render(t: &str, facts: &Facts, count: Option<u32>, caught: &[(String, String)]) -> String {
     let is_name = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_lowercase() || c == b'_');
     let mut out = String::with_capacity(t.len() + 32);
     let mut rest = t;
@@ -1361,6 +1404,8 @@ fn render(t: &str, facts: &Facts, count: Option<u32>) -> String {
                         None => out.push('N'),
                     }
                 } else if let Some((_, v)) = facts.iter().find(|(k, _)| *k == name) {
+                    out.push_str(v);
+                } else if let Some((_, v)) = caught.iter().find(|(k, _)| k == name) {
                     out.push_str(v);
                 } else {
                     out.push('{');
@@ -1435,14 +1480,16 @@ fn build(r: &Rule, facts: &Facts, e: &Egress, marks: &Marks, generic: bool) -> D
     for m in &r.cond.not_reached {
         absent.push(format!("no {} step", m.replace('_', " ")));
     }
+    let caught = caught_values(r, &evidence, e, generic);
+    let render = |t: &str| render(t, facts, count, &caught);
     Diagnosis {
         rule: r.id.clone(),
         title: r.title.clone(),
         severity: r.severity,
         confidence: ex.confidence,
         scope: r.scope,
-        cause: render(&ex.cause, facts, count),
-        fixes: ex.fixes.iter().map(|f| render(f, facts, count)).collect(),
+        cause: render(&ex.cause),
+        fixes: ex.fixes.iter().map(|f| render(f)).collect(),
         config: ex.config.clone(),
         docs: ex.docs.clone(),
         evidence,
@@ -1450,12 +1497,60 @@ fn build(r: &Rule, facts: &Facts, e: &Egress, marks: &Marks, generic: bool) -> D
         unknowns: ex
             .unknowns
             .iter()
-            .map(|u| render(u, facts, count))
+            .map(|u| render(u))
             .collect(),
         alternatives: Vec::new(),
         config_check: Vec::new(),
     }
 }
+
+/// The values of a rule's named capture groups: each pattern's groups from the first of
+/// the evidence lines (then the egress's final error and details) it matches. A group no line
+/// filled says so; in a generic explanation (`explain`, `rules show`) each is `<name>`.
+fn caught_values(
+    r: &Rule,
+    evidence: &[Evidence],
+    e: &Egress,
+    generic: bool,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let texts: Vec<&str> = evidence
+        .iter()
+        .map(|ev| &*ev.text)
+        .chain(e.error.as_deref())
+        .chain(e.details.as_deref())
+        .collect();
+    for re in &r.captures {
+        let caps = (!generic)
+            .then(|| texts.iter().find_map(|t| re.captures(t)))
+            .flatten();
+        for name in re.capture_names().flatten() {
+            let found = caps
+                .as_ref()
+                .and_then(|c| c.name(name))
+                .map(|m| format!("`{}`", m.as_str().trim()));
+            match out.iter_mut().find(|(k, _)| k == name) {
+                // A group an earlier pattern left unfilled takes a later pattern's value.
+                Some(slot) => {
+                    if let (Some(v), true) = (found, slot.1 == NOT_CAUGHT) {
+                        slot.1 = v;
+                    }
+                }
+                None => {
+                    let value = found.unwrap_or_else(|| match generic {
+                        true => format!("<{name}>"),
+                        false => NOT_CAUGHT.to_string(),
+                    });
+                    out.push((name.to_string(), value));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What a placeholder of a capture group says when no evidence line filled it.
+const NOT_CAUGHT: &str = "(not in the log)";
 
 /// True when `e`, if no rule explains it, is a failure to report as unrecognised: it failed,
 /// or it logged errors and never ended.

@@ -117,6 +117,10 @@ struct ExplainFile {
     confidence: String,
     #[serde(default)]
     unknowns: Vec<String>,
+    /// Patterns that only pick parts of the evidence lines for placeholders: their named
+    /// groups (`(?P<endpoint>[^\s:]+)`) fill `{endpoint}`; they decide nothing.
+    #[serde(default)]
+    capture: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -467,7 +471,32 @@ pub(super) fn parse(
             "has no condition: the rule would match every egress".into(),
         ));
     }
-    let names = fact_names(scope);
+    let mut names: Vec<&str> = fact_names(scope).to_vec();
+    // Named capture groups of the rule's patterns are placeholders too.
+    let w = &rf.when;
+    let caught: Vec<String> = w
+        .seen
+        .iter()
+        .chain(&w.seen_any)
+        .chain(&w.line)
+        .chain(&w.input_seen)
+        .chain(w.count.iter().map(|c| &c.pattern))
+        .chain(w.error.iter())
+        .chain(w.details.iter())
+        .chain(&rf.explain.capture)
+        .flat_map(|src| super::capture_names(src))
+        .collect();
+    for (i, src) in rf.explain.capture.iter().enumerate() {
+        match regex::Regex::new(src) {
+            Ok(re) if re.capture_names().flatten().next().is_some() => {}
+            Ok(_) => errors.push(err(
+                &format!("explain.capture[{i}]"),
+                "names no capture group (`(?P<name>...)`)".into(),
+            )),
+            Err(e) => errors.push(err(&format!("explain.capture[{i}]"), e.to_string())),
+        }
+    }
+    names.extend(caught.iter().map(String::as_str));
     let ex = &rf.explain;
     let mut check_template = |field: &str, t: &str| {
         let unescaped = t.replace("{{", "").replace("}}", "");
@@ -594,6 +623,7 @@ pub(super) fn parse(
             docs: ex.docs.clone(),
             confidence,
             unknowns: ex.unknowns.clone(),
+            capture: ex.capture.clone(),
         },
         tests,
         file: file.to_string(),
