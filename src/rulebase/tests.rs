@@ -60,9 +60,24 @@ fn durations() {
 fn render_templates() {
     let facts: Facts = vec![("room", "`r`".into())];
     assert_eq!(
-        render("in {room} {count} {x} {", &facts, Some(3)),
+        render("in {room} {count} {x} {", &facts, Some(3), &[]),
         "in `r` 3 {x} {"
     );
+    // Captured values fill their placeholders; facts come first; `{{x}}` stays literal.
+    let caught = vec![("x".to_string(), "`10.0.0.1:6379`".to_string())];
+    assert_eq!(
+        render("{x} in {room}, {{x}}", &facts, None, &caught),
+        "`10.0.0.1:6379` in `r`, {x}"
+    );
+}
+
+#[test]
+fn capture_names_are_read_from_patterns() {
+    assert_eq!(
+        capture_names(r"dial tcp (?P<redis_address>\S+): (?<why>.+)"),
+        vec!["redis_address".to_string(), "why".to_string()]
+    );
+    assert!(capture_names("no groups (here)").is_empty());
 }
 
 #[test]
