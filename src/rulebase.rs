@@ -1101,6 +1101,9 @@ fn read_dir_rules(dir: &Path) -> Result<Vec<(String, String)>, RuleError> {
     Ok(files)
 }
 
+/// How many other possible causes a diagnosis names.
+const MAX_ALTERNATIVES: usize = 3;
+
 /// Groups matched rules by severity and specificity: the most specific of the highest
 /// severity leads; the rest of its severity become its alternatives; rules of other
 /// severities stay separate diagnoses.
@@ -1113,6 +1116,8 @@ fn rank<'a>(
     for r in matched {
         let d = build(r);
         match out.iter_mut().find(|x| x.severity == d.severity) {
+            // At most three alternatives: the likeliest others, never the catalogue.
+            Some(lead) if lead.alternatives.len() >= MAX_ALTERNATIVES => {}
             Some(lead) => lead.alternatives.push(Alternative {
                 rule: d.rule,
                 title: d.title,

@@ -108,7 +108,7 @@ impl Renderer for TableRenderer {
         style: &Style,
         w: &mut dyn Write,
     ) -> io::Result<()> {
-        write_egress(r, sources, style, w)
+        write_egress(r, sources, style, w, false)
     }
 
     fn write_stall(
@@ -233,9 +233,10 @@ fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(w, "{t}")?;
     }
+    let short = is_short_paste(a);
     for r in &shown {
         if !r.diagnoses.is_empty() || r.is_failure() || r.egress.open_at_end {
-            write_egress(r, &a.sources, style, w)?;
+            write_egress(r, &a.sources, style, w, short)?;
         }
     }
     if a.omitted > 0 {
@@ -251,8 +252,25 @@ fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
     if !a.findings.is_empty() {
         writeln!(w, "\n{}", p.bold("Node and input findings"))?;
         for d in &a.findings {
-            write_diagnosis(d, &a.sources, style, w, "")?;
+            if short {
+                write_short_diagnosis(d, style, w, "")?;
+            } else {
+                write_diagnosis(d, &a.sources, style, w, "")?;
+            }
         }
+    }
+    if short && (a.findings.iter().chain(a.egresses.iter().flat_map(|r| &r.diagnoses))).next().is_some() {
+        writeln!(w)?;
+        write!(
+            w,
+            "{}",
+            p.dim(&wrap(
+                "A short answer for a short paste: `--format markdown` gives the whole report (every fix, the evidence, what the input cannot tell, docs).",
+                style.width,
+                "",
+                ""
+            ))
+        )?;
     }
     if !a.hints.is_empty() {
         writeln!(w)?;
@@ -279,6 +297,7 @@ fn write_egress(
     sources: &[String],
     style: &Style,
     w: &mut dyn Write,
+    short: bool,
 ) -> io::Result<()> {
     let p = Paint(style.color);
     let e = &r.egress;
@@ -317,7 +336,14 @@ fn write_egress(
         )?;
     }
     for d in &r.diagnoses {
-        write_diagnosis(d, sources, style, w, "  ")?;
+        if short {
+            write_short_diagnosis(d, style, w, "  ")?;
+        } else {
+            write_diagnosis(d, sources, style, w, "  ")?;
+        }
+    }
+    if short {
+        return Ok(());
     }
     if !r.notes.is_empty() {
         writeln!(w, "  {}", p.bold("Not in this log"))?;
@@ -328,6 +354,98 @@ fn write_egress(
                 wrap(&style.clean(n), style.width, "    - ", "      ")
             )?;
         }
+    }
+    Ok(())
+}
+
+/// A paste of a few entries (an error string, an API reply, one node line, a panic with its
+/// stack): the terminal answer is sized to it, one screen. Markdown and JSON keep the detail.
+fn is_short_paste(a: &Analysis) -> bool {
+    let s = &a.stats;
+    let entries = s.lines.saturating_sub(s.blank + s.continuation);
+    entries <= 3 && a.egresses.len() <= 1 && a.omitted == 0
+}
+
+/// The first sentences of `text`, up to about `max` characters (at least one sentence).
+fn first_sentences(text: &str, max: usize) -> &str {
+    let mut end = 0;
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i + 1 < b.len() {
+        // A sentence ends at `. ` (not inside a version or a file name: those have no space).
+        if b[i] == b'.' && b[i + 1] == b' ' && i > 0 && !b[i - 1].is_ascii_digit() {
+            if end > 0 && i + 1 > max {
+                break;
+            }
+            end = i + 1;
+            if end >= max {
+                break;
+            }
+        }
+        i += 1;
+    }
+    if end == 0 {
+        return text;
+    }
+    &text[..end]
+}
+
+/// A diagnosis as a short answer: what it is, why (the cause's first sentences), the first
+/// fix, how sure, and the other possible causes by name.
+fn write_short_diagnosis(
+    d: &Diagnosis,
+    style: &Style,
+    w: &mut dyn Write,
+    ind: &str,
+) -> io::Result<()> {
+    let p = Paint(style.color);
+    let width = style.width;
+    let tag = format!("[{} · {}]", d.severity.name(), d.rule);
+    writeln!(
+        w,
+        "{ind}{} {}",
+        p.sev(d.severity, &style.clean(&d.title)),
+        p.dim(&tag)
+    )?;
+    let label = |name: &str| format!("{ind}  {} ", p.bold(&format!("{name:<9}")));
+    let rest = format!("{ind}{}", " ".repeat(12));
+    let row = |w: &mut dyn Write, name: &str, text: &str| -> io::Result<()> {
+        write!(w, "{}", wrap(&style.clean(text), width, &label(name), &rest))
+    };
+    row(w, "Why", first_sentences(&d.cause, 700))?;
+    if d.rule == "unrecognised" {
+        // No rule explains it: the line itself is the answer's substance.
+        if let Some(ev) = d.evidence.first() {
+            let text = style.clean(&ev.text);
+            row(w, "Line", &shorten(text.lines().next().unwrap_or(""), 300))?;
+        }
+    }
+    if let Some(f) = d.fixes.first() {
+        row(w, "Fix", f)?;
+    }
+    let mut sure = d.confidence.name().to_string();
+    if let Some(u) = d.unknowns.first() {
+        sure.push_str(": ");
+        sure.push_str(first_sentences(u, 200));
+    }
+    row(w, "How sure", &sure)?;
+    if !d.config_check.is_empty() {
+        writeln!(w, "{ind}  {}", p.bold("Config check"))?;
+        for n in &d.config_check {
+            write!(
+                w,
+                "{}",
+                wrap(&style.clean(&n.text), width, &format!("{rest}- "), &format!("{rest}  "))
+            )?;
+        }
+    }
+    if !d.alternatives.is_empty() {
+        let names: Vec<String> = d
+            .alternatives
+            .iter()
+            .map(|a| format!("{} ({})", a.title, a.confidence.name()))
+            .collect();
+        row(w, "Or else", &names.join("; "))?;
     }
     Ok(())
 }
