@@ -199,27 +199,18 @@ struct Between {
 }
 
 /// A rule's `error` / `details` pattern: checked when the rule is loaded, compiled on first
-/// use. Most runs never get to most of them, and compiling them all was most of the start-up
-/// time of a paste.
+/// use (to a forward lazy DFA: a yes/no question needs no more). Most runs never get to most
+/// of them, and compiling them all was most of the start-up time of a paste.
 #[derive(Debug, Clone)]
-struct LazyRegex {
-    src: String,
-    re: std::sync::OnceLock<Option<Regex>>,
-}
+struct LazyRegex(Arc<patterns::Pattern>);
 
 impl LazyRegex {
     fn new(src: &str) -> LazyRegex {
-        LazyRegex {
-            src: src.to_string(),
-            re: std::sync::OnceLock::new(),
-        }
+        LazyRegex(Arc::new(patterns::Pattern::new(src, REGEX_SIZE_LIMIT)))
     }
 
     fn is_match(&self, hay: &[u8]) -> bool {
-        self.re
-            .get_or_init(|| regex(&self.src).ok())
-            .as_ref()
-            .is_some_and(|re| re.is_match(hay))
+        self.0.is_match(hay)
     }
 }
 
@@ -504,9 +495,12 @@ fn regex(src: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(src)
         .case_insensitive(true)
         .unicode(false)
-        .size_limit(1 << 22)
+        .size_limit(REGEX_SIZE_LIMIT)
         .build()
 }
+
+/// Largest compiled program of one rule pattern (bytes).
+const REGEX_SIZE_LIMIT: usize = 1 << 22;
 
 /// Tells whether any message pattern of the rule base matches a text.
 #[derive(Debug, Clone)]

@@ -30,7 +30,7 @@ struct Compiled {
 
 /// One rule pattern, compiled on first use.
 pub(super) struct Pattern {
-    src: String,
+    pub(super) src: String,
     /// Largest compiled program allowed (bytes of NFA).
     limit: usize,
     compiled: OnceLock<Result<Compiled, String>>,

@@ -191,7 +191,8 @@ fn release_versions_are_read_and_ordered() {
 }
 
 /// The texts the pattern tests run on: every rule example (whole, line by line, and for a
-/// JSON line its message with its error-like fields, as the marks see it), and the lines of
+/// JSON line its message with its error-like fields, as the marks see it, and each of those
+/// fields alone), and the lines of
 /// the files under `samples/`.
 fn pattern_haystacks(set: &RuleSet) -> Vec<String> {
     let mut out = Vec::new();
@@ -208,6 +209,7 @@ fn pattern_haystacks(set: &RuleSet) -> Vec<String> {
                     if let Some(v) = o.get(k).and_then(|v| v.as_str()) {
                         t.push_str(" | ");
                         t.push_str(v);
+                        out.push(v.to_string());
                     }
                 }
                 out.push(t);
@@ -393,4 +395,35 @@ proptest::proptest! {
             proptest::prop_assert_eq!(prefiltered_matches(prefiltered, text.as_bytes()), want, "{:?}", text);
         }
     }
+}
+
+/// A rule's `error` and `details` patterns, compiled to forward lazy DFAs, say what the plain
+/// regex of the same pattern says, on every rule example and sample line.
+#[test]
+fn lazy_patterns_equal_the_plain_regex() {
+    let set = RuleSet::load(None).expect("built-in rules");
+    let hays = pattern_haystacks(&set);
+    let mut checked = 0;
+    let mut hits = 0;
+    for r in &set.rules {
+        for (lazy, src) in [(&r.cond.error, "error"), (&r.cond.details, "details")] {
+            let Some(lazy) = lazy else { continue };
+            let plain = regex(&lazy.0.src).unwrap_or_else(|e| panic!("{} {src}: {e}", r.id));
+            for hay in &hays {
+                let want = plain.is_match(hay.as_bytes());
+                assert_eq!(
+                    lazy.is_match(hay.as_bytes()),
+                    want,
+                    "{} {src} on {hay:?}",
+                    r.id
+                );
+                hits += usize::from(want);
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked > 10_000 && hits > 50,
+        "{checked} checks, {hits} matches"
+    );
 }
