@@ -210,7 +210,7 @@ impl LazyRegex {
     }
 
     fn is_match(&self, hay: &[u8]) -> bool {
-        self.0.is_match(hay)
+        self.0.is_match_alone(hay)
     }
 }
 

@@ -34,6 +34,11 @@ pub(super) struct Pattern {
     /// Largest compiled program allowed (bytes of NFA).
     limit: usize,
     compiled: OnceLock<Result<Compiled, String>>,
+    /// Its required literals, read on first use (for [`Pattern::is_match_alone`]).
+    literals: OnceLock<Option<Vec<Vec<u8>>>>,
+    /// The texts [`Pattern::is_match_alone`] was asked about last, with its verdicts, the
+    /// latest first (an egress's final error text is most often one of a few).
+    recent: std::sync::Mutex<Vec<(Box<[u8]>, bool)>>,
     /// The plain regex, used only if the lazy DFA ever gives up on a text.
     fallback: OnceLock<Option<super::Regex>>,
 }
@@ -50,6 +55,8 @@ impl Pattern {
             src: src.to_string(),
             limit,
             compiled: OnceLock::new(),
+            literals: OnceLock::new(),
+            recent: std::sync::Mutex::new(Vec::new()),
             fallback: OnceLock::new(),
         }
     }
@@ -104,6 +111,50 @@ impl Pattern {
                 .is_some_and(|re| re.is_match(hay)),
         }
     }
+}
+
+impl Pattern {
+    /// [`Pattern::is_match`] for a pattern asked on its own (not in a [`PatternSet`]): a text
+    /// without any of its required literals is turned down before the pattern is compiled
+    /// or run.
+    pub(super) fn is_match_alone(&self, hay: &[u8]) -> bool {
+        let remember = hay.len() <= RECENT_TEXT;
+        if remember {
+            if let Ok(recent) = self.recent.lock() {
+                if let Some(&(_, verdict)) = recent.iter().find(|(t, _)| **t == *hay) {
+                    return verdict;
+                }
+            }
+        }
+        let literals = self.literals.get_or_init(|| required_literals(&self.src));
+        let verdict = literals
+            .as_ref()
+            .is_none_or(|ls| ls.iter().any(|l| contains_any_case(hay, l)))
+            && self.is_match(hay);
+        if remember {
+            if let Ok(mut recent) = self.recent.lock() {
+                recent.insert(0, (hay.into(), verdict));
+                recent.truncate(RECENT_TEXTS);
+            }
+        }
+        verdict
+    }
+}
+
+/// How many texts a pattern asked on its own remembers its verdict for.
+const RECENT_TEXTS: usize = 4;
+/// Longest text whose verdict is remembered.
+const RECENT_TEXT: usize = 512;
+
+/// Whether `hay` contains `lit` (in lower case), in any ASCII case.
+pub(super) fn contains_any_case(hay: &[u8], lit: &[u8]) -> bool {
+    let Some((&first, rest)) = lit.split_first() else {
+        return true;
+    };
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), hay).any(|at| {
+        hay.get(at + 1..at + 1 + rest.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(rest))
+    })
 }
 
 /// Shortest literal worth looking for: shorter ones are in too many texts.
