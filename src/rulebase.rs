@@ -4,6 +4,7 @@
 //! egress or the node/input facts into ranked `Diagnosis` values. It must not read logs,
 //! print, or know about output formats.
 
+mod fields;
 mod file;
 mod marking;
 mod patterns;
@@ -21,6 +22,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use fields::FieldConditions;
 pub use marking::Marking;
 
 mod embedded {
@@ -392,7 +394,7 @@ pub struct RuleSet {
     raw_set: PatternSet,
     raw_index: Vec<u16>,
     /// Field conditions.
-    field_patterns: Vec<FieldPattern>,
+    fields: Arc<FieldConditions>,
     /// Per status (indexed by `status as usize`), the egress rules its egresses are checked
     /// against at their end: the others are ruled out by their `status` or `stall` condition
     /// alone. In rule order.
@@ -420,18 +422,6 @@ pub struct PastedError {
     pub prefix: String,
     pub status: Status,
     pub code: Option<i64>,
-}
-
-/// A rule's condition on a field's value, as the correlator marks lines with it.
-#[derive(Debug)]
-struct FieldPattern {
-    key: String,
-    re: Regex,
-    /// Its index among the patterns (the mark it sets).
-    idx: u16,
-    /// Whether it matches an empty value (`"clusterID": ""` is on every zap line: its verdict
-    /// is known without running the pattern).
-    on_empty: bool,
 }
 
 /// Field names a condition may give that are the entry's head, not its fields.
@@ -753,12 +743,7 @@ impl RuleSet {
                         message: format!("invalid regex: {e}"),
                     }]
                 })?;
-                field_patterns.push(FieldPattern {
-                    key: key.to_string(),
-                    on_empty: re.is_match(b""),
-                    re,
-                    idx: i as u16,
-                });
+                field_patterns.push(fields::FieldPattern::new(key, &patterns[i], re, i as u16));
             }
         }
         let egress_rules = Status::ALL
@@ -783,7 +768,7 @@ impl RuleSet {
             egress_rules,
             rules,
             patterns,
-            field_patterns,
+            fields: Arc::new(FieldConditions::new(field_patterns)),
             msg_set,
             msg_index,
             raw_set,
@@ -792,14 +777,22 @@ impl RuleSet {
     }
 
     /// An owned, cheap-to-clone test for "does any message pattern match this text", and
-    /// the field names that field conditions look at (for the decoder's triage).
+    /// the field names that field conditions look at with their patterns (for the decoder's
+    /// triage).
     pub fn text_matcher(&self) -> (TextMatcher, Vec<(String, Regex)>) {
         let fields = self
-            .field_patterns
+            .fields
+            .patterns
             .iter()
             .map(|f| (f.key.clone(), f.re.clone()))
             .collect();
         (TextMatcher(Arc::clone(&self.msg_set)), fields)
+    }
+
+    /// The rules' field conditions, as the marks ask them (for the triage's definition of a
+    /// needed entry).
+    pub fn field_conditions(&self) -> Arc<FieldConditions> {
+        Arc::clone(&self.fields)
     }
 
     /// A rule by id.

@@ -427,3 +427,62 @@ fn lazy_patterns_equal_the_plain_regex() {
         "{checked} checks, {hits} matches"
     );
 }
+
+/// The field conditions asked in one pass over an entry's fields (by the marks and the
+/// triage) give the definition's answer, `field_condition_holds`, condition by condition:
+/// on every line of the rule examples and samples, decoded, and on nested values with and
+/// without the words a condition needs, escapes included.
+#[test]
+fn field_conditions_equal_their_definition() {
+    use crate::event::{Event, FieldValue};
+    // (`x = 'nbase'` holds on `{"a":"\nbase"}` only as printed, with its escape.)
+    let user = RuleSet::from_texts(&[rule(
+        "nested",
+        &format!("title = \"t\"\nseverity = \"error\"\n[when]\nfields = {{ request = 'custom_base_url', level = 'warn', clusterID = '\\S', n = 'rue', x = 'nbase' }}\n{EXPLAIN}"),
+    )])
+    .expect("test rule");
+    let builtin = RuleSet::load(None).expect("built-in rules");
+    let mut events: Vec<Event> = pattern_haystacks(&builtin)
+        .iter()
+        .map(|l| crate::decode::decode_entry(l, false))
+        .collect();
+    for value in [
+        r#"{"custom_base_url":"x"}"#,
+        r#"{"a":"Custom_Base_URL here"}"#,
+        r#"{"a":{"b":["x","custom_base_url"]}}"#,
+        r#"{"a":"custom\nbase_url"}"#,
+        r#"{"a":"\nbase"}"#,
+        r#"{"a\"custom_base_url":1}"#,
+        r#"{"a":"\u0063ustom_base_url"}"#,
+        r#"{"a":"no such word","n":1e5,"t":true}"#,
+        r#"["custom_","base_url"]"#,
+        r#"{"t":true}"#,
+        r#"[true,null,1.5]"#,
+        r#"{}"#,
+    ] {
+        let json: serde_json::Value = serde_json::from_str(value).expect("test value");
+        for key in ["request", "n", "clusterID", "x"] {
+            let mut ev = Event::default();
+            ev.fields.insert(key, FieldValue::from(json.clone()));
+            events.push(ev);
+        }
+    }
+    let mut holds = 0;
+    for set in [&builtin, &user] {
+        let conds = set.field_conditions();
+        for ev in &events {
+            let mut marks = Vec::new();
+            conds.marks(ev, &mut marks);
+            let want: Vec<u16> = conds
+                .patterns
+                .iter()
+                .filter(|p| field_condition_holds(ev, &p.key, &p.re))
+                .map(|p| p.idx)
+                .collect();
+            assert_eq!(marks, want, "{:?} {:?}", ev.raw, ev.fields);
+            assert_eq!(conds.any(ev), !want.is_empty());
+            holds += want.len();
+        }
+    }
+    assert!(holds > 20, "{holds} conditions held");
+}
