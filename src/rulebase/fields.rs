@@ -47,7 +47,8 @@ impl FieldPattern {
                 let printed = || v.text().is_some_and(|t| self.re.is_match(t.as_bytes()));
                 match (&self.nested_words, v.as_json()) {
                     (Some(words), Some(json @ (Value::Object(_) | Value::Array(_)))) => {
-                        may_print_word(json, words) && printed()
+                        let shortest = words.iter().map(Vec::len).min().unwrap_or(0);
+                        may_print_word(json, words, shortest) && printed()
                     }
                     _ => printed(),
                 }
@@ -71,20 +72,28 @@ fn plain_word(w: &[u8]) -> bool {
         })
 }
 
-/// Whether the compact JSON text of `v` may hold one of `words` (plain words, lower case):
-/// some key or string holds one, or a key or string is printed with escapes (whose letters
-/// could make one).
-fn may_print_word(v: &Value, words: &[Vec<u8>]) -> bool {
+/// Whether the compact JSON text of `v` may hold one of `words` (plain words, lower case,
+/// the shortest `shortest` bytes long): some key or string holds one, or a key or string is
+/// printed with escapes (whose letters could make one).
+fn may_print_word(v: &Value, words: &[Vec<u8>], shortest: usize) -> bool {
     let text = |s: &str| {
-        s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
-            || words.iter().any(|w| contains_any_case(s.as_bytes(), w))
+        let s = s.as_bytes();
+        s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+            || (s.len() >= shortest && words.iter().any(|w| contains_any_case(s, w)))
     };
     match v {
         Value::String(s) => text(s),
-        Value::Array(a) => a.iter().any(|v| may_print_word(v, words)),
-        Value::Object(m) => m.iter().any(|(k, v)| text(k) || may_print_word(v, words)),
+        Value::Array(a) => a.iter().any(|v| may_print_word(v, words, shortest)),
+        Value::Object(m) => m
+            .iter()
+            .any(|(k, v)| text(k) || may_print_word(v, words, shortest)),
         Value::Null | Value::Bool(_) | Value::Number(_) => false,
     }
+}
+
+/// A field name's bit in [`FieldConditions::key_lengths`].
+fn length_bit(name: &str) -> u64 {
+    1 << name.len().min(63)
 }
 
 /// The field conditions of a rule base, grouped by the field they look at.
@@ -94,6 +103,9 @@ pub struct FieldConditions {
     /// The fields conditions look at (not the head's), each with its conditions (indices
     /// into `patterns`).
     by_key: Vec<(String, Vec<usize>)>,
+    /// A bit per length of those names (bit 63: 63 bytes or more): most fields of an entry
+    /// are told apart by their length alone.
+    key_lengths: u64,
     /// Conditions on the head (`logger`, `caller`, `level`).
     head: Vec<usize>,
 }
@@ -111,9 +123,11 @@ impl FieldConditions {
                 by_key.push((p.key.clone(), vec![i]));
             }
         }
+        let key_lengths = by_key.iter().fold(0, |bits, (k, _)| bits | length_bit(k));
         FieldConditions {
             patterns,
             by_key,
+            key_lengths,
             head,
         }
     }
@@ -132,6 +146,9 @@ impl FieldConditions {
         }
         // (Field names are distinct: the first field of a name is its only one.)
         for (k, v) in ev.fields.iter() {
+            if self.key_lengths & length_bit(k) == 0 {
+                continue;
+            }
             let Some((_, list)) = self
                 .by_key
                 .iter()

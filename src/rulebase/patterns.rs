@@ -319,6 +319,9 @@ pub(super) fn required_literals(src: &str) -> Option<Vec<Vec<u8>>> {
     })
 }
 
+/// Most literals searched for with an Aho-Corasick DFA rather than an NFA.
+const SMALL_LITERAL_SET: usize = 64;
+
 /// The literal prefilter of a [`PatternSet`]: built on first use.
 struct Prefilter {
     /// Finds every occurrence of every required literal, in any case.
@@ -353,7 +356,14 @@ impl Prefilter {
         }
         let finder = aho_corasick::AhoCorasick::builder()
             .match_kind(aho_corasick::MatchKind::Standard)
-            .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
+            // (A few literals, as of the raw-line patterns, are looked for in whole lines: a
+            // DFA is quicker there and cheap to build; the message patterns' hundreds of
+            // literals are looked for once per distinct text.)
+            .kind(Some(if literals.len() <= SMALL_LITERAL_SET {
+                aho_corasick::AhoCorasickKind::DFA
+            } else {
+                aho_corasick::AhoCorasickKind::NoncontiguousNFA
+            }))
             .build(&literals);
         match finder {
             Ok(finder) => Prefilter {
