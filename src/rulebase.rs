@@ -4,20 +4,25 @@
 //! egress or the node/input facts into ranked `Diagnosis` values. It must not read logs,
 //! print, or know about output formats.
 
+mod fields;
 mod file;
 mod marking;
+mod patterns;
 
 pub use file::parse_duration;
 
 use crate::correlate::{Egress, Evidence, Global, Marks, Milestones, Status};
 use crate::error::RuleError;
 use crate::event::Event;
+use patterns::PatternSet;
 pub use regex::bytes::Regex;
 use regex::bytes::RegexBuilder;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
+pub use fields::FieldConditions;
 pub use marking::Marking;
 
 mod embedded {
@@ -196,27 +201,18 @@ struct Between {
 }
 
 /// A rule's `error` / `details` pattern: checked when the rule is loaded, compiled on first
-/// use. Most runs never get to most of them, and compiling them all was most of the start-up
-/// time of a paste.
+/// use (to a forward lazy DFA: a yes/no question needs no more). Most runs never get to most
+/// of them, and compiling them all was most of the start-up time of a paste.
 #[derive(Debug, Clone)]
-struct LazyRegex {
-    src: String,
-    re: std::sync::OnceLock<Option<Regex>>,
-}
+struct LazyRegex(Arc<patterns::Pattern>);
 
 impl LazyRegex {
     fn new(src: &str) -> LazyRegex {
-        LazyRegex {
-            src: src.to_string(),
-            re: std::sync::OnceLock::new(),
-        }
+        LazyRegex(Arc::new(patterns::Pattern::new(src, REGEX_SIZE_LIMIT)))
     }
 
     fn is_match(&self, hay: &[u8]) -> bool {
-        self.re
-            .get_or_init(|| regex(&self.src).ok())
-            .as_ref()
-            .is_some_and(|re| re.is_match(hay))
+        self.0.is_match_alone(hay)
     }
 }
 
@@ -425,12 +421,12 @@ impl Rule {
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     patterns: Vec<String>,
-    msg_set: PatternSet,
+    msg_set: Arc<PatternSet>,
     msg_index: Vec<u16>,
     raw_set: PatternSet,
     raw_index: Vec<u16>,
     /// Field conditions.
-    field_patterns: Vec<FieldPattern>,
+    fields: Arc<FieldConditions>,
     /// Per status (indexed by `status as usize`), the egress rules its egresses are checked
     /// against at their end: the others are ruled out by their `status` or `stall` condition
     /// alone. In rule order.
@@ -458,18 +454,6 @@ pub struct PastedError {
     pub prefix: String,
     pub status: Status,
     pub code: Option<i64>,
-}
-
-/// A rule's condition on a field's value, as the correlator marks lines with it.
-#[derive(Debug)]
-struct FieldPattern {
-    key: String,
-    re: Regex,
-    /// Its index among the patterns (the mark it sets).
-    idx: u16,
-    /// Whether it matches an empty value (`"clusterID": ""` is on every zap line: its verdict
-    /// is known without running the pattern).
-    on_empty: bool,
 }
 
 /// Field names a condition may give that are the entry's head, not its fields.
@@ -533,72 +517,24 @@ fn regex(src: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(src)
         .case_insensitive(true)
         .unicode(false)
-        .size_limit(1 << 22)
+        .size_limit(REGEX_SIZE_LIMIT)
         .build()
 }
 
-/// Many patterns matched in one pass, reporting every pattern that matches. Built without
-/// literal prefilters: the haystacks are short messages, and extracting literals from a
-/// hundred case-insensitive patterns dominated start-up time.
-#[derive(Debug)]
-struct PatternSet {
-    re: Option<regex_automata::meta::Regex>,
-}
-
-impl PatternSet {
-    fn new(patterns: &[&String]) -> Result<PatternSet, String> {
-        if patterns.is_empty() {
-            return Ok(PatternSet { re: None });
-        }
-        let re = regex_automata::meta::Builder::new()
-            .configure(
-                regex_automata::meta::Config::new()
-                    .match_kind(regex_automata::MatchKind::All)
-                    .auto_prefilter(false)
-                    .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
-                    .nfa_size_limit(Some(1 << 26)),
-            )
-            .syntax(
-                regex_automata::util::syntax::Config::new()
-                    .case_insensitive(true)
-                    .unicode(false)
-                    .utf8(false),
-            )
-            .build_many(patterns)
-            .map_err(|e| e.to_string())?;
-        Ok(PatternSet { re: Some(re) })
-    }
-
-    fn is_empty(&self) -> bool {
-        self.re.is_none()
-    }
-
-    fn matches(&self, hay: &[u8], mut each: impl FnMut(usize)) {
-        let Some(re) = &self.re else {
-            return;
-        };
-        let mut set = regex_automata::PatternSet::new(re.pattern_len());
-        re.which_overlapping_matches(&regex_automata::Input::new(hay), &mut set);
-        for pid in set.iter() {
-            each(pid.as_usize());
-        }
-    }
-}
+/// Largest compiled program of one rule pattern (bytes).
+const REGEX_SIZE_LIMIT: usize = 1 << 22;
 
 /// Tells whether any message pattern of the rule base matches a text.
 #[derive(Debug, Clone)]
-pub struct TextMatcher(Option<regex_automata::meta::Regex>);
+pub struct TextMatcher(std::sync::Arc<PatternSet>);
 
 impl TextMatcher {
     /// True when some message pattern matches `text`.
     pub fn any(&self, text: &str) -> bool {
-        self.0
-            .as_ref()
-            .is_some_and(|re| re.is_match(text.as_bytes()))
+        self.0.any(text.as_bytes())
     }
 }
 
-/// Checks a pattern's syntax without compiling it (rule validation).
 /// A built-in rule file up to its first `[[test]]` table.
 fn without_tests(text: &str) -> &str {
     match text.find("\n[[test]]") {
@@ -607,6 +543,7 @@ fn without_tests(text: &str) -> &str {
     }
 }
 
+/// Checks a pattern's syntax without compiling it (rule validation).
 pub(crate) fn check_pattern(src: &str) -> Result<(), String> {
     regex_syntax::ParserBuilder::new()
         .case_insensitive(true)
@@ -695,18 +632,20 @@ impl RuleSet {
         let mut parsed = Vec::new();
         for (name, text, builtin) in files {
             match file::parse(name, text, check(*builtin)) {
-                Ok(r) => parsed.push((r, *builtin)),
+                Ok(r) => parsed.push((r, *builtin, check(*builtin))),
                 Err(mut e) => errors.append(&mut e),
             }
         }
         let mut by_id: HashMap<String, usize> = HashMap::new();
         let mut rules_src: Vec<file::Parsed> = Vec::new();
         let mut builtins: Vec<bool> = Vec::new();
-        for (r, builtin) in parsed {
+        let mut checks: Vec<bool> = Vec::new();
+        for (r, builtin, checked) in parsed {
             match by_id.get(&r.id) {
                 Some(&i) if builtins[i] && !builtin => {
                     rules_src[i] = r;
                     builtins[i] = false;
+                    checks[i] = checked;
                 }
                 Some(_) => errors.push(RuleError {
                     file: r.file.clone(),
@@ -717,6 +656,7 @@ impl RuleSet {
                     by_id.insert(r.id.clone(), rules_src.len());
                     rules_src.push(r);
                     builtins.push(builtin);
+                    checks.push(checked);
                 }
             }
         }
@@ -726,19 +666,24 @@ impl RuleSet {
         // Every distinct pattern gets one index; its kind says what it is matched against.
         let mut patterns: Vec<String> = Vec::new();
         let mut kinds: Vec<PatternKind> = Vec::new();
+        // Whether a file whose patterns are checked uses the pattern.
+        let mut checked: Vec<bool> = Vec::new();
         let mut index: HashMap<(String, PatternKind), u16> = HashMap::new();
-        let mut intern_kind = |p: &str, kind: PatternKind| -> u16 {
-            *index
-                .entry((p.to_string(), kind.clone()))
-                .or_insert_with(|| {
-                    patterns.push(p.to_string());
-                    kinds.push(kind);
-                    (patterns.len() - 1) as u16
-                })
-        };
         let mut rules = Vec::new();
         let mut pasted = Vec::new();
-        for p in rules_src {
+        for (p, check) in rules_src.into_iter().zip(checks) {
+            let mut intern_kind = |p: &str, kind: PatternKind| -> u16 {
+                let i = *index
+                    .entry((p.to_string(), kind.clone()))
+                    .or_insert_with(|| {
+                        patterns.push(p.to_string());
+                        kinds.push(kind);
+                        checked.push(false);
+                        (patterns.len() - 1) as u16
+                    });
+                checked[i as usize] |= check;
+                i
+            };
             let mut cond = p.cond;
             let mut intern = |s: &str, raw: bool| {
                 intern_kind(
@@ -801,6 +746,9 @@ impl RuleSet {
             });
         }
         rules.sort_by(|a, b| a.id.cmp(&b.id));
+        // The message and raw-line patterns compile on first use; those of the files whose
+        // patterns are checked (a user's rules, `rules test`) are compiled now, so that one
+        // that cannot be is reported with the others.
         let build = |raw: bool| -> Result<(PatternSet, Vec<u16>), String> {
             let (srcs, idx): (Vec<&String>, Vec<u16>) = patterns
                 .iter()
@@ -815,16 +763,19 @@ impl RuleSet {
                 })
                 .map(|(i, p)| (p, i as u16))
                 .unzip();
-            Ok((PatternSet::new(&srcs)?, idx))
+            let set = PatternSet::new(&srcs);
+            set.check(|i| checked[idx[i] as usize])?;
+            Ok((set, idx))
         };
         let built = build(false).and_then(|m| Ok((m, build(true)?)));
         let ((msg_set, msg_index), (raw_set, raw_index)) = built.map_err(|e| {
             vec![RuleError {
                 file: "rules".into(),
                 field: "patterns".into(),
-                message: format!("cannot compile the combined pattern set: {e}"),
+                message: format!("cannot compile a pattern: {e}"),
             }]
         })?;
+        let msg_set = Arc::new(msg_set);
         let mut field_patterns = Vec::new();
         for (i, kind) in kinds.iter().enumerate() {
             if let PatternKind::Field(key) = kind {
@@ -835,12 +786,7 @@ impl RuleSet {
                         message: format!("invalid regex: {e}"),
                     }]
                 })?;
-                field_patterns.push(FieldPattern {
-                    key: key.to_string(),
-                    on_empty: re.is_match(b""),
-                    re,
-                    idx: i as u16,
-                });
+                field_patterns.push(fields::FieldPattern::new(key, &patterns[i], re, i as u16));
             }
         }
         let egress_rules = Status::ALL
@@ -865,7 +811,7 @@ impl RuleSet {
             egress_rules,
             rules,
             patterns,
-            field_patterns,
+            fields: Arc::new(FieldConditions::new(field_patterns)),
             msg_set,
             msg_index,
             raw_set,
@@ -874,14 +820,22 @@ impl RuleSet {
     }
 
     /// An owned, cheap-to-clone test for "does any message pattern match this text", and
-    /// the field names that field conditions look at (for the decoder's triage).
+    /// the field names that field conditions look at with their patterns (for the decoder's
+    /// triage).
     pub fn text_matcher(&self) -> (TextMatcher, Vec<(String, Regex)>) {
         let fields = self
-            .field_patterns
+            .fields
+            .patterns
             .iter()
             .map(|f| (f.key.clone(), f.re.clone()))
             .collect();
-        (TextMatcher(self.msg_set.re.clone()), fields)
+        (TextMatcher(Arc::clone(&self.msg_set)), fields)
+    }
+
+    /// The rules' field conditions, as the marks ask them (for the triage's definition of a
+    /// needed entry).
+    pub fn field_conditions(&self) -> Arc<FieldConditions> {
+        Arc::clone(&self.fields)
     }
 
     /// A rule by id.

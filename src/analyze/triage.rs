@@ -4,7 +4,7 @@
 
 use crate::decode::{Peek, Relevance, Verdict};
 use crate::event::{Event, Format, Level};
-use crate::rulebase::{Regex, RuleSet, TextMatcher};
+use crate::rulebase::{FieldConditions, Regex, RuleSet, TextMatcher};
 use aho_corasick::{packed, AhoCorasick, Input, MatchKind};
 
 /// Which lines later stages need, and the batch fast path's judge of them from their head.
@@ -16,6 +16,8 @@ pub struct Triage {
     text: TextMatcher,
     /// Field conditions of the rules: (field name, pattern).
     fields: Vec<(String, Regex)>,
+    /// The same conditions as the rule base asks them of a decoded entry.
+    conditions: std::sync::Arc<FieldConditions>,
     /// What each of `finder`'s patterns is, in their order.
     keys: Vec<KeyRole>,
     /// Finds the keys as written in a fields object, `"key":`, in one pass. `None` only when
@@ -133,6 +135,7 @@ impl Triage {
             header_keys,
             head,
             memo: vec![None; fields.len()],
+            conditions: rules.field_conditions(),
             text,
             fields,
             keys,
@@ -193,9 +196,7 @@ impl Triage {
         if self.message_wanted(&ev.message) {
             return true;
         }
-        self.fields
-            .iter()
-            .any(|(key, re)| crate::rulebase::field_condition_holds(ev, key, re))
+        self.conditions.any(ev)
     }
 }
 

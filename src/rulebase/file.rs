@@ -499,8 +499,13 @@ pub(super) fn parse(
     names.extend(caught.iter().map(String::as_str));
     let ex = &rf.explain;
     let mut check_template = |field: &str, t: &str| {
-        let unescaped = t.replace("{{", "").replace("}}", "");
-        let mut rest = unescaped.as_str();
+        // (Most texts hold no `{{`/`}}`: they are read as they are, without a copy.)
+        let unescaped = if t.contains("{{") || t.contains("}}") {
+            std::borrow::Cow::Owned(t.replace("{{", "").replace("}}", ""))
+        } else {
+            std::borrow::Cow::Borrowed(t)
+        };
+        let mut rest = unescaped.as_ref();
         while let Some(o) = rest.find('{') {
             let after = &rest[o + 1..];
             if let Some(c) = after.find('}') {

@@ -2,7 +2,7 @@
 //! marks of message texts cached per distinct text in a [`Marking`] the correlator holds. It
 //! must not interpret marks: the rules do, on the egresses the correlator builds.
 
-use super::{field_condition_holds, match_text, FieldPattern, RuleSet, HEAD_FIELDS};
+use super::{match_text, RuleSet};
 use crate::correlate::{Marker, Status};
 use crate::event::Event;
 use crate::fastmap::{FastMap, RecentTexts};
@@ -92,23 +92,6 @@ impl RuleSet {
             self.raw_set
                 .matches(ev.raw.as_bytes(), |i| out.push(self.raw_index[i]));
         }
-        for FieldPattern {
-            key,
-            re,
-            idx,
-            on_empty,
-        } in &self.field_patterns
-        {
-            let empty = ev.fields.get(key).is_some_and(|v| v.as_str() == Some(""));
-            // (`clusterID: ""` is on every zap line: its verdict is known.)
-            let hit = if empty && !HEAD_FIELDS.contains(&key.as_str()) {
-                *on_empty
-            } else {
-                field_condition_holds(ev, key, re)
-            };
-            if hit {
-                out.push(*idx);
-            }
-        }
+        self.fields.marks(ev, out);
     }
 }

@@ -204,3 +204,300 @@ fn release_versions_are_read_and_ordered() {
         assert_eq!(Version::parse(bad), None, "{bad}");
     }
 }
+
+/// The texts the pattern tests run on: every rule example (whole, line by line, and for a
+/// JSON line its message with its error-like fields, as the marks see it, and each of those
+/// fields alone), and the lines of
+/// the files under `samples/`.
+fn pattern_haystacks(set: &RuleSet) -> Vec<String> {
+    let mut out = Vec::new();
+    let add_lines = |text: &str, out: &mut Vec<String>| {
+        for line in text.lines() {
+            out.push(line.to_string());
+            if let Ok(serde_json::Value::Object(o)) = serde_json::from_str(line) {
+                let mut t = o
+                    .get("msg")
+                    .and_then(|m| m.as_str())
+                    .unwrap_or("")
+                    .to_string();
+                for k in ["error", "reason", "details", "endReason"] {
+                    if let Some(v) = o.get(k).and_then(|v| v.as_str()) {
+                        t.push_str(" | ");
+                        t.push_str(v);
+                        out.push(v.to_string());
+                    }
+                }
+                out.push(t);
+            }
+        }
+    };
+    for r in &set.rules {
+        for t in &r.tests {
+            out.push(t.input.clone());
+            add_lines(&t.input, &mut out);
+        }
+    }
+    let mut files = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/samples"
+    ))];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "log") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    for f in files {
+        if let Ok(text) = std::fs::read_to_string(&f) {
+            add_lines(&text, &mut out);
+        }
+    }
+    out
+}
+
+/// What one combined pattern set (every pattern in one automaton, every match reported)
+/// says matches: the reference for the prefiltered sets.
+fn reference_set(srcs: &[&str]) -> regex_automata::meta::Regex {
+    regex_automata::meta::Builder::new()
+        .configure(
+            regex_automata::meta::Config::new()
+                .match_kind(regex_automata::MatchKind::All)
+                .auto_prefilter(false)
+                .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
+                .nfa_size_limit(Some(1 << 26)),
+        )
+        .syntax(
+            regex_automata::util::syntax::Config::new()
+                .case_insensitive(true)
+                .unicode(false)
+                .utf8(false),
+        )
+        .build_many(srcs)
+        .expect("reference set")
+}
+
+fn reference_matches(re: &regex_automata::meta::Regex, hay: &[u8]) -> Vec<usize> {
+    let mut set = regex_automata::PatternSet::new(re.pattern_len());
+    re.which_overlapping_matches(&regex_automata::Input::new(hay), &mut set);
+    set.iter().map(|p| p.as_usize()).collect()
+}
+
+fn prefiltered_matches(set: &patterns::PatternSet, hay: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    set.matches(hay, |i| out.push(i));
+    out
+}
+
+/// The built-in rule base's message and raw-line sets, each with its reference.
+fn sets_and_references(set: &RuleSet) -> Vec<(&patterns::PatternSet, regex_automata::meta::Regex)> {
+    let srcs = |index: &[u16]| -> Vec<&str> {
+        index
+            .iter()
+            .map(|&i| set.patterns[i as usize].as_str())
+            .collect()
+    };
+    vec![
+        (&*set.msg_set, reference_set(&srcs(&set.msg_index))),
+        (&set.raw_set, reference_set(&srcs(&set.raw_index))),
+    ]
+}
+
+/// The literal prefilter changes nothing: on every rule example and sample line, the message
+/// and raw-line sets name exactly the patterns one combined set names, and `any` agrees.
+#[test]
+fn prefiltered_sets_equal_one_combined_set() {
+    let set = RuleSet::load(None).expect("built-in rules");
+    let hays = pattern_haystacks(&set);
+    assert!(hays.len() > 1000, "{} texts", hays.len());
+    let mut hits = 0;
+    for (prefiltered, reference) in sets_and_references(&set) {
+        for hay in &hays {
+            let want = reference_matches(&reference, hay.as_bytes());
+            assert_eq!(
+                prefiltered_matches(prefiltered, hay.as_bytes()),
+                want,
+                "{hay:?}"
+            );
+            assert_eq!(prefiltered.any(hay.as_bytes()), !want.is_empty(), "{hay:?}");
+            hits += want.len();
+        }
+    }
+    assert!(hits > 500, "{hits} matches");
+}
+
+/// Most patterns have a literal to look for (else the prefilter saves little), and every
+/// literal is one that pattern's matches contain.
+#[test]
+fn most_patterns_have_required_literals() {
+    let set = RuleSet::load(None).expect("built-in rules");
+    let srcs: Vec<&String> = set.patterns.iter().collect();
+    let with = srcs
+        .iter()
+        .filter(|s| patterns::required_literals(s).is_some())
+        .count();
+    assert!(with * 10 >= srcs.len() * 9, "{with} of {}", srcs.len());
+    for (src, lits) in [
+        (
+            "^failed to upload segment",
+            vec!["failed to upload segment"],
+        ),
+        (r"\bOOMKilled\b", vec!["oomkilled"]),
+        ("[Tt]oo many open files", vec!["too many open files"]),
+        (
+            r"^API Egress\.Start\w* \| no servers available",
+            vec![" | no servers available"],
+        ),
+        (
+            "(Liveness|Readiness|Startup) probe (failed|errored)",
+            vec![" probe "],
+        ),
+        ("(GstFileSink|filesink).*Could not", vec!["could not"]),
+        ("(ab|cd)x", vec![]),
+        ("a?b?c?", vec![]),
+        ("(?i)abc|", vec![]),
+    ] {
+        let got = patterns::required_literals(src).unwrap_or_default();
+        let want: Vec<Vec<u8>> = lits.iter().map(|l| l.as_bytes().to_vec()).collect();
+        assert_eq!(got, want, "{src}");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+    /// On random texts made of pieces of the rule base's own patterns and examples, in any
+    /// case, the prefiltered sets still name exactly what one combined set names.
+    #[test]
+    fn prefiltered_sets_equal_one_combined_set_on_random_texts(
+        picks in proptest::collection::vec((0usize..1_000_000, 0usize..64, 0usize..64, 0u8..8), 1..10)
+    ) {
+        use std::sync::OnceLock;
+        static WORDS: OnceLock<(RuleSet, Vec<String>, Vec<regex_automata::meta::Regex>)> =
+            OnceLock::new();
+        let (set, words, references) = WORDS.get_or_init(|| {
+            let set = RuleSet::load(None).expect("built-in rules");
+            let mut words: Vec<String> = set.patterns.clone();
+            for r in &set.rules {
+                for t in &r.tests {
+                    words.extend(t.input.split_whitespace().map(str::to_string));
+                }
+            }
+            let references = sets_and_references(&set).into_iter().map(|(_, r)| r).collect();
+            (set, words, references)
+        });
+        let mut text = String::new();
+        for (w, from, len, how) in picks {
+            let w = &words[w % words.len()];
+            let chars: Vec<char> = w.chars().collect();
+            let from = from % (chars.len() + 1);
+            let piece: String = chars[from..(from + len).min(chars.len())].iter().collect();
+            let piece = match how {
+                0 => piece.to_uppercase(),
+                1 => piece.to_lowercase(),
+                _ => piece,
+            };
+            text.push_str(&piece);
+            text.push_str([" ", "", " | ", ": ", "\n", "_", " ", ""][how as usize]);
+        }
+        for (prefiltered, reference) in [&*set.msg_set, &set.raw_set].into_iter().zip(references) {
+            let want = reference_matches(reference, text.as_bytes());
+            proptest::prop_assert_eq!(prefiltered_matches(prefiltered, text.as_bytes()), want, "{:?}", text);
+        }
+    }
+}
+
+/// A rule's `error` and `details` patterns, compiled to forward lazy DFAs, say what the plain
+/// regex of the same pattern says, on every rule example and sample line.
+#[test]
+fn lazy_patterns_equal_the_plain_regex() {
+    let set = RuleSet::load(None).expect("built-in rules");
+    let hays = pattern_haystacks(&set);
+    let mut checked = 0;
+    let mut hits = 0;
+    for r in &set.rules {
+        for (lazy, src) in [(&r.cond.error, "error"), (&r.cond.details, "details")] {
+            let Some(lazy) = lazy else { continue };
+            let plain = regex(&lazy.0.src).unwrap_or_else(|e| panic!("{} {src}: {e}", r.id));
+            for hay in &hays {
+                let want = plain.is_match(hay.as_bytes());
+                assert_eq!(
+                    lazy.is_match(hay.as_bytes()),
+                    want,
+                    "{} {src} on {hay:?}",
+                    r.id
+                );
+                hits += usize::from(want);
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked > 10_000 && hits > 50,
+        "{checked} checks, {hits} matches"
+    );
+}
+
+/// The field conditions asked in one pass over an entry's fields (by the marks and the
+/// triage) give the definition's answer, `field_condition_holds`, condition by condition:
+/// on every line of the rule examples and samples, decoded, and on nested values with and
+/// without the words a condition needs, escapes included.
+#[test]
+fn field_conditions_equal_their_definition() {
+    use crate::event::{Event, FieldValue};
+    // (`x = 'nbase'` holds on `{"a":"\nbase"}` only as printed, with its escape.)
+    let user = RuleSet::from_texts(&[rule(
+        "nested",
+        &format!("title = \"t\"\nseverity = \"error\"\n[when]\nfields = {{ request = 'custom_base_url', level = 'warn', clusterID = '\\S', n = 'rue', x = 'nbase' }}\n{EXPLAIN}"),
+    )])
+    .expect("test rule");
+    let builtin = RuleSet::load(None).expect("built-in rules");
+    let mut events: Vec<Event> = pattern_haystacks(&builtin)
+        .iter()
+        .map(|l| crate::decode::decode_entry(l, false))
+        .collect();
+    for value in [
+        r#"{"custom_base_url":"x"}"#,
+        r#"{"a":"Custom_Base_URL here"}"#,
+        r#"{"a":{"b":["x","custom_base_url"]}}"#,
+        r#"{"a":"custom\nbase_url"}"#,
+        r#"{"a":"\nbase"}"#,
+        r#"{"a\"custom_base_url":1}"#,
+        r#"{"a":"\u0063ustom_base_url"}"#,
+        r#"{"a":"no such word","n":1e5,"t":true}"#,
+        r#"["custom_","base_url"]"#,
+        r#"{"t":true}"#,
+        r#"[true,null,1.5]"#,
+        r#"{}"#,
+    ] {
+        let json: serde_json::Value = serde_json::from_str(value).expect("test value");
+        for key in ["request", "n", "clusterID", "x"] {
+            let mut ev = Event::default();
+            ev.fields.insert(key, FieldValue::from(json.clone()));
+            events.push(ev);
+        }
+    }
+    let mut holds = 0;
+    for set in [&builtin, &user] {
+        let conds = set.field_conditions();
+        for ev in &events {
+            let mut marks = Vec::new();
+            conds.marks(ev, &mut marks);
+            let want: Vec<u16> = conds
+                .patterns
+                .iter()
+                .filter(|p| field_condition_holds(ev, &p.key, &p.re))
+                .map(|p| p.idx)
+                .collect();
+            assert_eq!(marks, want, "{:?} {:?}", ev.raw, ev.fields);
+            assert_eq!(conds.any(ev), !want.is_empty());
+            holds += want.len();
+        }
+    }
+    assert!(holds > 20, "{holds} conditions held");
+}
