@@ -533,7 +533,11 @@ pub fn wants_message(m: &str) -> bool {
     !matches!(step_of(&ev), Step::Other)
         || matches!(
             m,
-            "starting service" | "sent webhook" | "egress updated" | "EgressInfo" | "handling request"
+            "starting service"
+                | "sent webhook"
+                | "egress updated"
+                | "EgressInfo"
+                | "handling request"
         )
         || m.starts_with("API Egress.")
         || LIVENESS_MESSAGES.contains(&m)

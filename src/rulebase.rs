@@ -1150,9 +1150,7 @@ fn eval_egress(c: &Cond, e: &Egress, stall: Option<StallKind>) -> bool {
     if !in_list(&c.request_type, &e.request_type) || !in_list(&c.output_type, &e.output_type) {
         return false;
     }
-    if !c.reached.iter().all(|m| e.t.reached(m))
-        || !c.not_reached.iter().all(|m| !e.t.reached(m))
-    {
+    if !c.reached.iter().all(|m| e.t.reached(m)) || !c.not_reached.iter().all(|m| !e.t.reached(m)) {
         return false;
     }
     for b in &c.between {
@@ -1453,11 +1451,7 @@ fn build(r: &Rule, facts: &Facts, e: &Egress, marks: &Marks, generic: bool) -> D
         docs: ex.docs.clone(),
         evidence,
         absent,
-        unknowns: ex
-            .unknowns
-            .iter()
-            .map(|u| render(u))
-            .collect(),
+        unknowns: ex.unknowns.iter().map(|u| render(u)).collect(),
         alternatives: Vec::new(),
         config_check: Vec::new(),
     }

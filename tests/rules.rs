@@ -255,10 +255,18 @@ fn a_rules_directory_named_rules_replaces_the_built_in_ones() {
 fn named_captures_quote_the_evidence() {
     let log = "2026-01-01T00:00:00.000Z\tINFO\tegress\tredis/redis.go:12\tconnecting to redis\t{\"addr\": \"localhost:6379\"}\n2026-01-01T00:00:00.100Z\tERROR\tegress\tserver/main.go:80\tunable to connect to redis: dial tcp 10.1.2.3:6380: connect: connection refused\n";
     let r = crate::util::run_stdin(&["--format", "json"], log.as_bytes());
-    assert!(r.stdout.contains("the address it tried is `10.1.2.3:6380`"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("the address it tried is `10.1.2.3:6380`"),
+        "{}",
+        r.stdout
+    );
     let log = "2026-01-01T00:00:05.000Z\tINFO\tegress\tinfo/io.go:268\tegress_failed\t{\"egressID\": \"EG_Cap7Wq2Lz8Nk\", \"outputType\": \"file\", \"error\": \"S3 upload failed: operation error S3: PutObject, https response error: Put \\\"http://minio.internal:9000/rec/a.mp4?x-id=PutObject\\\": dial tcp: lookup minio.internal on 127.0.0.11:53: no such host\"}\n";
     let r = crate::util::run_stdin(&["--format", "json"], log.as_bytes());
-    assert!(r.stdout.contains("(`http://minio.internal:9000`)"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("(`http://minio.internal:9000`)"),
+        "{}",
+        r.stdout
+    );
     let r = crate::util::run(&["explain", "unable to connect to redis"]);
     assert!(r.stdout.contains("<redis_address>"), "{}", r.stdout);
 }

@@ -192,7 +192,9 @@ impl<'r> Engine<'r> {
                 diagnoses = self.rules.diagnose_stall(&e, kind, o.waited_secs);
                 let how_long = match o.waited_secs {
                     Some(w) => format!("{} into this wait", crate::rulebase::human_secs(w)),
-                    None => "and its lines carry no time, so how long it had waited is not known".into(),
+                    None => {
+                        "and its lines carry no time, so how long it had waited is not known".into()
+                    }
                 };
                 for d in &mut diagnoses {
                     d.confidence = d.confidence.min(crate::rulebase::Confidence::Possible);

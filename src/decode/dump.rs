@@ -254,7 +254,11 @@ pub fn table_border(line: &str) -> bool {
 pub fn table_row(header: &[String], text: &str) -> Option<Fields> {
     let mut cells: Vec<String> = vec![String::new(); header.len()];
     for line in text.lines() {
-        for (i, c) in table_cells(line)?.into_iter().enumerate().take(header.len()) {
+        for (i, c) in table_cells(line)?
+            .into_iter()
+            .enumerate()
+            .take(header.len())
+        {
             if c.is_empty() {
                 continue;
             }
@@ -283,17 +287,36 @@ pub const PASTED_REQUEST: &str = "egress request (pasted)";
 pub fn request_object(obj: &Fields) -> Option<Fields> {
     let has = |k: &str| obj.contains_key(k);
     let output = [
-        "file", "file_output", "fileOutputs", "file_outputs", "stream", "stream_output",
-        "stream_outputs", "streamOutputs", "segments", "segment_outputs", "segmentOutputs",
-        "image_outputs", "imageOutputs", "outputs", "websocket_url", "websocketUrl",
-        "preset", "advanced",
+        "file",
+        "file_output",
+        "fileOutputs",
+        "file_outputs",
+        "stream",
+        "stream_output",
+        "stream_outputs",
+        "streamOutputs",
+        "segments",
+        "segment_outputs",
+        "segmentOutputs",
+        "image_outputs",
+        "imageOutputs",
+        "outputs",
+        "websocket_url",
+        "websocketUrl",
+        "preset",
+        "advanced",
     ]
     .iter()
     .any(|k| has(k));
     let track = has("track_id") || has("trackId");
-    let composite = ["audio_track_id", "video_track_id", "audioTrackId", "videoTrackId"]
-        .iter()
-        .any(|k| has(k));
+    let composite = [
+        "audio_track_id",
+        "video_track_id",
+        "audioTrackId",
+        "videoTrackId",
+    ]
+    .iter()
+    .any(|k| has(k));
     let room = obj
         .get("room_name")
         .or_else(|| obj.get("roomName"))
@@ -328,7 +351,11 @@ pub fn request_object(obj: &Fields) -> Option<Fields> {
 /// with a twirp code such as `"code": "unauthenticated"`, or an HTTP `"status": "401"`).
 pub fn is_egress_info(fields: &Fields) -> bool {
     let egress_status = |v: &FieldValue| match v.as_str() {
-        Some(s) => s.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("EGRESS_")) && s.len() > 7,
+        Some(s) => {
+            s.get(..7)
+                .is_some_and(|p| p.eq_ignore_ascii_case("EGRESS_"))
+                && s.len() > 7
+        }
         None => v.to_json().as_u64().is_some_and(|n| n <= 6),
     };
     let status = fields.get("status");

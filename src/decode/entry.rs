@@ -79,7 +79,7 @@ pub fn decode_entry_keep(text: &str, proto: bool, keep: Option<&KeepFields>) -> 
     } else if let Some(rest) = caller_first(t) {
         // `pulse/pactl.go:15  failed to list pulse info  error="..."`: a condensed console
         // line (time, level and logger left out), caller first.
-        ev.caller = Some(intern(&t[..t.len() - rest.len()].trim()));
+        ev.caller = Some(intern(t[..t.len() - rest.len()].trim()));
         ev.format = Some(Format::Pasted);
         split_message_keep(rest.trim_start(), &mut ev, keep);
         return ev;
@@ -236,11 +236,7 @@ pub(super) fn split_message_keep(s: &str, ev: &mut Event, keep: Option<&KeepFiel
     }
     // A trailing object cut off before its end: read up to where it stops.
     if !s.ends_with('}') {
-        if let Some(at) = s
-            .find(" {\"")
-            .or_else(|| s.find("\t{\""))
-            .map(|p| p + 1)
-        {
+        if let Some(at) = s.find(" {\"").or_else(|| s.find("\t{\"")).map(|p| p + 1) {
             let closed = super::join::close_cut_json(s[at..].trim_end());
             if let Some(obj) = closed.and_then(|c| parse_object(&c, keep)) {
                 ev.message = intern(s[..at].trim());
@@ -289,7 +285,11 @@ fn logfmt_line(t: &str, ev: &mut Event) -> bool {
         ev.level = Level::parse(&level.to_ascii_uppercase());
     }
     for key in ["time", "ts", "t"] {
-        if let Some(ts) = fields.get(key).and_then(FieldValue::as_str).and_then(|v| grammar::timestamp(v).ok()) {
+        if let Some(ts) = fields
+            .get(key)
+            .and_then(FieldValue::as_str)
+            .and_then(|v| grammar::timestamp(v).ok())
+        {
             ev.ts = Some(ts.1);
             fields.remove(key);
             break;

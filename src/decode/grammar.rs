@@ -380,6 +380,81 @@ pub fn json_prefix(s: &str) -> Option<(Value, usize)> {
     Some((v, used))
 }
 
+/// One logfmt pair at the start of `s` (`key=value` or `key="quoted value"`): the key, the
+/// value (unquoted, escapes kept as written) and the rest after it.
+fn logfmt_pair(s: &str) -> Option<(&str, &str, &str)> {
+    let b = s.as_bytes();
+    if !b.first()?.is_ascii_alphabetic() {
+        return None;
+    }
+    let key_end = b
+        .iter()
+        .position(|c| !(c.is_ascii_alphanumeric() || b"_.-".contains(c)))?;
+    if b[key_end] != b'=' || key_end > 64 {
+        return None;
+    }
+    let v = &s[key_end + 1..];
+    if let Some(q) = v.strip_prefix('"') {
+        let qb = q.as_bytes();
+        let mut i = 0;
+        while i < qb.len() {
+            match qb[i] {
+                b'\\' => i += 2,
+                b'"' => return Some((&s[..key_end], &q[..i], &q[i + 1..])),
+                _ => i += 1,
+            }
+        }
+        return None;
+    }
+    let end = v.find(char::is_whitespace).unwrap_or(v.len());
+    Some((&s[..key_end], &v[..end], &v[end..]))
+}
+
+/// Where a logfmt tail (`key=value key="quoted"` up to the end) starts in `s`, the way
+/// logfmt loggers and condensed pastes write an entry's fields after its message.
+pub fn find_logfmt_start(s: &str) -> Option<usize> {
+    memchr::memchr(b'=', s.as_bytes())?;
+    let mut at = 0;
+    loop {
+        let rest = &s[at..];
+        if logfmt_pairs_to_end(rest) {
+            return Some(at);
+        }
+        let next = rest.find(char::is_whitespace)?;
+        let skip = rest[next..].len() - rest[next..].trim_start().len();
+        at += next + skip;
+        if at >= s.len() {
+            return None;
+        }
+    }
+}
+
+fn logfmt_pairs_to_end(mut s: &str) -> bool {
+    let mut n = 0;
+    while !s.is_empty() {
+        let Some((_, _, rest)) = logfmt_pair(s) else {
+            return false;
+        };
+        n += 1;
+        if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
+            return false;
+        }
+        s = rest.trim_start();
+    }
+    n > 0
+}
+
+/// The pairs of a logfmt tail found by [`find_logfmt_start`], into `fields` (quoted values
+/// unescaped the JSON way when they parse so).
+pub fn logfmt_pairs(mut s: &str, into: &mut Fields) {
+    while let Some((k, v, rest)) = logfmt_pair(s) {
+        let value =
+            serde_json::from_str::<String>(&format!("\"{v}\"")).unwrap_or_else(|_| v.to_string());
+        into.insert(k.to_string(), crate::event::FieldValue::Text(value.into()));
+        s = rest.trim_start();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -506,79 +581,5 @@ mod tests {
         assert_eq!(m["room"], "my-room");
         assert_eq!(m["code"], "412abc");
         assert_eq!(m["x"].to_json(), true);
-    }
-}
-
-/// One logfmt pair at the start of `s` (`key=value` or `key="quoted value"`): the key, the
-/// value (unquoted, escapes kept as written) and the rest after it.
-fn logfmt_pair(s: &str) -> Option<(&str, &str, &str)> {
-    let b = s.as_bytes();
-    if !b.first()?.is_ascii_alphabetic() {
-        return None;
-    }
-    let key_end = b
-        .iter()
-        .position(|c| !(c.is_ascii_alphanumeric() || b"_.-".contains(c)))?;
-    if b[key_end] != b'=' || key_end > 64 {
-        return None;
-    }
-    let v = &s[key_end + 1..];
-    if let Some(q) = v.strip_prefix('"') {
-        let qb = q.as_bytes();
-        let mut i = 0;
-        while i < qb.len() {
-            match qb[i] {
-                b'\\' => i += 2,
-                b'"' => return Some((&s[..key_end], &q[..i], &q[i + 1..])),
-                _ => i += 1,
-            }
-        }
-        return None;
-    }
-    let end = v.find(char::is_whitespace).unwrap_or(v.len());
-    Some((&s[..key_end], &v[..end], &v[end..]))
-}
-
-/// Where a logfmt tail (`key=value key="quoted"` up to the end) starts in `s`, the way
-/// logfmt loggers and condensed pastes write an entry's fields after its message.
-pub fn find_logfmt_start(s: &str) -> Option<usize> {
-    memchr::memchr(b'=', s.as_bytes())?;
-    let mut at = 0;
-    loop {
-        let rest = &s[at..];
-        if logfmt_pairs_to_end(rest) {
-            return Some(at);
-        }
-        let next = rest.find(char::is_whitespace)?;
-        let skip = rest[next..].len() - rest[next..].trim_start().len();
-        at += next + skip;
-        if at >= s.len() {
-            return None;
-        }
-    }
-}
-
-fn logfmt_pairs_to_end(mut s: &str) -> bool {
-    let mut n = 0;
-    while !s.is_empty() {
-        let Some((_, _, rest)) = logfmt_pair(s) else {
-            return false;
-        };
-        n += 1;
-        if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
-            return false;
-        }
-        s = rest.trim_start();
-    }
-    n > 0
-}
-
-/// The pairs of a logfmt tail found by [`find_logfmt_start`], into `fields` (quoted values
-/// unescaped the JSON way when they parse so).
-pub fn logfmt_pairs(mut s: &str, into: &mut Fields) {
-    while let Some((k, v, rest)) = logfmt_pair(s) {
-        let value = serde_json::from_str::<String>(&format!("\"{v}\"")).unwrap_or_else(|_| v.to_string());
-        into.insert(k.to_string(), crate::event::FieldValue::Text(value.into()));
-        s = rest.trim_start();
     }
 }

@@ -228,7 +228,10 @@ impl Decoder {
         // their own under an entry that is only such lines (fields copied out of braces).
         let field_line = is_field_line(body)
             || (body.starts_with('"')
-                && self.pending.as_ref().is_some_and(|p| p.head.starts_with('"'))
+                && self
+                    .pending
+                    .as_ref()
+                    .is_some_and(|p| p.head.starts_with('"'))
                 && grammar::find_pasted_start(body) == Some(0));
         if self.held.is_some()
             && (is_continuation(body) || (field_line && !self.held_text.starts_with('{')))
@@ -651,11 +654,7 @@ pub(super) fn close_cut_json(s: &str) -> Option<String> {
             b'"' => in_str = true,
             b'{' => stack.push(b'}'),
             b'[' => stack.push(b']'),
-            b'}' | b']' => {
-                if stack.pop() != Some(c) {
-                    return None;
-                }
-            }
+            b'}' | b']' if stack.pop() != Some(c) => return None,
             _ => {}
         }
     }

@@ -166,7 +166,8 @@ mod tests {
 
     #[test]
     fn nested_prefixes_are_both_stripped() {
-        let (p, rest) = strip("[pod/egress-0/egress] livekit-1  | 2023-06-15T08:03:23.216Z ERROR x");
+        let (p, rest) =
+            strip("[pod/egress-0/egress] livekit-1  | 2023-06-15T08:03:23.216Z ERROR x");
         assert_eq!(p.container, Some("livekit-1"));
         assert!(rest.starts_with("2023-06-15"));
         let (p, rest) = strip("egress-1  | egress-1  | missing config");

@@ -171,9 +171,11 @@ fn panic_dump_is_one_entry() {
     assert_eq!(evs[0].level, Some(Level::Fatal));
     assert!(evs[0].raw.contains("bus_redis.go:61"));
     // A blank line followed by a new entry still ends it.
-    let (evs, _) = decode_all("panic: boom
+    let (evs, _) = decode_all(
+        "panic: boom
 
-2024-01-01T00:00:00Z INFO egress x {}");
+2024-01-01T00:00:00Z INFO egress x {}",
+    );
     assert_eq!(evs.len(), 2);
 }
 
@@ -714,10 +716,16 @@ fn egress_info_as_users_paste_it() {
         assert_eq!(evs.len(), 1, "{text}");
         let e = &evs[0];
         assert_eq!(e.format, Some(Format::Dump), "{text}");
-        assert_eq!(e.field_str("error").as_deref(), Some("Start signal not received"));
+        assert_eq!(
+            e.field_str("error").as_deref(),
+            Some("Start signal not received")
+        );
         assert_eq!(e.field_str("room").as_deref(), Some("r1"));
         assert_eq!(e.field_i64("code"), Some(412), "{text}");
-        assert!(!e.fields.contains_key("filename"), "nested fields stay out: {text}");
+        assert!(
+            !e.fields.contains_key("filename"),
+            "nested fields stay out: {text}"
+        );
     }
 }
 
@@ -781,12 +789,25 @@ fn cut_json_is_read_up_to_the_cut() {
     let (evs, _) = decode_all(line);
     assert_eq!(evs.len(), 1);
     assert_eq!(evs[0].message, "egress failed");
-    assert_eq!(evs[0].field_str("egressID").as_deref(), Some("EG_5tt6i8YwRirv"));
-    assert!(evs[0].field_str("error").is_some_and(|e| e.ends_with("Update yo")));
-    let (evs, _) = decode_all(r#"{"level":"error","ts":1.5,"msg":"egress_failed","egressID":"EG_5tt6i8YwRirv","error":"S3 upload fa"#);
+    assert_eq!(
+        evs[0].field_str("egressID").as_deref(),
+        Some("EG_5tt6i8YwRirv")
+    );
+    assert!(evs[0]
+        .field_str("error")
+        .is_some_and(|e| e.ends_with("Update yo")));
+    let (evs, _) = decode_all(
+        r#"{"level":"error","ts":1.5,"msg":"egress_failed","egressID":"EG_5tt6i8YwRirv","error":"S3 upload fa"#,
+    );
     assert_eq!(evs[0].message, "egress_failed");
     assert_eq!(evs[0].field_str("error").as_deref(), Some("S3 upload fa"));
-    assert_eq!(join::close_cut_json(r#"{"a": 1, "b": "#).as_deref(), Some(r#"{"a": 1, "b":null}"#));
-    assert_eq!(join::close_cut_json(r#"{"a": [1,"#).as_deref(), Some(r#"{"a": [1]}"#));
+    assert_eq!(
+        join::close_cut_json(r#"{"a": 1, "b": "#).as_deref(),
+        Some(r#"{"a": 1, "b":null}"#)
+    );
+    assert_eq!(
+        join::close_cut_json(r#"{"a": [1,"#).as_deref(),
+        Some(r#"{"a": [1]}"#)
+    );
     assert_eq!(join::close_cut_json(r#"{"a": 1}"#), None);
 }

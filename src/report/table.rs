@@ -259,7 +259,14 @@ fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
             }
         }
     }
-    if short && (a.findings.iter().chain(a.egresses.iter().flat_map(|r| &r.diagnoses))).next().is_some() {
+    if short
+        && (a
+            .findings
+            .iter()
+            .chain(a.egresses.iter().flat_map(|r| &r.diagnoses)))
+        .next()
+        .is_some()
+    {
         writeln!(w)?;
         write!(
             w,
@@ -410,7 +417,11 @@ fn write_short_diagnosis(
     let label = |name: &str| format!("{ind}  {} ", p.bold(&format!("{name:<9}")));
     let rest = format!("{ind}{}", " ".repeat(12));
     let row = |w: &mut dyn Write, name: &str, text: &str| -> io::Result<()> {
-        write!(w, "{}", wrap(&style.clean(text), width, &label(name), &rest))
+        write!(
+            w,
+            "{}",
+            wrap(&style.clean(text), width, &label(name), &rest)
+        )
     };
     row(w, "Why", first_sentences(&d.cause, 700))?;
     if d.rule == "unrecognised" {
@@ -435,7 +446,12 @@ fn write_short_diagnosis(
             write!(
                 w,
                 "{}",
-                wrap(&style.clean(&n.text), width, &format!("{rest}- "), &format!("{rest}  "))
+                wrap(
+                    &style.clean(&n.text),
+                    width,
+                    &format!("{rest}- "),
+                    &format!("{rest}  ")
+                )
             )?;
         }
     }
