@@ -350,35 +350,55 @@ pub struct Rule {
     pub sources: Vec<String>,
     /// The rule's patterns that name capture groups (`(?P<bucket>[^/]+)`): each group is a
     /// placeholder (`{bucket}`), filled from the first evidence line the pattern matches.
-    captures: Vec<regex::Regex>,
+    /// Compiled when the rule first explains something (start-up compiles none).
+    captures: Vec<(String, std::sync::OnceLock<Option<regex::Regex>>)>,
     cond: Cond,
 }
 
-/// The patterns among `srcs` with named capture groups, compiled as rules match them
-/// (case-insensitive).
-fn capture_patterns<'a>(srcs: impl Iterator<Item = &'a String>) -> Vec<regex::Regex> {
-    let mut out: Vec<regex::Regex> = Vec::new();
+/// The patterns among `srcs` with named capture groups, to be compiled on first use.
+fn capture_patterns<'a>(
+    srcs: impl Iterator<Item = &'a String>,
+) -> Vec<(String, std::sync::OnceLock<Option<regex::Regex>>)> {
+    let mut out: Vec<(String, std::sync::OnceLock<Option<regex::Regex>>)> = Vec::new();
     for src in srcs {
-        if !(src.contains("(?P<") || src.contains("(?<")) || out.iter().any(|r| r.as_str() == src) {
-            continue;
-        }
-        if let Ok(re) = regex::RegexBuilder::new(src).case_insensitive(true).build() {
-            if re.capture_names().flatten().next().is_some() {
-                out.push(re);
-            }
+        if !capture_names(src).is_empty() && !out.iter().any(|(s, _)| s == src) {
+            out.push((src.clone(), std::sync::OnceLock::new()));
         }
     }
     out
 }
 
-/// The capture-group names of a pattern (for checking a rule's placeholders).
+/// The capture-group names a pattern declares, `(?P<name>` or `(?<name>` (read from its text,
+/// without compiling it: an escaped `\(` is not a group).
 pub(crate) fn capture_names(src: &str) -> Vec<String> {
-    if !(src.contains("(?P<") || src.contains("(?<")) {
-        return Vec::new();
+    let b = src.as_bytes();
+    let mut names = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'(' => {
+                let rest = &src[i + 1..];
+                let name_at = rest
+                    .strip_prefix("?P<")
+                    .or_else(|| rest.strip_prefix("?<"))
+                    .filter(|r| !r.starts_with(['=', '!']));
+                if let Some(r) = name_at {
+                    if let Some(end) = r.find('>') {
+                        let name = &r[..end];
+                        if !name.is_empty()
+                            && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+                        {
+                            names.push(name.to_string());
+                        }
+                    }
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
     }
-    regex::Regex::new(src)
-        .map(|re| re.capture_names().flatten().map(str::to_string).collect())
-        .unwrap_or_default()
+    names
 }
 
 impl Rule {
@@ -1473,7 +1493,16 @@ fn caught_values(
         .chain(e.error.as_deref())
         .chain(e.details.as_deref())
         .collect();
-    for re in &r.captures {
+    for (src, compiled) in &r.captures {
+        let compiled = compiled.get_or_init(|| {
+            regex::RegexBuilder::new(src)
+                .case_insensitive(true)
+                .build()
+                .ok()
+        });
+        let Some(re) = compiled else {
+            continue;
+        };
         let caps = (!generic)
             .then(|| texts.iter().find_map(|t| re.captures(t)))
             .flatten();

@@ -270,3 +270,27 @@ fn named_captures_quote_the_evidence() {
     let r = crate::util::run(&["explain", "unable to connect to redis"]);
     assert!(r.stdout.contains("<redis_address>"), "{}", r.stdout);
 }
+
+/// A web egress that got 412 is told about its page, with the page's URL from the request
+/// line, and not about a room with nobody publishing.
+#[test]
+fn a_web_egress_412_names_its_page() {
+    let log = "2026-05-02T09:00:00.102Z\tINFO\tegress\tserver/server_rpc.go:76\trequest validated\t{\"egressID\": \"EG_Web4Wq8Lz2Nk\", \"requestType\": \"web\", \"outputType\": \"file\", \"url\": \"https://app.example.com/record?room=abc\"}\n2026-05-02T09:00:32.500Z\tINFO\tegress\tinfo/io.go:268\tegress_aborted\t{\"egressID\": \"EG_Web4Wq8Lz2Nk\", \"error\": \"Start signal not received\", \"code\": 412, \"details\": \"End reason: Source closed\"}\n";
+    let r = crate::util::run_stdin(&[], log.as_bytes());
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout.contains("web-page-no-start-signal"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("https://app.example.com/record?room=abc"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout.contains("Make sure a participant is publishing"),
+        "{}",
+        r.stdout
+    );
+}

@@ -380,7 +380,11 @@ fn first_sentences(text: &str, max: usize) -> &str {
     let mut i = 0;
     while i + 1 < b.len() {
         // A sentence ends at `. ` (not inside a version or a file name: those have no space).
-        if b[i] == b'.' && b[i + 1] == b' ' && i > 0 && !b[i - 1].is_ascii_digit() {
+        let abbreviation = ["e.g", "i.e", "etc", "vs"]
+            .iter()
+            .any(|a| b[..i].ends_with(a.as_bytes()));
+        if b[i] == b'.' && b[i + 1] == b' ' && i > 0 && !b[i - 1].is_ascii_digit() && !abbreviation
+        {
             if end > 0 && i + 1 > max {
                 break;
             }
@@ -607,7 +611,21 @@ pub(super) fn write_diagnosis(
 
 #[cfg(test)]
 mod tests {
-    use super::wrap;
+    use super::{first_sentences, wrap};
+
+    #[test]
+    fn first_sentences_stop_at_a_sentence_end() {
+        let t = "One thing happened. It means this (e.g. that), i.e. so. Then more. And more.";
+        assert_eq!(first_sentences(t, 30), "One thing happened.");
+        assert_eq!(
+            first_sentences(t, 60),
+            "One thing happened. It means this (e.g. that), i.e. so."
+        );
+        assert_eq!(first_sentences("No end here", 3), "No end here");
+        assert_eq!(first_sentences("v1.2. Next", 3), "v1.2. Next");
+        // Multi-byte characters anywhere (a `…` from the input) are never cut into.
+        assert_eq!(first_sentences("a … b. c … d. e", 8), "a … b.");
+    }
 
     #[test]
     fn wraps_words() {

@@ -487,8 +487,9 @@ pub(super) fn parse(
         .flat_map(|src| super::capture_names(src))
         .collect();
     for (i, src) in rf.explain.capture.iter().enumerate() {
-        match regex::Regex::new(src) {
-            Ok(re) if re.capture_names().flatten().next().is_some() => {}
+        // Parsed, not compiled: a capture pattern is compiled when its rule first fires.
+        match regex_syntax::Parser::new().parse(src) {
+            Ok(_) if !super::capture_names(src).is_empty() => {}
             Ok(_) => errors.push(err(
                 &format!("explain.capture[{i}]"),
                 "names no capture group (`(?P<name>...)`)".into(),
