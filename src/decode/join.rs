@@ -242,6 +242,26 @@ impl Decoder {
             return;
         }
         if let Some(p) = self.pending.as_mut() {
+            if p.join == Join::Entry
+                && p.joined.is_none()
+                && p.head.starts_with("Traceback (most recent call last)")
+                && !body.trim().is_empty()
+                && p.extra_lines < MAX_JOINED_LINES
+            {
+                // A Python traceback: its frames and source lines are indented; the first line
+                // that is not is the exception, which the entry is decoded as (the raw text
+                // keeps the whole traceback).
+                let raw = p.raw.get_or_insert_with(|| p.head.to_string());
+                raw.push('\n');
+                push_capped(raw, body.trim_end());
+                p.extra_lines += 1;
+                self.stats.continuation += 1;
+                if !body.starts_with([' ', '\t']) {
+                    p.decoded = None;
+                    p.joined = Some(body.trim().to_string());
+                }
+                return;
+            }
             if body.trim().is_empty() && p.join == Join::Entry && is_panic(&p.head) {
                 // Go prints a blank line between a panic's message and each goroutine's
                 // stack: the dump stays one entry (a following entry still ends it).

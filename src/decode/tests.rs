@@ -811,3 +811,19 @@ fn cut_json_is_read_up_to_the_cut() {
     );
     assert_eq!(join::close_cut_json(r#"{"a": 1}"#), None);
 }
+
+/// A Python traceback is one entry, decoded as its exception line; the raw text keeps it all.
+#[test]
+fn python_traceback_is_one_entry_with_the_exception_as_message() {
+    let (evs, _) = decode_all(
+        "Traceback (most recent call last):\n  File \"rec.py\", line 12, in <module>\n    res = await lkapi.egress.start_room_composite_egress(req)\nlivekit.api.twirp_client.TwirpError: TwirpError(code=permission_denied, message=permissions denied, status=403)\n2024-05-01T10:00:00.000Z INFO egress next {}",
+    );
+    assert_eq!(evs.len(), 2, "{evs:#?}");
+    assert!(evs[0]
+        .message
+        .starts_with("livekit.api.twirp_client.TwirpError"));
+    assert!(evs[0].raw.starts_with("Traceback"));
+    assert!(evs[0].raw.contains("rec.py"));
+    assert_eq!(evs[0].continuation_lines, 3);
+    assert_eq!(evs[1].message, "next");
+}
