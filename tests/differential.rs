@@ -465,6 +465,27 @@ fn lines_all_turned_down_are_not_an_empty_input() {
     assert!(differences(&rules, "two turned-down lines", text.as_bytes()).is_empty());
 }
 
+/// The pasted shapes the decoder joins across lines (fields on the line below a header that
+/// the fast path would turn down, a table, a protobuf dump, a traceback, a panic with a blank
+/// line, a cut JSON line) read the same on every path.
+#[test]
+fn pasted_shapes_read_the_same_every_way() {
+    let rules = built_in();
+    let cases: &[(&str, &str)] = &[
+        ("routine header, fields below", "2026-01-27T11:11:39.000Z\tDEBUG\tegress\tstats/monitor.go:1\taudio qos stats\n{\"egressID\": \"EG_Nx7Wq2Lz8Nkb\", \"nodeID\": \"NE_x\"}\n2026-01-27T11:11:39.782Z\tINFO\tegress\tinfo/io.go:268\tegress_aborted\n{\"egressID\": \"EG_Nx7Wq2Lz8Nkb\", \"error\": \"Start signal not received\", \"code\": 412}\n"),
+        ("lk egress list table", "+-----------------+---------------+--------+\n|    EGRESSID     |    STATUS     | ERROR  |\n+-----------------+---------------+--------+\n| EG_GAu9Hau6stad | EGRESS_FAILED | rename |\n|                 |               | failed |\n+-----------------+---------------+--------+\n"),
+        ("protobuf dump", "file {\n  filename: \"a.mp4\"\n}\nerror: \"Start signal not received\"\nerror_code: 412\n"),
+        ("traceback", "Traceback (most recent call last):\n  File \"rec.py\", line 12, in <module>\n    x()\nlivekit.api.twirp_client.TwirpError: TwirpError(code=unavailable, message=no response from servers, status=503)\n"),
+        ("panic with a blank line", "2026-01-27T11:11:39.000Z\tINFO\tegress\tservice/handler.go:1\thandling request\t{\"egressID\": \"EG_aT2Jmgw7nVbY\"}\npanic: runtime error: invalid memory address or nil pointer dereference\n\ngoroutine 1 [running]:\ngithub.com/livekit/egress/pkg/pipeline.(*Pipeline).removeSink(0xc0)\n\t/workspace/pkg/pipeline/pipeline.go:1\n"),
+        ("cut JSON", "{\"level\":\"error\",\"ts\":1.5,\"msg\":\"egress_failed\",\"egressID\":\"EG_5tt6i8YwRirv\",\"error\":\"S3 upload fa"),
+    ];
+    let mut problems = Vec::new();
+    for (name, text) in cases {
+        problems.extend(differences(&rules, name, text.as_bytes()));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// One line of a random log: a lifecycle step, a routine line, a problem, a stack frame ...
 fn line_strategy() -> impl Strategy<Value = String> {
     let id = prop::sample::select(vec![

@@ -234,7 +234,9 @@ impl Decoder {
                     .is_some_and(|p| p.head.starts_with('"'))
                 && grammar::find_pasted_start(body) == Some(0));
         if self.held.is_some()
-            && (is_continuation(body) || (field_line && !self.held_text.starts_with('{')))
+            && (is_continuation(body)
+                || (field_line && !self.held_text.starts_with('{'))
+                || fields_on_next_line(&self.held_text, body))
         {
             self.revive();
         }
@@ -259,6 +261,18 @@ impl Decoder {
                 if !body.starts_with([' ', '\t']) {
                     p.decoded = None;
                     p.joined = Some(body.trim().to_string());
+                }
+                return;
+            }
+            if p.join == Join::Entry && p.extra_lines == 0 && fields_on_next_line(&p.head, body) {
+                // `… INFO egress request validated` with its JSON object on the line below (a
+                // paste that broke the line, a logger that printed the context apart): the
+                // object is the entry's fields.
+                p.decoded = None;
+                append(p, body.trim_end(), body.trim(), " ");
+                self.stats.continuation += 1;
+                if json_balance(body) > 0 {
+                    p.join = Join::OpenJson;
                 }
                 return;
             }
@@ -623,6 +637,21 @@ pub fn is_continuation(body: &str) -> bool {
 /// an entry's fields one per line under its message (as the origin incident was pasted).
 fn is_field_line(body: &str) -> bool {
     body.starts_with([' ', '\t']) && grammar::find_pasted_start(body.trim_start()) == Some(0)
+}
+
+/// A JSON object line that holds the fields of the console entry above it: the entry has a
+/// time and level, no fields of its own, and the object is no log entry itself (no zap
+/// `level`, `msg` or `ts`).
+fn fields_on_next_line(head: &str, body: &str) -> bool {
+    let t = body.trim_start();
+    (t.starts_with("{\"") || t.trim_end() == "{")
+        && !head.ends_with('}')
+        && !head.contains(" {\"")
+        && !head.contains("\t{\"")
+        && !["\"level\"", "\"msg\"", "\"ts\"", "\"time\""]
+            .iter()
+            .any(|k| t.contains(k))
+        && grammar::ts_level(head).is_ok()
 }
 
 /// The first line of a Go panic or fatal runtime error.

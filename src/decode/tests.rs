@@ -827,3 +827,20 @@ fn python_traceback_is_one_entry_with_the_exception_as_message() {
     assert_eq!(evs[0].continuation_lines, 3);
     assert_eq!(evs[1].message, "next");
 }
+
+/// A console header with its JSON object on the next line: the object is its fields, also
+/// when the object itself runs over several lines.
+#[test]
+fn fields_on_the_line_below_their_header() {
+    let (evs, _) = decode_all("2026-01-27T11:11:39.782Z\tINFO\tegress\tinfo/io.go:268\tegress_aborted\n{\"egressID\": \"EG_Nx7Wq2Lz8Nkb\", \"error\": \"Start signal not received\", \"code\": 412}");
+    assert_eq!(evs.len(), 1, "{evs:#?}");
+    assert_eq!(evs[0].message, "egress_aborted");
+    assert_eq!(evs[0].field_i64("code"), Some(412));
+    let (evs, _) = decode_all("2026-01-27T11:11:39.782Z INFO egress request validated\n{\n  \"egressID\": \"EG_Nx7Wq2Lz8Nkb\",\n  \"room\": \"r1\"\n}");
+    assert_eq!(evs.len(), 1, "{evs:#?}");
+    assert_eq!(evs[0].field_str("room").as_deref(), Some("r1"));
+    // A zap JSON line after a console line is an entry of its own.
+    let (evs, _) =
+        decode_all("2026-01-27T11:11:39.782Z INFO egress x\n{\"level\":\"info\",\"msg\":\"y\"}");
+    assert_eq!(evs.len(), 2);
+}
