@@ -174,6 +174,12 @@ fn proto_value(s: &str) -> (&str, &str) {
 
 /// A line that opens a nested message of a protobuf-text dump: `file {`, `file_results {`.
 pub fn proto_block_open(line: &str) -> bool {
+    // Every line is asked: most end in something other than `{`, told from the last byte.
+    let b = line.as_bytes();
+    match b.iter().rposition(|c| !c.is_ascii_whitespace()) {
+        Some(end) if b[end] == b'{' => {}
+        _ => return false,
+    }
     let t = line.trim();
     let Some(name) = t.strip_suffix('{') else {
         return false;

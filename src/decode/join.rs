@@ -276,7 +276,7 @@ impl Decoder {
                 }
                 return;
             }
-            if body.trim().is_empty() && p.join == Join::Entry && is_panic(&p.head) {
+            if p.join == Join::Entry && is_panic(&p.head) && body.trim().is_empty() {
                 // Go prints a blank line between a panic's message and each goroutine's
                 // stack: the dump stays one entry (a following entry still ends it).
                 self.stats.blank += 1;
@@ -341,7 +341,7 @@ impl Decoder {
         // object that continues on the next line.
         let open_json = !trimmed.ends_with('}') && json_balance(json_part(trimmed)) > 0;
         // (A line starting with `{` looks like an entry: the dump check is skipped for it.)
-        let proto_block = dump::proto_block_open(trimmed);
+        let proto_block = !trimmed.starts_with('{') && dump::proto_block_open(trimmed);
         let join = if !trimmed.starts_with('{')
             && (dump::proto_line(trimmed).is_some() || proto_block)
             && !looks_like_entry(trimmed)
