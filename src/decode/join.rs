@@ -687,27 +687,13 @@ pub(super) fn json_part(t: &str) -> &str {
 /// comma dropped, the open objects and arrays closed. `None` when `s` is not cut JSON.
 pub(super) fn close_cut_json(s: &str) -> Option<String> {
     let mut stack = Vec::new();
-    let mut in_str = false;
-    let mut esc = false;
-    for c in s.bytes() {
-        if in_str {
-            match c {
-                _ if esc => esc = false,
-                b'\\' => esc = true,
-                b'"' => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            b'"' => in_str = true,
-            b'{' => stack.push(b'}'),
-            b'[' => stack.push(b']'),
-            b'}' | b']' if stack.pop() != Some(c) => return None,
-            _ => {}
-        }
-    }
-    if stack.is_empty() || !s.starts_with('{') {
+    let mut mismatched = false;
+    let (in_str, esc) = json_structure(s, |c| match c {
+        b'{' => stack.push(b'}'),
+        b'[' => stack.push(b']'),
+        _ => mismatched |= stack.pop() != Some(c),
+    });
+    if mismatched || stack.is_empty() || !s.starts_with('{') {
         return None;
     }
     let mut out = s.to_string();
@@ -735,6 +721,16 @@ pub(super) fn close_cut_json(s: &str) -> Option<String> {
 /// Open braces minus closing braces outside JSON strings; > 0 means the object continues.
 pub(super) fn json_balance(s: &str) -> i32 {
     let mut depth = 0i32;
+    json_structure(s, |c| match c {
+        b'{' | b'[' => depth += 1,
+        _ => depth -= 1,
+    });
+    depth
+}
+
+/// Walks `s` as JSON text, calling `brace` with each `{ } [ ]` outside strings. Returns
+/// whether it ended inside a string, and right after a backslash there.
+fn json_structure(s: &str, mut brace: impl FnMut(u8)) -> (bool, bool) {
     let mut in_str = false;
     let mut esc = false;
     for c in s.bytes() {
@@ -749,10 +745,9 @@ pub(super) fn json_balance(s: &str) -> i32 {
         }
         match c {
             b'"' => in_str = true,
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => depth -= 1,
+            b'{' | b'}' | b'[' | b']' => brace(c),
             _ => {}
         }
     }
-    depth
+    (in_str, esc)
 }

@@ -444,21 +444,15 @@ fn write_short_diagnosis(
         sure.push_str(first_sentences(u, 200));
     }
     row(w, "How sure", &sure)?;
-    if !d.config_check.is_empty() {
-        writeln!(w, "{ind}  {}", p.bold("Config check"))?;
-        for n in &d.config_check {
-            write!(
-                w,
-                "{}",
-                wrap(
-                    &style.clean(&n.text),
-                    width,
-                    &format!("{rest}- "),
-                    &format!("{rest}  ")
-                )
-            )?;
-        }
-    }
+    let checks: Vec<&str> = d.config_check.iter().map(|n| n.text.as_str()).collect();
+    write_bullets(
+        w,
+        style,
+        &format!("{ind}  "),
+        "Config check",
+        &checks,
+        &rest,
+    )?;
     if !d.alternatives.is_empty() {
         let names: Vec<String> = d
             .alternatives
@@ -466,6 +460,31 @@ fn write_short_diagnosis(
             .map(|a| format!("{} ({})", a.title, a.confidence.name()))
             .collect();
         row(w, "Or else", &names.join("; "))?;
+    }
+    Ok(())
+}
+
+/// A heading and its items as a bulleted list (nothing when there are no items).
+fn write_bullets(
+    w: &mut dyn Write,
+    style: &Style,
+    head_indent: &str,
+    heading: &str,
+    items: &[&str],
+    indent: &str,
+) -> io::Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "{head_indent}{}", Paint(style.color).bold(heading))?;
+    for item in items {
+        let text = wrap(
+            &style.clean(item),
+            style.width,
+            &format!("{indent}- "),
+            &format!("{indent}  "),
+        );
+        write!(w, "{text}")?;
     }
     Ok(())
 }
@@ -495,21 +514,8 @@ pub(super) fn write_diagnosis(
     let i4 = format!("{ind}    ");
     writeln!(w, "{i2}{}", p.bold("Cause"))?;
     write!(w, "{}", wrap(&style.clean(&d.cause), width, &i4, &i4))?;
-    if !d.config_check.is_empty() {
-        writeln!(w, "{i2}{}", p.bold("Config check"))?;
-        for n in &d.config_check {
-            write!(
-                w,
-                "{}",
-                wrap(
-                    &style.clean(&n.text),
-                    width,
-                    &format!("{i4}- "),
-                    &format!("{i4}  ")
-                )
-            )?;
-        }
-    }
+    let checks: Vec<&str> = d.config_check.iter().map(|n| n.text.as_str()).collect();
+    write_bullets(w, style, &i2, "Config check", &checks, &i4)?;
     if !d.fixes.is_empty() {
         writeln!(w, "{i2}{}", p.bold("Fix"))?;
         for (n, f) in d.fixes.iter().enumerate() {
@@ -547,57 +553,24 @@ pub(super) fn write_diagnosis(
             }
         }
     }
-    if !d.absent.is_empty() {
-        writeln!(w, "{i2}{}", p.bold("Not seen"))?;
-        for a in &d.absent {
-            write!(
-                w,
-                "{}",
-                wrap(
-                    &style.clean(a),
-                    width,
-                    &format!("{i4}- "),
-                    &format!("{i4}  ")
-                )
-            )?;
-        }
-    }
-    if !d.unknowns.is_empty() {
-        writeln!(w, "{i2}{}", p.bold("To be sure"))?;
-        for u in &d.unknowns {
-            write!(
-                w,
-                "{}",
-                wrap(
-                    &style.clean(u),
-                    width,
-                    &format!("{i4}- "),
-                    &format!("{i4}  ")
-                )
-            )?;
-        }
-    }
-    if !d.alternatives.is_empty() {
-        writeln!(w, "{i2}{}", p.bold("Other possible causes"))?;
-        for alt in &d.alternatives {
-            let line = format!(
+    let absent: Vec<&str> = d.absent.iter().map(String::as_str).collect();
+    write_bullets(w, style, &i2, "Not seen", &absent, &i4)?;
+    let unknowns: Vec<&str> = d.unknowns.iter().map(String::as_str).collect();
+    write_bullets(w, style, &i2, "To be sure", &unknowns, &i4)?;
+    let alternatives: Vec<String> = d
+        .alternatives
+        .iter()
+        .map(|alt| {
+            format!(
                 "{} ({}, rule {})",
                 alt.title,
                 alt.confidence.name(),
                 alt.rule
-            );
-            write!(
-                w,
-                "{}",
-                wrap(
-                    &style.clean(&line),
-                    width,
-                    &format!("{i4}- "),
-                    &format!("{i4}  ")
-                )
-            )?;
-        }
-    }
+            )
+        })
+        .collect();
+    let alternatives: Vec<&str> = alternatives.iter().map(String::as_str).collect();
+    write_bullets(w, style, &i2, "Other possible causes", &alternatives, &i4)?;
     if !d.docs.is_empty() {
         writeln!(
             w,
