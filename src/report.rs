@@ -234,6 +234,27 @@ pub fn waiting(o: &OpenAtEnd) -> Option<String> {
     })
 }
 
+/// The node or input finding that explains the line an egress no rule explained rests on (a
+/// panic in its handler that an input rule knows): the report points from the egress to it,
+/// so the two are read as one diagnosis.
+pub(crate) fn explained_by_finding<'a>(
+    r: &EgressResult,
+    findings: &'a [crate::rulebase::Diagnosis],
+) -> Option<&'a crate::rulebase::Diagnosis> {
+    let [only] = r.diagnoses.as_slice() else {
+        return None;
+    };
+    if only.rule != "unrecognised" {
+        return None;
+    }
+    findings.iter().find(|d| {
+        d.severity >= crate::rulebase::Severity::Warning
+            && d.evidence
+                .iter()
+                .any(|ev| only.evidence.iter().any(|x| x.origin == ev.origin))
+    })
+}
+
 /// The sentence a report gives an egress still open at the end of the input: what it was
 /// waiting for since when, and whether that is past the stall limit.
 pub fn open_sentence(o: &OpenAtEnd) -> String {

@@ -163,6 +163,14 @@ fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
     for r in &shown {
         if !r.diagnoses.is_empty() || r.is_failure() || r.egress.open_at_end {
             write_egress(r, &a.sources, style, w)?;
+            if let Some(d) = crate::report::explained_by_finding(r, &a.findings) {
+                writeln!(
+                    w,
+                    "\n> The finding *{}* (rule `{}`, under the node and input findings) explains this egress's evidence line.",
+                    md_prose(&style.clean(&d.title)),
+                    d.rule
+                )?;
+            }
         }
     }
     if a.omitted > 0 {

@@ -237,6 +237,17 @@ fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
     for r in &shown {
         if !r.diagnoses.is_empty() || r.is_failure() || r.egress.open_at_end {
             write_egress(r, &a.sources, style, w, short)?;
+            if let Some(d) = crate::report::explained_by_finding(r, &a.findings) {
+                let line = format!(
+                    "The finding below explains this egress's evidence line: {} [{}].",
+                    d.title, d.rule
+                );
+                write!(
+                    w,
+                    "{}",
+                    wrap(&style.clean(&line), style.width, "  → ", "    ")
+                )?;
+            }
         }
     }
     if a.omitted > 0 {
