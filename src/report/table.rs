@@ -188,7 +188,9 @@ fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
     let p = Paint(style.color);
     writeln!(w, "{} {}", p.bold("egresslens:"), summary_line(a))?;
     let shown: Vec<&EgressResult> = a.egresses.iter().collect();
-    if !shown.is_empty() {
+    let short = is_short_paste(a);
+    // A short paste's one egress is named by its heading below: the table would repeat it.
+    if !shown.is_empty() && !short {
         writeln!(w)?;
         let mut t = Table::new();
         t.load_preset(UTF8_FULL_CONDENSED)
@@ -233,7 +235,6 @@ fn write(a: &Analysis, style: &Style, w: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(w, "{t}")?;
     }
-    let short = is_short_paste(a);
     for r in &shown {
         if !r.diagnoses.is_empty() || r.is_failure() || r.egress.open_at_end {
             write_egress(r, &a.sources, style, w, short)?;
@@ -384,36 +385,9 @@ fn is_short_paste(a: &Analysis) -> bool {
     entries <= 3 && a.egresses.len() <= 1 && a.omitted == 0
 }
 
-/// The first sentences of `text`, up to about `max` characters (at least one sentence).
-fn first_sentences(text: &str, max: usize) -> &str {
-    let mut end = 0;
-    let b = text.as_bytes();
-    let mut i = 0;
-    while i + 1 < b.len() {
-        // A sentence ends at `. ` (not inside a version or a file name: those have no space).
-        let abbreviation = ["e.g", "i.e", "etc", "vs"]
-            .iter()
-            .any(|a| b[..i].ends_with(a.as_bytes()));
-        if b[i] == b'.' && b[i + 1] == b' ' && i > 0 && !b[i - 1].is_ascii_digit() && !abbreviation
-        {
-            if end > 0 && i + 1 > max {
-                break;
-            }
-            end = i + 1;
-            if end >= max {
-                break;
-            }
-        }
-        i += 1;
-    }
-    if end == 0 {
-        return text;
-    }
-    &text[..end]
-}
-
-/// A diagnosis as a short answer: what it is, why (the cause's first sentences), the first
-/// fix, how sure, and the other possible causes by name.
+/// A diagnosis as a short answer: what it is (the title), why (the whole cause: it ends with
+/// the likely reason, which a cut would lose), the first fix and how many more there are, how
+/// sure (with what would settle it), the config check, and the other causes by name.
 fn write_short_diagnosis(
     d: &Diagnosis,
     style: &Style,
@@ -438,7 +412,7 @@ fn write_short_diagnosis(
             wrap(&style.clean(text), width, &label(name), &rest)
         )
     };
-    row(w, "Why", first_sentences(&d.cause, 700))?;
+    row(w, "Why", &d.cause)?;
     if d.rule == "unrecognised" {
         // No rule explains it: the line itself is the answer's substance.
         if let Some(ev) = d.evidence.first() {
@@ -449,10 +423,18 @@ fn write_short_diagnosis(
     if let Some(f) = d.fixes.first() {
         row(w, "Fix", f)?;
     }
+    if let more @ 1.. = d.fixes.len().saturating_sub(1) {
+        let fixes = if more == 1 { "fix" } else { "fixes" };
+        row(
+            w,
+            "More",
+            &format!("{more} more {fixes} in the full report"),
+        )?;
+    }
     let mut sure = d.confidence.name().to_string();
     if let Some(u) = d.unknowns.first() {
         sure.push_str(": ");
-        sure.push_str(first_sentences(u, 200));
+        sure.push_str(u);
     }
     row(w, "How sure", &sure)?;
     let checks: Vec<&str> = d.config_check.iter().map(|n| n.text.as_str()).collect();
@@ -595,21 +577,7 @@ pub(super) fn write_diagnosis(
 
 #[cfg(test)]
 mod tests {
-    use super::{first_sentences, wrap};
-
-    #[test]
-    fn first_sentences_stop_at_a_sentence_end() {
-        let t = "One thing happened. It means this (e.g. that), i.e. so. Then more. And more.";
-        assert_eq!(first_sentences(t, 30), "One thing happened.");
-        assert_eq!(
-            first_sentences(t, 60),
-            "One thing happened. It means this (e.g. that), i.e. so."
-        );
-        assert_eq!(first_sentences("No end here", 3), "No end here");
-        assert_eq!(first_sentences("v1.2. Next", 3), "v1.2. Next");
-        // Multi-byte characters anywhere (a `…` from the input) are never cut into.
-        assert_eq!(first_sentences("a … b. c … d. e", 8), "a … b.");
-    }
+    use super::wrap;
 
     #[test]
     fn wraps_words() {
