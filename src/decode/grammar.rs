@@ -414,34 +414,26 @@ fn logfmt_pair(s: &str) -> Option<(&str, &str, &str)> {
 /// logfmt loggers and condensed pastes write an entry's fields after its message.
 pub fn find_logfmt_start(s: &str) -> Option<usize> {
     memchr::memchr(b'=', s.as_bytes())?;
+    // One pass over the words, each read once (a line of many `a=b` words followed by prose
+    // must not be parsed again from every word): a run of pairs that reaches the end is the
+    // tail; a word that is not a pair ends the run so far.
+    let mut run = None;
     let mut at = 0;
-    loop {
+    while at < s.len() {
         let rest = &s[at..];
-        if logfmt_pairs_to_end(rest) {
-            return Some(at);
-        }
-        let next = rest.find(char::is_whitespace)?;
-        let skip = rest[next..].len() - rest[next..].trim_start().len();
-        at += next + skip;
-        if at >= s.len() {
-            return None;
-        }
-    }
-}
-
-fn logfmt_pairs_to_end(mut s: &str) -> bool {
-    let mut n = 0;
-    while !s.is_empty() {
-        let Some((_, _, rest)) = logfmt_pair(s) else {
-            return false;
+        let end = match logfmt_pair(rest) {
+            Some((_, _, after)) if after.is_empty() || after.starts_with(char::is_whitespace) => {
+                run.get_or_insert(at);
+                s.len() - after.len()
+            }
+            _ => {
+                run = None;
+                at + rest.find(char::is_whitespace).unwrap_or(rest.len())
+            }
         };
-        n += 1;
-        if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
-            return false;
-        }
-        s = rest.trim_start();
+        at = s.len() - s[end..].trim_start().len();
     }
-    n > 0
+    run
 }
 
 /// The pairs of a logfmt tail found by [`find_logfmt_start`], into `fields` (quoted values

@@ -302,12 +302,13 @@ impl Decoder {
                 }
                 return;
             }
+            let opens = p.join == Join::Proto && dump::proto_block_open(body);
             if p.join == Join::Proto
-                && (dump::proto_line(body).is_some()
-                    || dump::proto_block_open(body)
+                && (opens
+                    || dump::proto_line(body).is_some()
                     || (p.depth > 0 && dump::proto_inner_line(body)))
             {
-                if dump::proto_block_open(body) {
+                if opens {
                     p.depth = p.depth.saturating_add(1);
                 } else if body.trim() == "}" {
                     p.depth = p.depth.saturating_sub(1);

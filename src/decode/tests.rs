@@ -844,3 +844,17 @@ fn fields_on_the_line_below_their_header() {
         decode_all("2026-01-27T11:11:39.782Z INFO egress x\n{\"level\":\"info\",\"msg\":\"y\"}");
     assert_eq!(evs.len(), 2);
 }
+
+/// The logfmt tail is found in one pass: where it starts, also after words that are not pairs
+/// and around quoted values with spaces and `=` in them.
+#[test]
+fn logfmt_tail_start() {
+    use grammar::find_logfmt_start as start;
+    assert_eq!(start("msg a=1 b=\"x y=z\""), Some(4));
+    assert_eq!(start("a=1 prose b=2"), Some(10));
+    assert_eq!(start("a=1 b=2 prose"), None);
+    assert_eq!(start("x=\"a b=c\"d"), Some(5));
+    assert_eq!(start("no pairs here"), None);
+    let long = "a=b ".repeat(20_000) + "x";
+    assert_eq!(start(&long), None);
+}
